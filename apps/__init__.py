@@ -1,0 +1,1 @@
+"""Applications built on the filterkit core: speech, text and go. Imported as ``filterkit.apps``."""

@@ -1,0 +1,1 @@
+"""filterkit speech app."""

@@ -1,0 +1,1 @@
+"""CLI subcommands of the filterkit core (see :mod:`filterkit.cli`)."""
