@@ -57,6 +57,16 @@ _SUFFIX_TO_FORMAT = {s: fmt for fmt, suffixes in IMAGE_FORMATS.items() for s in 
 _CV2_SUFFIX = {"png": ".png", "jpeg": ".jpg", "bmp": ".bmp"}
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# files are created with the usual permissions (0o666 minus umask), not mkstemp's 0o600
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 class ImageError(UserError):
     """One image file could not be read or written; the message names the file and the reason."""
 
@@ -69,7 +79,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 
     The temporary file sits in the destination folder (same file system) and
     keeps the destination's suffix, so format-by-extension writers work.  An
-    interrupted or failed write leaves no partial file at ``path``.
+    interrupted or failed write leaves no partial file at ``path``.  The file
+    gets the usual permissions (``0o666`` minus the umask).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +89,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, _FILE_MODE)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
