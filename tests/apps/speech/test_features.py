@@ -1,0 +1,62 @@
+"""Log-mel features match librosa and keep every setting explicit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+librosa = pytest.importorskip("librosa")
+
+from filterkit.apps.speech.features import FeatureConfig, LogMel, normalize_features  # noqa: E402
+
+
+def _chirp(sr: int, seconds: float = 0.7, seed: int = 0) -> np.ndarray:
+    t = np.arange(int(sr * seconds)) / sr
+    rng = np.random.default_rng(seed)
+    return (0.5 * np.sin(2 * np.pi * (200 + 900 * t) * t) + 0.05 * rng.normal(size=t.size)).astype(np.float32)
+
+
+@pytest.mark.parametrize("sr,win_ms,hop_ms,n_mels", [(8000, 25.0, 10.0, 40), (16000, 30.0, 10.0, 64)])
+def test_db_features_match_librosa(sr, win_ms, hop_ms, n_mels):
+    cfg = FeatureConfig(sample_rate=sr, win_ms=win_ms, hop_ms=hop_ms, n_mels=n_mels, normalize="none",
+                        top_db=80.0, duration_s=None)
+    y = _chirp(sr)
+    ref = librosa.power_to_db(
+        librosa.feature.melspectrogram(
+            y=y, sr=sr, n_fft=cfg.fft_size, hop_length=cfg.hop_length, win_length=cfg.win_length,
+            n_mels=n_mels, fmin=cfg.fmin, fmax=cfg.fmax, center=True, pad_mode="constant", power=2.0,
+        ),
+        ref=1.0, amin=cfg.amin, top_db=80.0,
+    )
+    got = LogMel(cfg)(torch.from_numpy(y)).numpy()
+    assert got.shape == ref.shape == (n_mels, 1 + y.size // cfg.hop_length)
+    np.testing.assert_allclose(got, ref, atol=2e-3)
+
+
+def test_batched_equals_single_and_keeps_dtype():
+    cfg = FeatureConfig(normalize="cmvn")
+    waves = torch.from_numpy(np.stack([_chirp(8000, 1.0, s) for s in range(3)]))
+    batch = LogMel(cfg)(waves)
+    assert batch.shape == (3, cfg.n_mels, cfg.num_frames) and batch.dtype == torch.float32
+    for i in range(3):
+        torch.testing.assert_close(batch[i], LogMel(cfg)(waves[i]), atol=1e-4, rtol=1e-4)
+
+
+def test_cmvn_zero_mean_unit_variance_per_band():
+    x = torch.randn(2, 5, 30) * 4 + 7
+    y = normalize_features(x, "cmvn")
+    torch.testing.assert_close(y.mean(-1), torch.zeros(2, 5), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.std(-1, unbiased=False), torch.ones(2, 5), atol=1e-3, rtol=0)
+
+
+def test_config_round_trip_and_errors():
+    cfg = FeatureConfig(sample_rate=16000, n_mels=32)
+    assert FeatureConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.win_length == 400 and cfg.hop_length == 160 and cfg.fft_size == 512
+    with pytest.raises(ValueError, match="hop_ms"):
+        FeatureConfig(hop_ms=30.0, win_ms=25.0)
+    with pytest.raises(ValueError, match="unknown feature settings"):
+        FeatureConfig.from_dict({"nmels": 3})
+    with pytest.raises(ValueError, match="scale"):
+        FeatureConfig(scale="linear")
