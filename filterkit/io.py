@@ -43,7 +43,7 @@ __all__ = [
     "write_image",
 ]
 
-#: Pillow's own decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``), in pixels.
+#: Pillow's decompression-bomb error threshold (``2 * PIL.Image.MAX_IMAGE_PIXELS``), in pixels.
 DEFAULT_MAX_PIXELS = 178_956_970
 
 #: format name -> file suffixes (lower case); the first suffix is used when writing.
