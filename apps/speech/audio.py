@@ -1,0 +1,77 @@
+"""Reading audio clips: soundfile for decoding, soxr for resampling (no numba start-up).
+
+Conversions (documented, never silent errors):
+
+* multi-channel files are averaged to mono;
+* any sample rate is resampled to the requested rate (soxr, high quality);
+* integer PCM is scaled to float32 in [-1, 1].
+
+Problems a user can fix (not audio, corrupt, empty, silent) raise
+:class:`AudioError`, a :class:`~filterkit.errors.UserError` naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from filterkit.errors import UserError
+
+__all__ = ["AudioError", "load_audio", "fit_length", "is_silent"]
+
+#: peak amplitude below which a clip counts as silent (about -80 dBFS)
+SILENCE_PEAK = 1e-4
+
+
+class AudioError(UserError):
+    """An audio file that cannot be used, with the file name and the reason."""
+
+
+def load_audio(path: str | Path, sample_rate: int, *, allow_silent: bool = False) -> np.ndarray:
+    """Mono float32 samples of ``path`` at ``sample_rate`` Hz, shape ``(samples,)``."""
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(f"{path}: not a readable audio file ({_short(exc)}); expected WAV/FLAC/OGG") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: empty audio clip (0 samples)")
+    wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if not np.all(np.isfinite(wave)):
+        raise AudioError(f"{path}: audio contains NaN or infinite samples")
+    if rate != sample_rate:
+        import soxr
+
+        wave = soxr.resample(wave, rate, sample_rate, quality="HQ").astype(np.float32, copy=False)
+    if not allow_silent and is_silent(wave):
+        raise AudioError(f"{path}: silent clip (peak amplitude below {SILENCE_PEAK:g})")
+    return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def is_silent(wave: np.ndarray) -> bool:
+    """True when the clip's peak amplitude is below :data:`SILENCE_PEAK`."""
+    return wave.size == 0 or float(np.max(np.abs(wave))) < SILENCE_PEAK
+
+
+def fit_length(wave: np.ndarray, num_samples: int, *, offset: int | None = None) -> np.ndarray:
+    """Centre-crop or zero-pad ``wave`` to ``num_samples`` (``offset`` shifts the clip right/left)."""
+    n = wave.shape[-1]
+    out = np.zeros(num_samples, dtype=np.float32)
+    if offset is None:
+        offset = (num_samples - n) // 2
+    src0 = max(0, -offset)
+    dst0 = max(0, offset)
+    length = min(n - src0, num_samples - dst0)
+    if length > 0:
+        out[dst0 : dst0 + length] = wave[src0 : src0 + length]
+    return out
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:120]
