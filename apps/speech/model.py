@@ -1,0 +1,147 @@
+"""Keyword-spotting CNNs on log-mel features ``(B, n_mels, frames)``.
+
+* :class:`FreqConvNet`: filters span ``k_t`` frames of time (by default the
+  whole clip) and ``k_f`` mel bands, and slide along **frequency only**
+  (stride ``stride_f``), followed by max-pooling along frequency: the
+  cnn-one-fstride4 family of Sainath & Parada (2015), after Abdel-Hamid et al.
+  (2014).  A formant that moves up or down with the speaker is met by the same
+  filter at another frequency position.
+* :class:`TradFPool3`: Sainath & Parada's cnn-trad-fpool3 (two conv layers,
+  max-pool 3 along frequency only, a low-rank linear layer, one dense layer).
+* :class:`TimeFreqCNN`: an ordinary small 2-D CNN that convolves and pools
+  along both time and frequency, as the baseline.
+
+Presets (``MODELS``) map names to constructors; ``build_model(name, n_mels,
+n_frames, n_classes, **overrides)``.  Parameters and multiply-adds of each
+come from :func:`filterkit.summary.summarize`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+__all__ = ["FreqConvNet", "TradFPool3", "TimeFreqCNN", "MODELS", "build_model", "model_names"]
+
+
+def _mlp(in_features: int, hidden: tuple[int, ...], n_classes: int, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [nn.Linear(in_features, h), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+        in_features = h
+    layers.append(nn.Linear(in_features, n_classes))
+    return nn.Sequential(*layers)
+
+
+class FreqConvNet(nn.Module):
+    """Frequency-only convolution: kernel ``(k_f, k_t)``, stride ``(stride_f, k_t)``.
+
+    Input ``(B, n_mels, frames)``; the conv output is ``(B, filters, F', T')``
+    with ``T' = frames // k_t`` time blocks (1 when ``k_t`` spans the clip) and
+    ``F' = (n_mels - k_f) // stride_f + 1`` frequency positions, max-pooled by
+    ``pool_f`` along frequency only.
+    """
+
+    def __init__(
+        self,
+        n_mels: int,
+        n_frames: int,
+        n_classes: int,
+        *,
+        filters: int = 64,
+        k_f: int = 8,
+        k_t: int | None = None,
+        stride_f: int = 4,
+        pool_f: int = 1,
+        hidden: tuple[int, ...] = (64,),
+        dropout: float = 0.3,
+        batchnorm: bool = True,
+    ) -> None:
+        super().__init__()
+        k_t = n_frames if k_t is None else min(k_t, n_frames)
+        if k_f > n_mels:
+            raise ValueError(f"k_f={k_f} is larger than n_mels={n_mels}")
+        self.conv = nn.Conv2d(1, filters, kernel_size=(k_f, k_t), stride=(stride_f, k_t), bias=not batchnorm)
+        self.norm = nn.BatchNorm2d(filters) if batchnorm else nn.Identity()
+        self.act = nn.ReLU(inplace=True)
+        self.pool = nn.MaxPool2d((pool_f, 1)) if pool_f > 1 else nn.Identity()
+        f_out = ((n_mels - k_f) // stride_f + 1) // max(pool_f, 1)
+        t_out = n_frames // k_t
+        self.dropout = nn.Dropout(dropout)
+        self.head = _mlp(filters * f_out * t_out, tuple(hidden), n_classes, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.act(self.norm(self.conv(x.unsqueeze(1)))))
+        return self.head(self.dropout(torch.flatten(x, 1)))
+
+
+class TradFPool3(nn.Module):
+    """cnn-trad-fpool3 (Sainath & Parada 2015, table 1), sizes scaled to the input.
+
+    conv 64 @ (8 freq x 20 time) -> max-pool 3 along frequency -> conv 64 @
+    (4 x 10) -> low-rank linear 32 -> dense 128 -> softmax.
+    """
+
+    def __init__(self, n_mels: int, n_frames: int, n_classes: int, *, dropout: float = 0.3) -> None:
+        super().__init__()
+        kt1, kt2 = min(20, n_frames), None
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 64, (8, kt1)), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+            nn.MaxPool2d((3, 1)),
+        )
+        f1, t1 = (n_mels - 8 + 1) // 3, n_frames - kt1 + 1
+        kt2 = min(10, t1)
+        self.features2 = nn.Sequential(nn.Conv2d(64, 64, (4, kt2)), nn.BatchNorm2d(64), nn.ReLU(inplace=True))
+        f2, t2 = f1 - 4 + 1, t1 - kt2 + 1
+        self.head = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(64 * f2 * t2, 32), nn.Linear(32, 128), nn.ReLU(inplace=True),
+            nn.Dropout(dropout), nn.Linear(128, n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features2(self.features(x.unsqueeze(1)))
+        return self.head(torch.flatten(x, 1))
+
+
+class TimeFreqCNN(nn.Module):
+    """Baseline 2-D CNN: 3x3 convolutions and 2x2 pooling along time *and* frequency, global average pool."""
+
+    def __init__(self, n_mels: int, n_frames: int, n_classes: int, *, width: int = 16, dropout: float = 0.3) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            nn.Conv2d(1, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.BatchNorm2d(4 * w), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.features(x.unsqueeze(1)), 1))
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    # frequency-only, small-footprint (the default)
+    "fstride4": lambda m, t, c, **kw: FreqConvNet(m, t, c, **{"filters": 64, "k_f": 8, "stride_f": 4, "pool_f": 1,
+                                                               "hidden": (64,), **kw}),
+    # frequency-only with frequency pooling
+    "fpool": lambda m, t, c, **kw: FreqConvNet(m, t, c, **{"filters": 64, "k_f": 8, "stride_f": 1, "pool_f": 3,
+                                                            "hidden": (64,), **kw}),
+    "trad-fpool3": lambda m, t, c, **kw: TradFPool3(m, t, c, **kw),
+    "tf2d": lambda m, t, c, **kw: TimeFreqCNN(m, t, c, **kw),
+}
+
+
+def model_names() -> list[str]:
+    """Names accepted by :func:`build_model`."""
+    return list(MODELS)
+
+
+def build_model(name: str, n_mels: int, n_frames: int, n_classes: int, **overrides) -> nn.Module:
+    """A speech model by preset name for inputs ``(B, n_mels, n_frames)``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown speech model {name!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[name](n_mels, n_frames, n_classes, **overrides)
