@@ -1,0 +1,262 @@
+"""Train, evaluate, save and load the sentence CNN through the shared engine (:mod:`filterkit.train`).
+
+:class:`TextConfig` holds every choice (tokeniser, vocabulary, embeddings,
+model, optimiser); it is stored in the checkpoint's ``config`` together with
+the vocabulary, so a checkpoint alone reproduces the preprocessing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from filterkit.errors import UserError
+
+from .batching import make_loader
+from .data import TextData
+from .embeddings import build_matrix, load_pretrained
+from .model import KimCNN, max_norm_
+from .tokenize import get_tokenizer
+from .vocab import Vocab
+
+__all__ = [
+    "APP",
+    "TextConfig",
+    "TrainedText",
+    "accuracy_on",
+    "build_model",
+    "load_trained",
+    "predict_proba",
+    "save_trained",
+    "split_dev",
+    "train_text",
+]
+
+APP = "text"
+
+
+@dataclass
+class TextConfig:
+    """Every choice of a run (plain types: stored in checkpoints)."""
+
+    variant: str = "multichannel"
+    tokenizer: str = "kim"
+    lowercase: bool = True
+    min_count: int = 1
+    max_vocab: int | None = None
+    vocab_scope: str = "all"  # "all": add pretrained words seen in unlabelled dev/test text (Kim); "train"
+    vectors: str = "glove-6b-50d"
+    vectors_format: str = "auto"
+    dim: int = 50  # used by "rand" (pretrained variants take the vectors' size)
+    widths: list[int] = field(default_factory=lambda: [3, 4, 5])
+    maps: int = 100
+    dropout: float = 0.5
+    embed_dropout: float = 0.0
+    train_oov: bool = True
+    max_norm: float | None = 3.0
+    optimizer: str = "adadelta"
+    lr: float = 1.0
+    rho: float = 0.95
+    batch_size: int = 50
+    epochs: int = 25
+    patience: int = 5
+    edge_pad: bool = True
+    dev_fraction: float = 0.1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TextConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def pretrained(self) -> bool:
+        return self.variant != "rand"
+
+    def edge(self) -> int:
+        return max(self.widths) - 1 if self.edge_pad else 0
+
+
+@dataclass
+class TrainedText:
+    """A trained model with everything needed to use it."""
+
+    model: KimCNN
+    vocab: Vocab
+    config: TextConfig
+    classes: list[str]
+    trainer: object = None  # filterkit.train.Trainer (None when loaded for inference)
+    history: list = field(default_factory=list)
+    best_epoch: int | None = None
+    train_seconds: float = 0.0
+    train_sentences: int = 0  # sentences processed in training (epochs x examples)
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        tokenize = get_tokenizer(self.config.tokenizer, self.config.lowercase)
+        return [self.vocab.encode(tokenize(t)) for t in texts]
+
+
+def split_dev(data: TextData, fraction: float, seed: int) -> tuple[TextData, TextData]:
+    """Stratified ``(train, dev)`` with ``fraction`` of ``data`` as dev."""
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(data))
+    counts = np.bincount(data.labels)
+    stratify = data.labels if counts[counts > 0].min() >= 2 else None
+    train_idx, dev_idx = train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
+    return data.subset(sorted(train_idx)), data.subset(sorted(dev_idx))
+
+
+def _build_vocab(cfg: TextConfig, train_tokens: list[list[str]], other_tokens: list[list[str]], pretrained) -> Vocab:
+    extra = ()
+    if cfg.vocab_scope == "all" and pretrained is not None:
+        extra = [t for tokens in other_tokens for t in tokens if t in pretrained]
+    elif cfg.vocab_scope not in ("all", "train"):
+        raise UserError(f"--vocab-scope {cfg.vocab_scope}: choose train or all")
+    return Vocab.build(train_tokens, cfg.min_count, cfg.max_vocab, extra=extra)
+
+
+def _optimizer(cfg: TextConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=cfg.lr, rho=cfg.rho, eps=1e-6)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    raise UserError(f"--optimizer {cfg.optimizer}: choose adadelta or adam")
+
+
+def build_model(cfg: TextConfig, vocab: Vocab, n_classes: int, rng: np.random.Generator) -> KimCNN:
+    """A fresh :class:`KimCNN` whose embedding table is built for ``vocab``."""
+    pretrained = load_pretrained(cfg.vectors, cfg.vectors_format) if cfg.pretrained else None
+    dim = pretrained.dim if pretrained is not None else cfg.dim
+    matrix, found = build_matrix(vocab, dim, rng, pretrained)
+    return KimCNN(
+        matrix,
+        n_classes,
+        variant=cfg.variant,
+        widths=cfg.widths,
+        maps=cfg.maps,
+        dropout=cfg.dropout,
+        embed_dropout=cfg.embed_dropout,
+        train_oov=cfg.train_oov,
+        pretrained_rows=found,
+    )
+
+
+def train_text(
+    cfg: TextConfig,
+    train: TextData,
+    classes: list[str],
+    dev: TextData | None = None,
+    unlabelled: list[str] = (),
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+) -> TrainedText:
+    """Train on ``train``, early-stop on ``dev`` (or ``cfg.dev_fraction`` of ``train``); best-dev weights kept.
+
+    ``unlabelled``: other texts (dev/test) whose words may join the vocabulary
+    when they have a pretrained vector (``cfg.vocab_scope == "all"``); their labels are never seen.
+    """
+    from filterkit.train import Trainer, accuracy, seed_everything
+
+    seed_everything(seed)
+    if dev is None:
+        train, dev = split_dev(train, cfg.dev_fraction, seed)
+    tokenize = get_tokenizer(cfg.tokenizer, cfg.lowercase)
+    train_tokens = [tokenize(t) for t in train.texts]
+    other_tokens = [tokenize(t) for t in list(dev.texts) + list(unlabelled)]
+    pretrained = load_pretrained(cfg.vectors, cfg.vectors_format) if cfg.pretrained else None
+    vocab = _build_vocab(cfg, train_tokens, other_tokens, pretrained)
+    model = build_model(cfg, vocab, len(classes), np.random.default_rng(seed))
+    optimizer = _optimizer(cfg, [p for p in model.parameters() if p.requires_grad])
+    limit = cfg.max_norm
+    trainer = Trainer(
+        model,
+        optimizer,
+        torch.nn.functional.cross_entropy,
+        app=APP,
+        config={**cfg.to_dict(), "vocab": vocab.to_dict()},
+        label_names=list(classes),
+        device=device,
+        metrics={"accuracy": accuracy},
+        max_epochs=cfg.epochs,
+        early_stopping=("val_accuracy", "max", cfg.patience),
+        after_step=(lambda m: max_norm_(m, limit)) if limit else None,
+        progress=progress,
+        tensorboard=False,
+        seed=seed,
+    )
+    train_ids = [vocab.encode(t) for t in train_tokens]
+    dev_ids = [vocab.encode(tokenize(t)) for t in dev.texts]
+    min_length, edge = max(cfg.widths), cfg.edge()
+    train_loader = make_loader(train_ids, train.labels, cfg.batch_size, min_length, edge, shuffle=True, seed=seed)
+    dev_loader = make_loader(dev_ids, dev.labels, 500, min_length, edge)
+    start = time.perf_counter()
+    history = trainer.fit(train_loader, dev_loader)
+    seconds = time.perf_counter() - start
+    trainer.restore_best()
+    return TrainedText(
+        model, vocab, cfg, list(classes), trainer, history, trainer.best_epoch, seconds, len(train) * len(history)
+    )
+
+
+@torch.no_grad()
+def predict_proba(trained: TrainedText, texts: list[str], batch_size: int = 500) -> np.ndarray:
+    """Class probabilities ``(len(texts), n_classes)``; sentences are batched by length, order kept."""
+    ids = trained.encode(texts)
+    order = np.argsort([len(i) for i in ids], kind="stable")
+    model = trained.model
+    device = next(model.parameters()).device
+    loader = make_loader([ids[i] for i in order], None, batch_size, model.min_length, trained.config.edge())
+    model.eval()
+    chunks = [torch.softmax(model(batch.to(device)), dim=1).cpu() for batch, _ in loader]
+    probs = torch.cat(chunks).numpy() if chunks else np.zeros((0, len(trained.classes)), np.float32)
+    out = np.empty_like(probs)
+    out[order] = probs
+    return out
+
+
+def accuracy_on(trained: TrainedText, data: TextData) -> float:
+    """Fraction of ``data`` classified correctly."""
+    probs = predict_proba(trained, data.texts)
+    return float((probs.argmax(axis=1) == np.asarray(data.labels)).mean())
+
+
+def save_trained(trained: TrainedText, path: str | Path, extra: dict | None = None) -> Path:
+    """Write the checkpoint (weights of the best dev epoch) atomically through the engine."""
+    return trained.trainer.save_checkpoint(path, extra=extra)
+
+
+def load_trained(path: str | Path, device: str = "cpu") -> TrainedText:
+    """Rebuild a model from a ``filterkit text train`` checkpoint (another app's is a UserError)."""
+    from filterkit.train import read_checkpoint, select_device
+
+    ckpt = read_checkpoint(path, expected_app=APP)
+    config = dict(ckpt["config"])
+    vocab = Vocab.from_dict(config.pop("vocab"))
+    cfg = TextConfig.from_dict(config)
+    classes = list(ckpt["label_names"])
+    state = ckpt["model"]
+    table = state["tuned.weight"] if "tuned.weight" in state else state["frozen.weight"]
+    placeholder = np.zeros(tuple(table.shape), dtype=np.float32)
+    model = KimCNN(
+        placeholder,
+        len(classes),
+        variant=cfg.variant,
+        widths=cfg.widths,
+        maps=cfg.maps,
+        dropout=cfg.dropout,
+        embed_dropout=cfg.embed_dropout,
+    )
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise UserError(f"{path}: weights do not fit the model in its config ({str(exc).splitlines()[0]})") from None
+    model.to(select_device(device)).eval()
+    return TrainedText(model, vocab, cfg, classes, history=list(ckpt.get("history") or []))
