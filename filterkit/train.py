@@ -199,8 +199,8 @@ def distributed_info() -> tuple[int, int, int]:
 
 
 def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Fraction of rows whose arg-max over the last axis equals the integer target (0-d tensor)."""
-    return (outputs.argmax(dim=-1) == targets).float().mean()
+    """Fraction of rows whose arg-max over the last axis equals the integer target (0-d float64 tensor)."""
+    return (outputs.argmax(dim=-1) == targets).to(torch.float64).mean()
 
 
 @dataclass(frozen=True)
