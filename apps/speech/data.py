@@ -125,6 +125,9 @@ def official_split(clips: list[Clip], layout: str, root: str | Path | None = Non
     if layout == "fsdd":
         test = [c for c in clips if 0 <= c.take <= 4]
         train = [c for c in clips if c.take > 4]
+        if not train or not test:
+            raise UserError(f"the FSDD split (takes 0-4 test, 5+ train) leaves {len(train)} training and "
+                            f"{len(test)} test clips; use --eval hash or --eval loso")
         return train, test
     if root is not None and (Path(root) / "testing_list.txt").is_file():
         root = Path(root)

@@ -66,7 +66,7 @@ def synthesize_digits(
     out_dir: str | Path,
     *,
     voices: int = 6,
-    takes: int = 5,
+    takes: int = 10,
     sample_rate: int = 8000,
     seed: int = 0,
     force: bool = False,
