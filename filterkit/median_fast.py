@@ -5,7 +5,8 @@ more, float64, int16, even sizes, every border mode).  Two exact algorithms, bot
 compiled with numba and run on horizontal strips of the image (``threads`` strips at a
 time; numba releases the GIL):
 
-``network`` (default for windows of 5x5 and smaller)
+``network`` (default for small windows: up to 7x7 for float64, 9x9 for float32,
+11x11 for 16-bit samples)
     A selection network: Batcher's odd-even merge sort on ``size**2`` wires, pruned to
     the comparators the median output depends on, applied to whole rows at once so the
     compiler vectorises it.
@@ -60,8 +61,13 @@ SUPPORTED_DTYPES: tuple[np.dtype, ...] = tuple(
 
 METHODS: tuple[str, ...] = ("auto", "network", "histogram")
 
-_NETWORK_MAX_SIZE = 5
-"""Largest window side the selection network is used for by default (measured crossover)."""
+_NETWORK_MAX_SIZE = {1: 12, 2: 11, 4: 9, 8: 7}
+"""Largest window side the selection network is used for by default, per itemsize.
+
+Measured crossover with the histogram method on a 2-core x86-64 (AVX2) machine: the
+network's cost grows with ``size**2 * log(size)**2`` and with the sample width (fewer
+lanes per vector), the histogram's only slowly with ``size``.
+"""
 
 _COARSE_SHIFT = 4
 """log2 of the ranks per coarse histogram block."""
@@ -70,21 +76,21 @@ _NETWORK_CHUNK = 256
 """Output pixels per row chunk of the selection network (keeps the wires in L1/L2)."""
 
 
-def default_method(size: int) -> str:
-    """The algorithm ``method="auto"`` picks for a ``size x size`` window."""
-    return "network" if size <= _NETWORK_MAX_SIZE else "histogram"
+def default_method(size: int, dtype: np.dtype | type = np.float32) -> str:
+    """The algorithm ``method="auto"`` picks for a ``size x size`` window on ``dtype`` samples."""
+    return "network" if size <= _NETWORK_MAX_SIZE[np.dtype(dtype).itemsize] else "histogram"
 
 
 def _strip_rows(size: int, method: str) -> int:
     """Output rows per strip (the tile height of the histogram method)."""
     if method == "network":
         return 32
-    return int(min(128, max(32, 4 * size)))
+    return _tile_cols(size)
 
 
 def _tile_cols(size: int) -> int:
-    """Output columns per tile of the histogram method."""
-    return int(min(128, max(32, 4 * size)))
+    """Output columns per tile of the histogram method (measured: about 6 windows wide)."""
+    return int(min(128, max(32, 6 * size)))
 
 
 # ----------------------------------------------------------------------------- selection network
@@ -176,16 +182,76 @@ def _network_strip(padded, ops, size, rank, out):
 # ----------------------------------------------------------------------------- rank histogram
 
 
+def _sort_keys(padded: np.ndarray) -> np.ndarray:
+    """uint64 keys whose order is the value order of ``padded`` (same shape; -0.0 before +0.0)."""
+    dtype = padded.dtype
+    if dtype.kind == "f":
+        bits = padded.view(np.uint32 if dtype.itemsize == 4 else np.uint64).astype(np.uint64)
+        top = np.uint64(8 * dtype.itemsize - 1)
+        low = np.uint64((1 << (8 * dtype.itemsize - 1)) - 1)
+        # negative: flip every bit; positive: set the sign bit
+        bits ^= (bits >> top) * low + (low + np.uint64(1))
+        return bits
+    keys = padded.astype(np.int64)
+    keys -= int(np.iinfo(dtype).min)
+    return keys.view(np.uint64)
+
+
 @njit(cache=True, nogil=True)
-def _histogram_strip(padded, size, rank, tile_cols, out):
-    """Median of every window of ``padded`` into ``out`` by local ranks and a sliding histogram."""
+def _radix_argsort(keys, n, key_bytes, order, tmp_keys, tmp_order, counts):
+    """Stable LSD radix argsort of ``keys[:n]`` (8-bit digits) into ``order[:n]``; returns nothing.
+
+    ``keys`` is overwritten.  Digits on which all keys agree are skipped.
+    """
+    for i in range(n):
+        order[i] = i
+    src_k, src_o, dst_k, dst_o = keys, order, tmp_keys, tmp_order
+    swapped = False
+    for d in range(key_bytes):
+        shift = np.uint64(8 * d)
+        counts[:] = 0
+        for i in range(n):
+            counts[(src_k[i] >> shift) & np.uint64(255)] += 1
+        if counts[(src_k[0] >> shift) & np.uint64(255)] == n:
+            continue
+        total = 0
+        for b in range(256):
+            c = counts[b]
+            counts[b] = total
+            total += c
+        for i in range(n):
+            key = src_k[i]
+            digit = (key >> shift) & np.uint64(255)
+            pos = counts[digit]
+            counts[digit] = pos + 1
+            dst_k[pos] = key
+            dst_o[pos] = src_o[i]
+        src_k, src_o, dst_k, dst_o = dst_k, dst_o, src_k, src_o
+        swapped = not swapped
+    if swapped:
+        for i in range(n):
+            order[i] = tmp_order[i]
+
+
+@njit(cache=True, nogil=True)
+def _histogram_strip(padded_keys, key_bytes, size, rank, tile_cols, out):
+    """Flat index into the padded strip of every window's median sample, by local ranks and a sliding histogram.
+
+    ``padded_keys`` (rows + size - 1, cols + size - 1) are order-preserving sample keys;
+    ``out`` (rows, cols) receives indices into ``padded_keys.ravel()``.
+    """
     rows, cols = out.shape
+    padded_cols = padded_keys.shape[1]
     shift = _COARSE_SHIFT
     reg_rows = rows + size - 1
     max_cols = min(tile_cols, cols) + size - 1
     max_region = reg_rows * max_cols
-    vals = np.empty(max_region, dtype=padded.dtype)
-    sorted_vals = np.empty(max_region, dtype=padded.dtype)
+    region_keys = np.empty(max_region, dtype=np.uint64)
+    tmp_keys = np.empty(max_region, dtype=np.uint64)
+    order = np.empty(max_region, dtype=np.int32)
+    tmp_order = np.empty(max_region, dtype=np.int32)
+    counts = np.empty(256, dtype=np.int64)
+    sorted_at = np.empty(max_region, dtype=np.int64)
     keys = np.empty(max_region, dtype=np.int32)
     fine = np.zeros(max_region, dtype=np.uint8)
     coarse = np.zeros((max_region >> shift) + 1, dtype=np.int32)
@@ -195,12 +261,13 @@ def _histogram_strip(padded, size, rank, tile_cols, out):
         region = reg_rows * rw
         for i in range(reg_rows):
             for j in range(rw):
-                vals[i * rw + j] = padded[i, x0 + j]
-        order = np.argsort(vals[:region])
+                region_keys[i * rw + j] = padded_keys[i, x0 + j]
+        _radix_argsort(region_keys, region, key_bytes, order, tmp_keys, tmp_order, counts)
         for i in range(region):
             o = order[i]
             keys[o] = i
-            sorted_vals[i] = vals[o]
+            row = o // rw
+            sorted_at[i] = row * padded_cols + x0 + o - row * rw
         fine[:region] = 0
         coarse[: (region >> shift) + 1] = 0
         for i in range(size):
@@ -217,13 +284,11 @@ def _histogram_strip(padded, size, rank, tile_cols, out):
                     key = keys[(r - 1) * rw + j]
                     fine[key] = 0
                     coarse[key >> shift] -= 1
-                    if (key >> shift) < block:
-                        below -= 1
+                    below -= np.int64((key >> shift) < block)
                     key = keys[(r + size - 1) * rw + j]
                     fine[key] = 1
                     coarse[key >> shift] += 1
-                    if (key >> shift) < block:
-                        below += 1
+                    below += np.int64((key >> shift) < block)
             step = 1 if r % 2 == 0 else -1
             for t in range(tw):
                 if t > 0:
@@ -239,13 +304,11 @@ def _histogram_strip(padded, size, rank, tile_cols, out):
                         key = keys[i * rw + drop]
                         fine[key] = 0
                         coarse[key >> shift] -= 1
-                        if (key >> shift) < block:
-                            below -= 1
+                        below -= np.int64((key >> shift) < block)
                         key = keys[i * rw + take]
                         fine[key] = 1
                         coarse[key >> shift] += 1
-                        if (key >> shift) < block:
-                            below += 1
+                        below += np.int64((key >> shift) < block)
                 while below > rank:
                     block -= 1
                     below -= coarse[block]
@@ -260,7 +323,7 @@ def _histogram_strip(padded, size, rank, tile_cols, out):
                             break
                         need -= 1
                     p += 1
-                out[r, x0 + c] = sorted_vals[p]
+                out[r, x0 + c] = sorted_at[p]
 
 
 # ----------------------------------------------------------------------------- exact signed zeros
@@ -298,21 +361,10 @@ def _scipy_select(buf, rank):
 
 
 @njit(cache=True, nogil=True)
-def _fix_signed_zeros(padded, size, rank, out):
-    """Where ``padded`` holds both -0.0 and +0.0, redo every zero median with scipy's quickselect."""
-    neg = False
-    pos = False
-    for v in padded.ravel():
-        if v == 0:
-            if np.signbit(v):
-                neg = True
-            else:
-                pos = True
-    if not (neg and pos):
-        return 0
+def _redo_zeros(padded, size, rank, out):
+    """Recompute every zero of ``out`` with scipy's quickselect on its window of ``padded`` (float64)."""
     rows, cols = out.shape
     buf = np.empty(size * size, dtype=np.float64)
-    redone = 0
     for r in range(rows):
         for c in range(cols):
             if out[r, c] == 0:
@@ -320,32 +372,36 @@ def _fix_signed_zeros(padded, size, rank, out):
                     for j in range(size):
                         buf[i * size + j] = padded[r + i, c + j]
                 out[r, c] = _scipy_select(buf, rank)
-                redone += 1
-    return redone
+
+
+def _has_both_zeros(values: np.ndarray) -> bool:
+    """Whether ``values`` holds both -0.0 and +0.0."""
+    zeros = values[values == 0]
+    if zeros.size == 0:
+        return False
+    negative = np.signbit(zeros)
+    return bool(negative.any() and not negative.all())
+
+
+def _fix_signed_zeros(padded: np.ndarray, size: int, rank: int, out: np.ndarray) -> None:
+    """Give zero medians scipy's sign where ``padded`` holds zeros of both signs (else nothing to do)."""
+    if not _has_both_zeros(padded):
+        return
+    fixed = out.astype(np.float64)
+    _redo_zeros(padded.astype(np.float64), size, rank, fixed)
+    out[...] = fixed
 
 
 # ----------------------------------------------------------------------------- driver
 
 
-@njit(cache=True, nogil=True)
-def _gather(image, row_index, col_index, cval, padded):
-    """``padded[i, j] = image[row_index[i], col_index[j]]``, or ``cval`` where an index is -1."""
-    for i in range(padded.shape[0]):
-        ri = row_index[i]
-        for j in range(padded.shape[1]):
-            cj = col_index[j]
-            if ri < 0 or cj < 0:
-                padded[i, j] = cval
-            else:
-                padded[i, j] = image[ri, cj]
-
-
-@njit(cache=True, nogil=True)
-def _has_nan(image):
-    for v in image.ravel():
-        if v != v:
-            return True
-    return False
+def _gather(image: np.ndarray, row_index: np.ndarray, col_index: np.ndarray, cval) -> np.ndarray:
+    """``image[row_index][:, col_index]``, with ``cval`` where an index is -1 (constant mode)."""
+    padded = image.take(np.maximum(row_index, 0), axis=0).take(np.maximum(col_index, 0), axis=1)
+    if row_index.min() < 0 or col_index.min() < 0:
+        padded[row_index < 0, :] = cval
+        padded[:, col_index < 0] = cval
+    return padded
 
 
 def _cval_as(dtype: np.dtype, cval: float):
@@ -362,13 +418,14 @@ def _cval_as(dtype: np.dtype, cval: float):
 
 def _strip_task(image, row_index, col_index, cval, size, rank, method, ops, y0, rows, out):
     cols = out.shape[1]
-    padded = np.empty((rows + size - 1, cols + size - 1), dtype=image.dtype)
-    _gather(image, row_index[y0 : y0 + rows + size - 1], col_index, cval, padded)
+    padded = _gather(image, row_index[y0 : y0 + rows + size - 1], col_index, cval)
     target = out[y0 : y0 + rows]
     if method == "network":
         _network_strip(padded, ops, size, rank, target)
     else:
-        _histogram_strip(padded, size, rank, _tile_cols(size), target)
+        at = np.empty(target.shape, dtype=np.int64)
+        _histogram_strip(_sort_keys(padded), image.dtype.itemsize, size, rank, _tile_cols(size), at)
+        np.take(padded.ravel(), at, out=target)
     if image.dtype.kind == "f":
         _fix_signed_zeros(padded, size, rank, target)
 
@@ -427,7 +484,7 @@ def median_filter(
     if image.size == 0:
         return image.copy()
     if image.dtype.kind == "f":
-        if _has_nan(image):
+        if np.isnan(np.min(image)):
             raise ValueError("median_filter: the image contains NaN (the median of a window with NaN is undefined)")
         if mode == "constant" and np.isnan(cval):
             raise ValueError("median_filter: cval is NaN")
@@ -437,7 +494,7 @@ def median_filter(
 
     n = size * size
     rank = n // 2 if even == "upper" else (n - 1) // 2
-    method = default_method(size) if method == "auto" else method
+    method = default_method(size, image.dtype) if method == "auto" else method
     ops = selection_network(n, rank) if method == "network" else np.zeros((0, 3), dtype=np.int64)
     height, width = image.shape
     before = size // 2
