@@ -564,7 +564,7 @@ def median(
             return planes.restore(planes.map_opencv(filt, dtype, max_channels=4 if channels != 2 else 1))
         _no_opencv(backend, why)
 
-    if backend in ("auto", "numba") and even == "upper":
+    if backend in ("auto", "numba"):
         try:
             from .median_fast import median_filter as _numba_median
         except ImportError:
@@ -573,12 +573,17 @@ def median(
         else:
             x = planes.x
             out = np.empty(x.shape, dtype)
-            for i in range(x.shape[0]):
-                for j in range(x.shape[3]):
-                    out[i, :, :, j] = _numba_median(np.ascontiguousarray(x[i, :, :, j]), size, mode, float(cval))
-            return planes.restore(out)
-    elif backend == "numba":
-        raise ValueError("backend='numba' takes the upper middle only; use even='upper' or another backend")
+            try:
+                for i in range(x.shape[0]):
+                    for j in range(x.shape[3]):
+                        plane = np.ascontiguousarray(x[i, :, :, j])
+                        out[i, :, :, j] = _numba_median(plane, size, mode, float(cval), even)
+            except ValueError:
+                if backend == "numba":
+                    raise
+                # NaN in a float image: numba refuses it; scipy returns its (order-dependent) value
+            else:
+                return planes.restore(out)
 
     from scipy import ndimage as ndi
 

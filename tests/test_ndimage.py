@@ -416,6 +416,14 @@ def test_numba_backend_when_present():
             np.testing.assert_array_equal(
                 fk.median(x, size, mode=mode, backend="numba"), ndi.median_filter(x, size, mode=mode)
             )
+        np.testing.assert_array_equal(
+            fk.median(x, 4, even="lower", backend="numba"), ndi.rank_filter(x, 7, size=4, mode="reflect")
+        )
+    nan_image = random_image(np.float64, seed=19)
+    nan_image[3, 4] = np.nan
+    assert fk.median(nan_image, 3).shape == nan_image.shape  # auto falls back to scipy
+    with pytest.raises(ValueError, match="NaN"):
+        fk.median(nan_image, 3, backend="numba")
 
 
 def test_auto_uses_opencv_where_it_can(monkeypatch):
@@ -487,3 +495,13 @@ def test_torch_tensors_go_to_the_tensor_backend(monkeypatch):
     assert seen == {"sigma": 1.5, "size": None, "truncate": 4.0, "mode": "wrap", "cval": 0.0}
     with pytest.raises(ValueError, match="B, C, H, W"):
         fk.gaussian(t, 1.5, channel_axis=1)
+
+
+@pytest.mark.parametrize("name", ["mean", "median", "sobel", "laplace"])
+def test_torch_results_match_numpy(name):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("filterkit.tensor")
+    x = random_image(np.float32, shape=(2, 3, 13, 17), seed=21)
+    got = getattr(fk, name)(torch.from_numpy(x), mode="mirror")
+    want = getattr(fk, name)(x, mode="mirror")
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5)
