@@ -46,16 +46,16 @@ Choices, stated once:
 * **Mixed precision** (``amp=True``) is used on CUDA only: bf16 autocast where
   the GPU supports it (no scaler needed), otherwise fp16 autocast with a
   ``GradScaler``.  ``amp="fp16"``/``"bf16"`` forces one; on CPU AMP is off
-  (CPU autocast is slower than float32 for these small models).
+  (float32 keeps CPU runs exact and reproducible).
 * **CPU threads**: on CPU the trainer calls :func:`configure_threads`, which
   uses ``DEFAULT_CPU_THREADS = 1`` torch thread unless told otherwise
   (``threads=``, env ``FILTERKIT_NUM_THREADS`` or an explicit
-  ``OMP_NUM_THREADS``).  Measured with ``python benchmarks/threads.py`` on
-  this 2-core machine (2-conv CNN, 1x28x28, batch 64, median of 5 fresh
-  processes): training 1 thread ~1500 images/s vs 2 threads ~1000 (1.5x
-  faster with one), inference ~1.2x faster with one, when the other core is
-  busy as it usually is here; on an idle machine 2 threads are at best
-  ~1.3x faster.  One thread also leaves the second core to data loading.
+  ``OMP_NUM_THREADS``).  Measured with ``python benchmarks/threads.py
+  --repeats 5`` on this 2-core machine while other jobs shared it (load
+  average ~10): 2-conv CNN, 1x28x28, batch 64, median of 5 fresh processes:
+  training 1413 images/s with 1 thread vs 171 with 2 (1 thread 8.3x faster),
+  inference 2581 vs 506 (5.1x).  An idle machine was not available to
+  measure; rerun the benchmark where cores are free before raising threads.
 * **Checkpoints** are a plain dict of state_dicts + ``app`` + ``config`` +
   ``label_names`` + ``epoch`` + ``history`` + early-stopping state + RNG
   states (python, numpy, torch, cuda) + ``extra``, and load with
