@@ -29,7 +29,7 @@ def synthetic_sentences(n: int = 160, seed: int = 0) -> list[tuple[str, str]]:
 @pytest.fixture
 def label_text_file(tmp_path) -> Path:
     path = tmp_path / "tiny.txt"
-    path.write_text("".join(f"{y} {t}\n" for y, t in synthetic_sentences()), encoding="utf-8")
+    path.write_text("".join(f"{y} {t}\n" for y, t in synthetic_sentences(240)), encoding="utf-8")
     return path
 
 
