@@ -60,8 +60,10 @@ Choices, stated once:
   ``label_names`` + ``epoch`` + ``history`` + early-stopping state + RNG
   states (python, numpy, torch, cuda) + ``extra``, and load with
   ``torch.load(weights_only=True)``.  ``epoch`` counts completed epochs.
-  Resuming from ``last.pt`` restores the RNG so the continued run equals an
-  uninterrupted one (same data order, same dropout masks).
+  Resuming from ``last.pt`` restores the global RNGs and the training
+  loader's own ``generator=`` (if it has one) so the continued run equals an
+  uninterrupted one (same data order, same dropout masks).  RNGs private to
+  a dataset (e.g. augmentation with its own numpy Generator) are not saved.
 * **Distributed**: started under ``torchrun`` (env ``WORLD_SIZE`` > 1) the
   trainer joins the process group (gloo on CPU, NCCL on CUDA), wraps the
   model in ``DistributedDataParallel`` and re-creates the loaders with a
@@ -174,6 +176,8 @@ def configure_threads(n: int | None = None) -> int:
     if n is None:
         env = os.environ.get("FILTERKIT_NUM_THREADS")
         if env:
+            if not env.strip().isdigit():
+                raise UserError(f"FILTERKIT_NUM_THREADS={env!r}: expected a positive whole number of threads")
             n = int(env)
         elif os.environ.get("OMP_NUM_THREADS"):
             return torch.get_num_threads()
@@ -510,6 +514,8 @@ class Trainer:
         self.bad_epochs = 0
         self.best_state: dict | None = None
         self.stopped_early = False
+        self._loader_generator: torch.Generator | None = None  # the training loader's own generator, if any
+        self._pending_generator_state: torch.Tensor | None = None  # from a checkpoint, applied by fit()
         self._tb = self._open_tensorboard() if tensorboard else None
 
     # -------------------------------------------------------------- setup helpers
@@ -636,6 +642,10 @@ class Trainer:
         es = self.early_stopping
         if es is not None and es.metric.startswith("val_") and val_loader is None:
             raise ValueError(f"early stopping on {es.metric!r} needs a val_loader")
+        self._loader_generator = getattr(train_loader, "generator", None)
+        if self._loader_generator is not None and self._pending_generator_state is not None:
+            self._loader_generator.set_state(self._pending_generator_state)
+        self._pending_generator_state = None
         train = self._train_loader(train_loader)
         val = self._eval_loader(val_loader) if val_loader is not None else None
         self.stopped_early = False
@@ -773,6 +783,7 @@ class Trainer:
             "history": copy.deepcopy(self.history),
             "early_stopping": {"best_value": self.best_value, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs},
             "rng": _rng_state(),
+            "loader_generator": self._loader_generator.get_state() if self._loader_generator is not None else None,
             "world_size": self.world_size,
             "torch_version": str(torch.__version__),
             "extra": extra,
@@ -817,6 +828,8 @@ class Trainer:
         self.best_state = None  # restore_best() falls back to out_dir/best.pt
         if ckpt.get("rng") is not None:
             _set_rng_state(ckpt["rng"])
+        state = ckpt.get("loader_generator")
+        self._pending_generator_state = state.cpu() if state is not None else None
         return ckpt
 
     def close(self) -> None:

@@ -167,7 +167,14 @@ def test_not_a_checkpoint_gives_clear_error(tmp_path):
         read_checkpoint(tmp_path / "missing.pt")
 
 
-def test_resume_equals_uninterrupted_run(tmp_path):
+def _loaders_with_generator(batch_size: int = 16):
+    generator = torch.Generator().manual_seed(3)
+    train = DataLoader(_data(), batch_size=batch_size, shuffle=True, generator=generator)
+    return train, DataLoader(_data(40, seed=7), batch_size=batch_size)
+
+
+@pytest.mark.parametrize("loaders", [_loaders, _loaders_with_generator], ids=["global-rng", "own-generator"])
+def test_resume_equals_uninterrupted_run(tmp_path, loaders):
     def make(out_dir, max_epochs):
         model = _model()
         opt = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -179,16 +186,16 @@ def test_resume_equals_uninterrupted_run(tmp_path):
 
     seed_everything(0)
     full_model, full = make(tmp_path / "full", 4)
-    full.fit(*_loaders())
+    full.fit(*loaders())
 
     seed_everything(0)
     _, first = make(tmp_path / "part", 2)
-    first.fit(*_loaders())
+    first.fit(*loaders())
     seed_everything(999)  # resuming must not depend on the seed of the new process
     resumed_model, resumed = make(tmp_path / "part", 4)
     resumed.load_checkpoint(tmp_path / "part" / "last.pt")
     assert resumed.epoch == 2
-    resumed.fit(*_loaders())
+    resumed.fit(*loaders())
 
     assert _same_weights(full_model, resumed_model)
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in full.history]
@@ -245,7 +252,40 @@ def test_reduce_on_plateau_is_stepped_with_the_monitored_metric():
     assert seen == [row["val_accuracy"] for row in history]
 
 
-def test_select_device_and_threads():
+def test_tensorboard_is_used_when_installed_and_skipped_when_not(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    scalars = []
+
+    class FakeWriter:
+        def __init__(self, log_dir):
+            self.log_dir = log_dir
+
+        def add_scalar(self, key, value, step):
+            scalars.append((key, step))
+
+        def flush(self):
+            pass
+
+        def close(self):
+            pass
+
+    fake = types.ModuleType("torch.utils.tensorboard")
+    fake.SummaryWriter = FakeWriter
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", fake)
+    seed_everything(0)
+    trainer = _trainer(_model(), tmp_path, max_epochs=2)
+    trainer.fit(*_loaders())
+    trainer.close()
+    assert ("val_accuracy", 2) in scalars and ("train_loss", 1) in scalars
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails: CSV/JSONL only
+    trainer = _trainer(_model(), tmp_path / "plain", max_epochs=1)
+    trainer.fit(*_loaders())
+    assert trainer._tb is None and (tmp_path / "plain" / "metrics.csv").is_file()
+
+
+def test_select_device_and_threads(monkeypatch):
     assert select_device("cpu") == torch.device("cpu")
     assert select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(UserError, match="unknown device"):
@@ -258,6 +298,9 @@ def test_select_device_and_threads():
         assert configure_threads(1) == 1
         with pytest.raises(UserError):
             configure_threads(0)
+        monkeypatch.setenv("FILTERKIT_NUM_THREADS", "two")
+        with pytest.raises(UserError, match="FILTERKIT_NUM_THREADS"):
+            configure_threads()
     finally:
         torch.set_num_threads(before)
 
