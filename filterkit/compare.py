@@ -27,7 +27,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -339,7 +339,6 @@ def run_compare(
     data: DigitsData,
     config: CompareConfig,
     progress: bool = True,
-    on_run: Callable[[RunResult], None] | None = None,
 ) -> CompareResult:
     """Train every (variant, seed) pair, in ``config.jobs`` processes of ``config.threads`` torch threads each."""
     from tqdm.auto import tqdm
@@ -355,8 +354,6 @@ def run_compare(
         if progress:
             bar.write(f"{run.variant:>8} seed {run.seed}: test accuracy per epoch "
                       + " ".join(f"{a:.4f}" for a in run.test_accuracy))
-        if on_run is not None:
-            on_run(run)
 
     try:
         if config.jobs == 1 or len(tasks) == 1:

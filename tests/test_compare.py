@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def test_learned_variant_changes_conv1(tiny_digits):
 def test_parallel_jobs_give_the_same_numbers_as_one_process(tiny_digits):
     config = CompareConfig(epochs=1, seeds=(0,), variants=("learned", "fixed"), batch_size=32)
     serial = run_compare(tiny_digits, config, progress=False)
-    parallel = run_compare(tiny_digits, CompareConfig(**{**config.__dict__, "jobs": 2}), progress=False)
+    parallel = run_compare(tiny_digits, dataclasses.replace(config, jobs=2), progress=False)
     for variant in config.variants:
         assert serial.runs_of(variant)[0].test_accuracy == parallel.runs_of(variant)[0].test_accuracy
         np.testing.assert_array_equal(serial.runs_of(variant)[0].conv1_final, parallel.runs_of(variant)[0].conv1_final)
