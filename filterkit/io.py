@@ -186,7 +186,7 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _decode_with_cv2(path: Path, data: bytes, fmt: str, mode: str):
+def _decode_with_cv2(path: Path, data: bytes, fmt: str, mode: str, bgr: bool):
     import cv2
     import numpy as np
 
@@ -197,13 +197,20 @@ def _decode_with_cv2(path: Path, data: bytes, fmt: str, mode: str):
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if image is None:
         raise ImageError(f"{path}: corrupt or truncated {fmt.upper()} data ({_pillow_reason(data)})")
-    if image.ndim == 3:
-        if image.shape[2] == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        elif image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-            if mode in ("LA", "La", "PA") and np.array_equal(image[..., 0], image[..., 1]):
-                image = np.ascontiguousarray(image[..., [0, 3]])  # grey + alpha stays grey + alpha
+    if image.ndim == 3 and image.shape[2] == 4 and mode in ("LA", "La"):
+        if np.array_equal(image[..., 0], image[..., 1]):
+            return np.ascontiguousarray(image[..., [0, 3]])  # grey + alpha stays grey + alpha
+    if image.ndim == 3 and not bgr:
+        image = _swap_red_blue(image)
+    return image
+
+
+def _swap_red_blue(image):
+    """RGB(A) <-> BGR(A); other channel counts unchanged."""
+    import cv2
+
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
     return image
 
 
@@ -266,12 +273,14 @@ def _check_array(path: Path, image):
     return image
 
 
-def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS, *, bgr: bool = False):
     """Read an image file as a numpy array ``(H, W)`` or ``(H, W, C)``, RGB(A) order.
 
     path: a ``.png``, ``.jpg``/``.jpeg``, ``.tif``/``.tiff`` or ``.bmp`` file.
     max_pixels: refuse images with more than this many pixels (``H*W``),
     checked from the header before decoding; None disables the check.
+    bgr: return colour in OpenCV's BGR(A) order instead (saves two channel
+    swaps for per-channel work; pair with ``encode_image(..., bgr=True)``).
     Returns uint8, uint16 (16-bit PNG/TIFF) or float32 (float TIFF).
     Raises :class:`ImageError` naming the file and the reason.
     """
@@ -289,15 +298,16 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
     if fmt == "tiff":
-        image = _read_tiff(path, data, max_pixels)
-    else:
-        mode = _read_header(path, data, fmt, max_pixels)
-        image = _decode_with_cv2(path, data, fmt, mode)
-    return _check_array(path, image)
+        image = _check_array(path, _read_tiff(path, data, max_pixels))
+        return _swap_red_blue(image) if bgr else image
+    mode = _read_header(path, data, fmt, max_pixels)
+    return _check_array(path, _decode_with_cv2(path, data, fmt, mode, bgr))
 
 
-def encode_image(image, fmt: str, quality: int = 95, path: str | os.PathLike = "<image>") -> bytes:
-    """Encode ``image`` (RGB(A) order) as ``fmt`` and return the file's bytes.
+def encode_image(
+    image, fmt: str, quality: int = 95, path: str | os.PathLike = "<image>", *, bgr: bool = False
+) -> bytes:
+    """Encode ``image`` (RGB(A) order; BGR(A) with ``bgr=True``) as ``fmt`` and return the file's bytes.
 
     png: uint8/uint16, 1-4 channels.  jpeg (lossy, ``quality`` 1-100): uint8,
     grey or RGB.  bmp: uint8, grey/RGB/RGBA.  tiff: uint8/uint16/float32,
@@ -312,6 +322,8 @@ def encode_image(image, fmt: str, quality: int = 95, path: str | os.PathLike = "
     if fmt == "tiff":
         import tifffile
 
+        if bgr:
+            image = _swap_red_blue(image)
         if image.dtype not in (np.uint8, np.uint16, np.float32):
             raise ImageError(f"{path}: TIFF output needs uint8, uint16 or float32 pixels, got {image.dtype}")
         buf = io.BytesIO()
@@ -339,10 +351,8 @@ def encode_image(image, fmt: str, quality: int = 95, path: str | os.PathLike = "
 
     import cv2
 
-    if channels == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    elif channels == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
+    if not bgr:
+        image = _swap_red_blue(image)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == "jpeg" else []
     ok, encoded = cv2.imencode(_CV2_SUFFIX[fmt], image, params)
     if not ok:  # pragma: no cover - OpenCV reports failure without a reason

@@ -23,17 +23,17 @@ HERE = Path(__file__).resolve().parent
 
 def panels(noisy: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """(title, uint8 image) for each panel."""
-    import filterkit
+    import filterkit.ndimage as fk
     from filterkit.dtypes import to_uint8
 
-    median = filterkit.median(noisy, size=3)
-    sobel = np.hypot(filterkit.sobel(median, axis=1), filterkit.sobel(median, axis=0))
+    median = fk.median(noisy, size=3)
+    sobel = np.hypot(fk.sobel(median, axis=1), fk.sobel(median, axis=0))
     return [
         ("input: 5 % salt and pepper", noisy),
-        ("mean 3x3: noise smeared", filterkit.mean(noisy, size=3)),
+        ("mean 3x3: noise smeared", fk.mean(noisy, size=3)),
         ("median 3x3: noise removed", median),
         ("Sobel magnitude (of median)", to_uint8(sobel, "abs")),
-        ("Laplacian |.| x2 (of median)", to_uint8(filterkit.laplace(median), "abs", gain=2.0)),
+        ("Laplacian |.| x2 (of median)", to_uint8(fk.laplace(median), "abs", gain=2.0)),
     ]
 
 

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-import filterkit
+import filterkit.ndimage as fk
 from filterkit.cli import main
 from filterkit.dtypes import to_uint8
 from filterkit.io import encode_image, read_image, write_image
@@ -36,16 +36,16 @@ def _expected(image, op, **kw):
     """The result computed with the public Python API, independently of the CLI code."""
     ca = {"channel_axis": -1} if image.ndim == 3 else {}
     if op in ("median", "mean"):
-        return getattr(filterkit, op)(image, **kw, **ca)
+        return getattr(fk, op)(image, **kw, **ca)
     if op == "gaussian":
-        return filterkit.gaussian(image, **kw, **ca)
+        return fk.gaussian(image, **kw, **ca)
     if op == "sobel":
-        mag = np.hypot(filterkit.sobel(image, axis=1, **ca), filterkit.sobel(image, axis=0, **ca))
+        mag = np.hypot(fk.sobel(image, axis=1, **ca), fk.sobel(image, axis=0, **ca))
         return to_uint8(mag, "abs")
     if op == "scharr-y":
-        return to_uint8(filterkit.scharr(image, axis=0, **ca), "abs")
+        return to_uint8(fk.scharr(image, axis=0, **ca), "abs")
     if op == "laplace":
-        return to_uint8(filterkit.laplace(image, **ca), "clip")
+        return to_uint8(fk.laplace(image, **ca), "clip")
     raise AssertionError(op)
 
 
@@ -74,7 +74,7 @@ def test_jpeg_output_is_the_encoded_python_result(tmp_path, rng):
     write_image(tmp_path / "p.jpg", image)
     src = read_image(tmp_path / "p.jpg")
     assert _run(tmp_path / "p.jpg", "-o", tmp_path / "out", "--op", "median", "--quality", "80") == 0
-    expected = encode_image(filterkit.median(src, size=3, channel_axis=-1), "jpeg", quality=80)
+    expected = encode_image(fk.median(src, size=3, channel_axis=-1), "jpeg", quality=80)
     assert (tmp_path / "out" / "p.jpg").read_bytes() == expected
 
 
@@ -84,14 +84,20 @@ def test_16bit_tiff_round_trip_and_scaling(tmp_path, rng):
     assert _run(tmp_path / "s.tif", "-o", tmp_path / "med", "--op", "median", "--size", "5") == 0
     out = read_image(tmp_path / "med" / "s.tif")
     assert out.dtype == np.uint16
-    np.testing.assert_array_equal(out, filterkit.median(image, size=5))
+    np.testing.assert_array_equal(out, fk.median(image, size=5))
     assert _run(tmp_path / "s.tif", "-o", tmp_path / "edge", "--op", "sobel-x", "--scale", "minmax") == 0
     edge = read_image(tmp_path / "edge" / "s.tif")
-    dx = filterkit.sobel(image, axis=1).astype(np.float64)
+    dx = fk.sobel(image, axis=1).astype(np.float64)
     expected = np.rint((dx - dx.min()) * (65535 / (dx.max() - dx.min()))).astype(np.uint16)
     np.testing.assert_array_equal(edge, expected)
+    for scale, gain, fold in [("abs", "1", np.abs), ("clip", "1", lambda v: v), ("abs", "0.3", np.abs)]:
+        out_dir = tmp_path / f"{scale}{gain}"
+        assert _run(tmp_path / "s.tif", "-o", out_dir, "--op", "sobel-y", "--scale", scale, "--gain", gain) == 0
+        dy = fold(fk.sobel(image, axis=0).astype(np.float64)) * float(gain)
+        expected = np.clip(np.rint(dy), 0, 65535).astype(np.uint16)
+        np.testing.assert_array_equal(read_image(out_dir / "s.tif"), expected)
     assert _run(tmp_path / "s.tif", "-o", tmp_path / "f", "--op", "laplace", "--float") == 0
-    np.testing.assert_array_equal(read_image(tmp_path / "f" / "s.tif"), filterkit.laplace(image))
+    np.testing.assert_array_equal(read_image(tmp_path / "f" / "s.tif"), fk.laplace(image))
     assert _run(tmp_path / "s.tif", "-o", tmp_path / "j", "--op", "median", "--format", "jpeg") == 0
     assert read_image(tmp_path / "j" / "s.jpg").dtype == np.uint8  # JPEG holds 8 bits
 
@@ -147,7 +153,7 @@ def test_no_overwrite_without_force_and_rerun_skips(tmp_path, rng, capsys):
     assert _run(tmp_path / "in", "-o", out, "--op", "median", "--force") == 0
     assert "3 written" in capsys.readouterr().out
     np.testing.assert_array_equal(
-        read_image(out / "a.png"), filterkit.median(read_image(tmp_path / "in" / "a.png"), size=3)
+        read_image(out / "a.png"), fk.median(read_image(tmp_path / "in" / "a.png"), size=3)
     )
 
 
@@ -263,5 +269,5 @@ def test_console_script_on_the_samples_folder(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == images
     assert "non-image files ignored" in proc.stdout and proc.stderr == ""
     sp = read_image(SAMPLES / "camera_saltpepper.png")
-    np.testing.assert_array_equal(read_image(tmp_path / "out" / "camera_saltpepper.png"), filterkit.median(sp, size=3))
+    np.testing.assert_array_equal(read_image(tmp_path / "out" / "camera_saltpepper.png"), fk.median(sp, size=3))
     assert sys.executable  # the script ran in a separate process

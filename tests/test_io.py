@@ -97,6 +97,16 @@ def test_rgb_order_matches_pillow(tmp_path, rng):
     np.testing.assert_array_equal(read_image(tmp_path / "p.jpg"), np.asarray(Image.open(tmp_path / "p.jpg")))
 
 
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg"])
+def test_bgr_order_option(tmp_path, rng, suffix):
+    image = rng.integers(0, 256, (8, 9, 3), dtype=np.uint8)
+    path = write_image(tmp_path / f"c{suffix}", image)
+    rgb = read_image(path)
+    bgr = read_image(path, bgr=True)
+    np.testing.assert_array_equal(bgr, rgb[..., ::-1])
+    assert encode_image(bgr, image_format(path), bgr=True) == encode_image(rgb, image_format(path))
+
+
 def test_jpeg_grey_stays_grey_and_exif_orientation_applied(tmp_path):
     grey = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (8, 1))
     write_image(tmp_path / "g.jpg", grey)
