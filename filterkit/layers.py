@@ -149,7 +149,7 @@ class KernelConv2d(nn.Conv2d):
         size: int | None = None,
         trainable: bool = True,
         bias: bool = False,
-        padding: str | int = "same",
+        padding: str | int | tuple[int, int] = "same",
         padding_mode: str = "zeros",
         stride: int = 1,
         device: str | torch.device | None = None,

@@ -67,11 +67,15 @@ Choices, stated once:
 * **Distributed**: started under ``torchrun`` (env ``WORLD_SIZE`` > 1) the
   trainer joins the process group (gloo on CPU, NCCL on CUDA), wraps the
   model in ``DistributedDataParallel`` and re-creates the loaders with a
-  distributed sampler (``DistributedSampler`` for training, so each process
-  gets ``batch_size`` samples and the global batch is ``world_size`` times
-  larger; an un-padded shard for evaluation so metrics are exact).  Metrics
-  are summed over processes; only rank 0 shows progress, writes files and
-  checkpoints.  BatchNorm statistics are not synchronised.
+  distributed sampler: ``DistributedSampler`` for training (each process
+  gets ``batch_size`` samples, so the global batch is ``world_size`` times
+  larger), an un-padded shard for evaluation (metrics are exact).  Loaders
+  built with a ``batch_sampler`` (e.g. length buckets) give every process
+  every ``world_size``-th batch instead (training drops the last few so all
+  take the same number of steps; the batch order must not depend on the
+  rank: seed alike).  Metrics are summed over processes; only rank 0 shows
+  progress, writes files and checkpoints; :meth:`Trainer.close` leaves the
+  process group.  BatchNorm statistics are not synchronised.
 """
 
 from __future__ import annotations
@@ -375,18 +379,45 @@ class _ShardSampler(torch.utils.data.Sampler):
         return len(self.indices)
 
 
-def _rebuild_loader(loader: torch.utils.data.DataLoader, sampler: torch.utils.data.Sampler):
-    """The same DataLoader with another sampler (batch size, collate, workers kept)."""
-    if loader.batch_size is None:
-        raise ValueError("distributed training needs DataLoaders built with batch_size (not batch_sampler)")
+class _BatchShard(torch.utils.data.Sampler):
+    """Batches ``rank, rank + world, ...`` of a batch sampler (e.g. length-bucketed batches).
+
+    even=True (training) first drops the last ``len % world`` batches so that
+    every process takes the same number of steps (DDP needs that).
+    """
+
+    def __init__(self, batches: Any, rank: int, world: int, even: bool) -> None:
+        self.batches, self.rank, self.world, self.even = batches, rank, world, even
+
+    def set_epoch(self, epoch: int) -> None:
+        for inner in (self.batches, getattr(self.batches, "sampler", None)):
+            if hasattr(inner, "set_epoch"):
+                inner.set_epoch(epoch)
+
+    def _usable(self, n: int) -> int:
+        return n - n % self.world if self.even else n
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = list(self.batches)  # the same order on every process when their RNGs are seeded alike
+        return iter(batches[self.rank : self._usable(len(batches)) : self.world])
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self._usable(len(self.batches)), self.world))
+
+
+def _rebuild_loader(loader: torch.utils.data.DataLoader, sampler: torch.utils.data.Sampler | None = None,
+                    batch_sampler: torch.utils.data.Sampler | None = None):
+    """The same DataLoader with another (batch) sampler; collate, workers and pinning kept."""
+    if isinstance(loader.dataset, torch.utils.data.IterableDataset):
+        raise ValueError("distributed training needs map-style datasets (not IterableDataset)")
+    batching = {"batch_sampler": batch_sampler} if batch_sampler is not None else {
+        "batch_size": loader.batch_size, "sampler": sampler, "drop_last": loader.drop_last}
     return torch.utils.data.DataLoader(
         loader.dataset,
-        batch_size=loader.batch_size,
-        sampler=sampler,
+        **batching,
         num_workers=loader.num_workers,
         collate_fn=loader.collate_fn,
         pin_memory=loader.pin_memory,
-        drop_last=loader.drop_last,
         timeout=loader.timeout,
         worker_init_fn=loader.worker_init_fn,
         persistent_workers=loader.persistent_workers if loader.num_workers > 0 else False,
@@ -485,6 +516,7 @@ class Trainer:
         self.seed = int(seed)
         self.out_dir = Path(out_dir) if out_dir is not None else None
 
+        self._owns_process_group = False
         self.rank, self.world_size, self.local_rank = distributed_info()
         self.distributed = self.world_size > 1
         self.device = select_device(device)
@@ -526,6 +558,7 @@ class Trainer:
         if not dist.is_initialized():
             backend = "nccl" if self.device.type == "cuda" else "gloo"
             dist.init_process_group(backend=backend, rank=self.rank, world_size=self.world_size)
+            self._owns_process_group = True
 
     def _amp_dtype(self, amp: bool | str) -> torch.dtype | None:
         if amp is False or amp is None or self.device.type != "cuda":
@@ -550,20 +583,26 @@ class Trainer:
         return SummaryWriter(log_dir=str(self.out_dir / "tensorboard"))
 
     def _train_loader(self, loader):
+        """Under DDP: ``DistributedSampler`` (batch_size loaders) or every world-th batch (batch_sampler loaders)."""
         if not self.distributed:
             return loader
         from torch.utils.data.distributed import DistributedSampler
 
+        if loader.batch_size is None:
+            return _rebuild_loader(loader, batch_sampler=_BatchShard(loader.batch_sampler, self.rank, self.world_size, True))
         shuffle = isinstance(loader.sampler, torch.utils.data.RandomSampler)
         sampler = DistributedSampler(
             loader.dataset, num_replicas=self.world_size, rank=self.rank, shuffle=shuffle, seed=self.seed
         )
-        return _rebuild_loader(loader, sampler)
+        return _rebuild_loader(loader, sampler=sampler)
 
     def _eval_loader(self, loader):
+        """Under DDP: an un-padded shard per process, so summed metrics are exact."""
         if not self.distributed:
             return loader
-        return _rebuild_loader(loader, _ShardSampler(len(loader.dataset), self.rank, self.world_size))
+        if loader.batch_size is None:
+            return _rebuild_loader(loader, batch_sampler=_BatchShard(loader.batch_sampler, self.rank, self.world_size, False))
+        return _rebuild_loader(loader, sampler=_ShardSampler(len(loader.dataset), self.rank, self.world_size))
 
     def _all_sum(self, values: list[float]) -> list[float]:
         if not self.distributed:
@@ -604,7 +643,8 @@ class Trainer:
         """One pass; returns sample-weighted mean loss and metrics (summed over processes)."""
         from tqdm.auto import tqdm
 
-        self.model.train(train)
+        model = self.model if train else self.module  # evaluation shards may differ in length: no DDP collectives
+        model.train(train)
         names = list(self.metrics)
         sums = torch.zeros(1 + len(names), dtype=torch.float64, device=self.device)  # summed on the device: no sync per step
         count = 0
@@ -619,7 +659,7 @@ class Trainer:
                     outputs, loss = self._step(inputs, targets)
                 else:
                     with self._autocast():
-                        outputs = _call(self.model, inputs)
+                        outputs = _call(model, inputs)
                         loss = self.loss_fn(outputs, targets)
                 values = [loss.detach()]
                 if names:
@@ -651,8 +691,9 @@ class Trainer:
         self.stopped_early = False
         while self.epoch < self.max_epochs:
             epoch = self.epoch + 1
-            if self.distributed and hasattr(train.sampler, "set_epoch"):
-                train.sampler.set_epoch(epoch)
+            sampler = train.batch_sampler if isinstance(train.batch_sampler, _BatchShard) else train.sampler
+            if self.distributed and hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(epoch)
             start = time.perf_counter()
             lr = float(self.optimizer.param_groups[0]["lr"])
             row: dict[str, float] = {"epoch": epoch}
@@ -833,7 +874,13 @@ class Trainer:
         return ckpt
 
     def close(self) -> None:
-        """Flush and close TensorBoard (files are otherwise complete after every epoch)."""
+        """Close TensorBoard and leave the process group this trainer joined (files are complete after every epoch)."""
         if self._tb is not None:
             self._tb.close()
             self._tb = None
+        if self._owns_process_group:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
+            self._owns_process_group = False
