@@ -46,6 +46,7 @@ __all__ = [
     "first_conv",
     "fixed_bank_names",
     "make_loaders",
+    "make_optimizer",
     "parse_seeds",
     "plot_figure",
     "render_report",
@@ -67,6 +68,15 @@ MNIST_STD = 0.3081
 MODEL_NAME = "lecture_cnn"
 N_FIRST_FILTERS = 25
 
+#: Learning-rate schedules of :func:`make_optimizer`.
+SCHEDULES: dict[str, str] = {
+    "onecycle": "one cycle over the whole run (stepped per batch), peak at --lr",
+    "constant": "constant --lr",
+}
+#: Default Adam peak learning rate and batch size (the recipe measured in benchmarks/mnist.py).
+DEFAULT_LR = 3e-3
+DEFAULT_BATCH_SIZE = 64
+
 
 @dataclass(frozen=True)
 class CompareConfig:
@@ -75,8 +85,9 @@ class CompareConfig:
     epochs: int = 2
     seeds: tuple[int, ...] = (0, 1, 2)
     variants: tuple[str, ...] = tuple(VARIANTS)
-    batch_size: int = 64
-    lr: float = 1e-3
+    batch_size: int = DEFAULT_BATCH_SIZE
+    lr: float = DEFAULT_LR
+    schedule: str = "onecycle"
     device: str = "cpu"
     jobs: int = 1
     threads: int = 1
@@ -94,6 +105,8 @@ class CompareConfig:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not self.seeds:
             raise UserError("--seeds: give at least one seed")
+        if self.schedule not in SCHEDULES:
+            raise UserError(f"--schedule: unknown schedule {self.schedule!r} (choose from {', '.join(SCHEDULES)})")
         if not self.lr > 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
 
@@ -277,6 +290,26 @@ def make_loaders(data: DigitsData, batch_size: int, seed: int):
 # --------------------------------------------------------------------------- training
 
 
+def make_optimizer(model, lr: float, epochs: int, steps_per_epoch: int, schedule: str = "onecycle"):
+    """``(optimizer, scheduler, interval)``: Adam over the trainable parameters and its LR schedule.
+
+    ``"onecycle"``: :class:`torch.optim.lr_scheduler.OneCycleLR` with peak ``lr``
+    over ``epochs * steps_per_epoch`` steps (interval ``"step"``); ``"constant"``:
+    no scheduler.  This is the recipe that reaches 99 % MNIST test accuracy
+    within 3 epochs (``benchmarks/mnist.py``).
+    """
+    import torch
+
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    if schedule == "constant":
+        return optimizer, None, "epoch"
+    if schedule == "onecycle":
+        total = max(1, int(epochs) * int(steps_per_epoch))
+        return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total), "step"
+    raise ValueError(f"unknown schedule {schedule!r} (choose from {', '.join(SCHEDULES)})")
+
+
+
 def train_run(data: DigitsData, variant: str, seed: int, config: CompareConfig, progress: bool = False) -> RunResult:
     """Train one variant with one seed through :class:`filterkit.train.Trainer`; test accuracy per epoch."""
     import torch
@@ -287,7 +320,10 @@ def train_run(data: DigitsData, variant: str, seed: int, config: CompareConfig, 
     _, _, conv = first_conv(model)
     conv1_initial = conv.weight.detach().cpu().numpy().astype(np.float32).copy()
     params, trainable = count_parameters(model)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
+    train_loader, test_loader = make_loaders(data, config.batch_size, seed)
+    optimizer, scheduler, interval = make_optimizer(
+        model, config.lr, config.epochs, len(train_loader), config.schedule
+    )
     trainer = Trainer(
         model,
         optimizer,
@@ -295,6 +331,8 @@ def train_run(data: DigitsData, variant: str, seed: int, config: CompareConfig, 
         app="compare",
         config={"variant": variant, "seed": seed, "lr": config.lr, "batch_size": config.batch_size},
         device=config.device,
+        scheduler=scheduler,
+        scheduler_interval=interval,
         metrics={"accuracy": accuracy},
         max_epochs=config.epochs,
         progress=progress,
@@ -302,7 +340,6 @@ def train_run(data: DigitsData, variant: str, seed: int, config: CompareConfig, 
         threads=config.threads,
         seed=seed,
     )
-    train_loader, test_loader = make_loaders(data, config.batch_size, seed)
     history = trainer.fit(train_loader, test_loader)
     conv1_final = first_conv(trainer.module)[2].weight.detach().cpu().numpy().astype(np.float32).copy()
     return RunResult(
@@ -420,7 +457,7 @@ def render_report(result: CompareResult, command: str = "", figure_name: str = "
         "",
         f"- Data: {ds['description']} — {ds['train']} training, {ds['test']} test images",
         f"- Model: lecture CNN (conv 25@3x3, max-pool 2, conv 50@3x3, max-pool 2, dense 100, dense 10)",
-        f"- Training: Adam lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
+        f"- Training: Adam, {cfg.schedule} schedule, lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
         f"seeds {', '.join(map(str, cfg.seeds))}; device {cfg.device}; {cfg.jobs} process(es) x {cfg.threads} thread(s)",
         f"- Wall time: {result.wall_seconds:.0f} s",
     ]

@@ -37,6 +37,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from filterkit.compare import DEFAULT_BATCH_SIZE, DEFAULT_LR, SCHEDULES
     from filterkit.datasets import DATA_ENV_VAR
 
     parser.add_argument(
@@ -60,8 +61,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="comma-separated subset of learned,fixed,random (default all three)",
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"training batch size (default {DEFAULT_BATCH_SIZE})"
+    )
+    parser.add_argument(
+        "--lr", type=float, default=DEFAULT_LR, help=f"Adam (peak) learning rate (default {DEFAULT_LR:g})"
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=list(SCHEDULES),
+        default="onecycle",
+        help="learning-rate schedule: " + "; ".join(f"{k}: {v}" for k, v in SCHEDULES.items()) + " (default onecycle)",
+    )
     add_device_option(parser, default="cpu")
     parser.add_argument(
         "--jobs", type=int, default=1, help="runs trained in parallel, one process each (default 1)"
@@ -107,7 +118,7 @@ def _command_line(args: argparse.Namespace, config) -> str:
         parts.append("--no-verify")
     parts += ["--epochs", str(config.epochs), "--seeds", ",".join(map(str, config.seeds))]
     parts += ["--variants", ",".join(config.variants), "--batch-size", str(config.batch_size)]
-    parts += ["--lr", f"{config.lr:g}", "--device", config.device, "--jobs", str(config.jobs)]
+    parts += ["--lr", f"{config.lr:g}", "--schedule", config.schedule, "--device", config.device, "--jobs", str(config.jobs)]
     parts += ["--threads", str(config.threads)]
     if args.limit is not None:
         parts += ["--limit", str(args.limit)]
@@ -125,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         variants=tuple(v.strip() for v in args.variants.split(",") if v.strip()),
         batch_size=args.batch_size,
         lr=args.lr,
+        schedule=args.schedule,
         device=args.device,
         jobs=args.jobs,
         threads=args.threads,
