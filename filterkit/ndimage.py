@@ -143,6 +143,8 @@ class _Planes:
         n, _, _, c = x.shape
         if n == 1 and c == 1:  # the common grey image: no copies beyond OpenCV's own output
             return fn(np.ascontiguousarray(x[0, :, :, 0]))[None, :, :, None]
+        if n == 1 and c <= max_channels:  # one interleaved colour image
+            return fn(np.ascontiguousarray(x[0])).reshape(x.shape)
         out = np.empty(x.shape, out_dtype)
         for i in range(n):
             if c == 1:
@@ -208,6 +210,8 @@ def _opencv_border_plan(mode: str, cval: float, planes: _Planes, ry: int, rx: in
     """
     if ry >= planes.h or rx >= planes.w:
         return None
+    if mode == "reflect" and ry <= 1 and rx <= 1:
+        mode = "nearest"  # one sample of reflect padding is the edge sample itself
     if mode == "constant" and cval != 0:
         if not _cval_fits(cval, planes.dtype):
             return None
@@ -232,6 +236,15 @@ def _with_border(plan, ry: int, rx: int, cval: float, filt: Callable[[np.ndarray
         return out[ry : ry + plane.shape[0], rx : rx + plane.shape[1]]
 
     return padded
+
+
+def _cv_round_saturate(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """:func:`filterkit.dtypes.round_saturate` for uint8/uint16 in one OpenCV pass (half to even, saturating)."""
+    import cv2
+
+    depth = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U}[np.dtype(dtype)]
+    flat = values.reshape(values.shape[0], -1)  # one channel: OpenCV adds a scalar to at most 4 channels
+    return cv2.add(flat, 0.0, dtype=depth).reshape(values.shape)
 
 
 # ------------------------------------------------------------------ scipy paths
@@ -416,14 +429,14 @@ def mean(
     size = _check_size(size, odd=True)
     mode = _border.normalize_mode(mode)
     planes = _Planes(image, channel_axis)
+    dtype = planes.dtype
 
     def opencv_fn(plane, border_type):
         import cv2
 
-        if plane.dtype == np.uint16 and size > 13:
+        if dtype == np.uint16 and size > 13:
             # cv2.blur's 16-bit scaling is off by one from exact rounding for sizes >= 15
-            out = cv2.boxFilter(plane, cv2.CV_64F, (size, size), borderType=border_type)
-            return round_saturate(out, np.uint16, overwrite=True)
+            return _cv_round_saturate(cv2.boxFilter(plane, cv2.CV_64F, (size, size), borderType=border_type), dtype)
         return cv2.blur(plane, (size, size), borderType=border_type)
 
     return _separable_smooth(planes, _kernels.box_1d(size), mode, cval, backend, opencv_fn)
@@ -486,8 +499,7 @@ def gaussian(
         import cv2
 
         if dtype == np.uint16:  # float32 sums are off by one near ties for 16-bit values: use float64
-            out = cv2.sepFilter2D(plane, cv2.CV_64F, g, g, borderType=border_type)
-            return round_saturate(out, dtype, overwrite=True)
+            return _cv_round_saturate(cv2.sepFilter2D(plane, cv2.CV_64F, g, g, borderType=border_type), dtype)
         kern = g.astype(np.float32) if dtype != np.float64 else g
         return cv2.sepFilter2D(plane, -1, kern, kern, borderType=border_type)
 
@@ -642,6 +654,11 @@ def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, ba
     if axis is not None:
         return planes.restore(results[0])
     gy, gx = results
+    if plan is not None:
+        import cv2
+
+        # sqrt(gx^2 + gy^2) in the result dtype, several times faster than np.hypot
+        return planes.restore(cv2.magnitude(gx.reshape(-1, planes.w), gy.reshape(-1, planes.w)).reshape(gx.shape))
     return planes.restore(np.hypot(gx, gy, out=gx))
 
 
