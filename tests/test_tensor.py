@@ -1,0 +1,348 @@
+"""Tests of filterkit.tensor: parity with scipy.ndimage for every op and border mode,
+shapes, dtypes, devices, gradients, modules and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage as ndi
+
+from filterkit import border, kernels
+from filterkit import tensor as T
+
+MODES = border.MODES
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+CVAL = 0.7  # a non-zero constant makes the constant border visible
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    """Batch 2 x 3 channels of an odd-sized 17 x 23 float64 image."""
+    return np.random.default_rng(0).random((2, 3, 17, 23))
+
+
+def per_plane(fn, a: np.ndarray) -> np.ndarray:
+    """Apply a 2-D scipy reference to every (H, W) plane of a (B, C, H, W) array."""
+    return np.stack([[fn(p) for p in batch] for batch in a])
+
+
+def sobel_magnitude(p, mode, cval, op=ndi.sobel):
+    return np.hypot(op(p, 0, mode=mode, cval=cval), op(p, 1, mode=mode, cval=cval))
+
+
+# op name -> (our call, scipy reference on one float64 plane)
+CASES = {
+    "gaussian_s1": (
+        lambda x, m: T.gaussian(x, 1.0, mode=m, cval=CVAL),
+        lambda p, m: ndi.gaussian_filter(p, 1.0, mode=m, cval=CVAL),
+    ),
+    "gaussian_s5_wider_than_image": (
+        lambda x, m: T.gaussian(x, 5.0, mode=m, cval=CVAL),
+        lambda p, m: ndi.gaussian_filter(p, 5.0, mode=m, cval=CVAL),
+    ),
+    "gaussian_size5": (
+        lambda x, m: T.gaussian(x, 1.3, size=5, mode=m, cval=CVAL),
+        lambda p, m: ndi.correlate(p, kernels.gaussian(1.3, 5), mode=m, cval=CVAL),
+    ),
+    "mean3": (
+        lambda x, m: T.mean(x, 3, mode=m, cval=CVAL),
+        lambda p, m: ndi.uniform_filter(p, 3, mode=m, cval=CVAL),
+    ),
+    "mean15": (
+        lambda x, m: T.box(x, 15, mode=m, cval=CVAL),
+        lambda p, m: ndi.uniform_filter(p, 15, mode=m, cval=CVAL),
+    ),
+    "sobel_x": (
+        lambda x, m: T.sobel(x, 1, mode=m, cval=CVAL),
+        lambda p, m: ndi.sobel(p, 1, mode=m, cval=CVAL),
+    ),
+    "sobel_y": (
+        lambda x, m: T.sobel(x, 0, mode=m, cval=CVAL),
+        lambda p, m: ndi.sobel(p, 0, mode=m, cval=CVAL),
+    ),
+    "sobel_magnitude": (
+        lambda x, m: T.sobel(x, mode=m, cval=CVAL),
+        lambda p, m: sobel_magnitude(p, m, CVAL),
+    ),
+    "scharr_magnitude": (
+        lambda x, m: T.scharr(x, mode=m),
+        lambda p, m: np.hypot(*(ndi.correlate(p, kernels.scharr(a), mode=m) for a in (0, 1))),
+    ),
+    "prewitt_x": (
+        lambda x, m: T.prewitt(x, 1, mode=m, cval=CVAL),
+        lambda p, m: ndi.prewitt(p, 1, mode=m, cval=CVAL),
+    ),
+    "sobel5_x_normalized": (
+        lambda x, m: T.sobel(x, 1, size=5, normalize=True, mode=m),
+        lambda p, m: ndi.correlate(p, kernels.sobel(1, 5) / 48.0, mode=m),
+    ),
+    "laplace4": (
+        lambda x, m: T.laplace(x, mode=m, cval=CVAL),
+        lambda p, m: ndi.laplace(p, mode=m, cval=CVAL),
+    ),
+    "laplace8": (
+        lambda x, m: T.laplace(x, neighbours=8, mode=m, cval=CVAL),
+        lambda p, m: ndi.correlate(p, kernels.laplacian(8), mode=m, cval=CVAL),
+    ),
+    "correlate_5x7": (
+        lambda x, m: T.correlate(x, np.arange(35.0).reshape(5, 7) - 10, mode=m, cval=CVAL),
+        lambda p, m: ndi.correlate(p, np.arange(35.0).reshape(5, 7) - 10, mode=m, cval=CVAL),
+    ),
+    "convolve_5x7": (
+        lambda x, m: T.convolve(x, np.arange(35.0).reshape(5, 7) - 10, mode=m, cval=CVAL),
+        lambda p, m: ndi.convolve(p, np.arange(35.0).reshape(5, 7) - 10, mode=m, cval=CVAL),
+    ),
+    "correlate_rank1_taller_than_image": (
+        lambda x, m: T.correlate(x, np.outer(np.arange(1.0, 42.0), [1.0, -2.0, 0.5]), mode=m, cval=CVAL),
+        lambda p, m: ndi.correlate(p, np.outer(np.arange(1.0, 42.0), [1.0, -2.0, 0.5]), mode=m, cval=CVAL),
+    ),
+    "correlate_separable": (
+        lambda x, m: T.correlate(x, kernels.Separable(rows=np.array([1.0, 2, 3]), cols=np.array([0.5, -1, 4, 1, 2])), mode=m, cval=CVAL),
+        lambda p, m: ndi.correlate1d(
+            ndi.correlate1d(p, [0.5, -1, 4, 1, 2], axis=1, mode=m, cval=CVAL), [1.0, 2, 3], axis=0, mode=m, cval=CVAL
+        ),
+    ),
+    "median3": (
+        lambda x, m: T.median(x, 3, mode=m, cval=CVAL),
+        lambda p, m: ndi.median_filter(p, 3, mode=m, cval=CVAL),
+    ),
+    "median4_even_upper": (
+        lambda x, m: T.median(x, 4, mode=m, cval=CVAL),
+        lambda p, m: ndi.median_filter(p, 4, mode=m, cval=CVAL),
+    ),
+    "median4_even_lower": (
+        lambda x, m: T.median(x, 4, even="lower", mode=m, cval=CVAL),
+        lambda p, m: ndi.rank_filter(p, 7, size=4, mode=m, cval=CVAL),
+    ),
+    "median5_small_chunks": (
+        lambda x, m: T.median(x, 5, mode=m, cval=CVAL, chunk_bytes=1),
+        lambda p, m: ndi.median_filter(p, 5, mode=m, cval=CVAL),
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_float64_matches_scipy(case, mode, image):
+    ours, ref = CASES[case]
+    out = ours(torch.from_numpy(image), mode)
+    assert out.dtype == torch.float64 and out.shape == image.shape
+    expected = per_plane(lambda p: ref(p, mode), image)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_float32_matches_scipy(case, image):
+    ours, ref = CASES[case]
+    out = ours(torch.from_numpy(image).float(), "reflect")
+    assert out.dtype == torch.float32
+    expected = per_plane(lambda p: ref(p, "reflect"), image)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_large_image_uses_toeplitz_blocks_correctly(device):
+    """A width that is not a multiple of the block size, long kernels, both axes."""
+    a = np.random.default_rng(1).random((1, 1, 70, 101))
+    x = torch.from_numpy(a).to(device)
+    np.testing.assert_allclose(T.gaussian(x, 3.0).cpu().numpy()[0, 0], ndi.gaussian_filter(a[0, 0], 3.0), atol=1e-12)
+    k = np.random.default_rng(2).random((9, 35))
+    np.testing.assert_allclose(T.correlate(x, k, mode="wrap").cpu().numpy()[0, 0], ndi.correlate(a[0, 0], k, mode="wrap"), atol=1e-11)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pads_much_wider_than_the_image(mode):
+    a = np.random.default_rng(3).random((1, 2))  # a 1 x 2 image, 15 x 15 window
+    x = torch.from_numpy(a)
+    np.testing.assert_allclose(T.mean(x, 15, mode=mode, cval=CVAL).numpy(), ndi.uniform_filter(a, 15, mode=mode, cval=CVAL), atol=1e-12)
+    np.testing.assert_array_equal(T.median(x, 15, mode=mode, cval=CVAL).numpy(), ndi.median_filter(a, 15, mode=mode, cval=CVAL))
+
+
+def test_median_with_ties_is_exact():
+    a = np.random.default_rng(4).integers(0, 4, size=(3, 19, 21)).astype(np.float32)
+    for size in (2, 3, 6, 7):
+        expected = np.stack([ndi.median_filter(p, size) for p in a])
+        np.testing.assert_array_equal(T.median(torch.from_numpy(a), size).numpy(), expected)
+
+
+# ------------------------------------------------------------------ shapes, dtypes
+
+
+@pytest.mark.parametrize("shape", [(17, 23), (3, 17, 23), (2, 3, 17, 23), (1, 1, 1, 1)])
+@pytest.mark.parametrize("op", [T.gaussian, T.mean, T.median, T.sobel, T.laplace])
+def test_rank_and_shape_are_kept(shape, op):
+    x = torch.rand(shape, dtype=torch.float64)
+    out = op(x, 1.0) if op is T.gaussian else op(x)
+    assert out.shape == x.shape
+    flat = out.reshape(-1, *shape[-2:])
+    ref = (op(x.reshape(-1, 1, *shape[-2:]), 1.0) if op is T.gaussian else op(x.reshape(-1, 1, *shape[-2:])))
+    torch.testing.assert_close(flat, ref.reshape(-1, *shape[-2:]))  # planes filtered independently
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_float_dtype_and_device_are_kept(dtype, device):
+    x = torch.rand(2, 3, 9, 11, device=device).to(dtype)
+    ref = ndi.gaussian_filter(x.double().cpu().numpy(), (0, 0, 1.5, 1.5))
+    for op in (lambda t: T.gaussian(t, 1.5), T.mean, T.median, T.sobel, T.laplace, lambda t: T.correlate(t, np.eye(3))):
+        out = op(x)
+        assert out.dtype == dtype and out.device == x.device and out.shape == x.shape
+    out = T.gaussian(x, 1.5).double().cpu().numpy()
+    tol = {torch.float16: 2e-3, torch.bfloat16: 2e-2}.get(dtype, 1e-6)
+    np.testing.assert_allclose(out, ref, atol=tol)
+
+
+def test_uint8_smoothing_is_rounded_half_to_even_and_saturated():
+    a = np.random.default_rng(5).integers(0, 256, size=(2, 16, 19), dtype=np.uint8)
+    x = torch.from_numpy(a)
+    for ours, exact in [
+        (T.gaussian(x, 1.2, mode="mirror"), ndi.gaussian_filter(a.astype(float), (0, 1.2, 1.2), mode="mirror")),
+        (T.mean(x, 5, mode="constant", cval=400.0), ndi.uniform_filter(a.astype(float), (1, 5, 5), mode="constant", cval=400.0)),
+    ]:
+        assert ours.dtype == torch.uint8
+        np.testing.assert_array_equal(ours.numpy(), np.clip(np.rint(exact), 0, 255).astype(np.uint8))
+    assert (T.mean(x, 5, mode="constant", cval=400.0).numpy() == 255).any()  # saturation really happened
+    # separable 2-D kernels are factored from their own entries: exact halves stay exact
+    half = T.correlate(torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64), [[0.5, 0.5, 0.0]], mode="nearest")
+    assert half.tolist() == [[1.0, 1.5, 2.5]]
+    median = T.median(x, 3)
+    assert median.dtype == torch.uint8
+    np.testing.assert_array_equal(median.numpy(), ndi.median_filter(a, (1, 3, 3)))
+
+
+def test_uint8_derivatives_are_float32():
+    a = np.random.default_rng(6).integers(0, 256, size=(12, 13), dtype=np.uint8)
+    x = torch.from_numpy(a)
+    for ours, ref in [
+        (T.sobel(x, 1), ndi.sobel(a.astype(float), 1)),
+        (T.laplace(x), ndi.laplace(a.astype(float))),
+        (T.correlate(x, kernels.box(3)), ndi.uniform_filter(a.astype(float), 3)),
+    ]:
+        assert ours.dtype == torch.float32
+        np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-5, atol=1e-3)
+
+
+def test_agrees_with_the_numpy_layer(image):
+    ndimage = pytest.importorskip("filterkit.ndimage")
+    a = image[0].transpose(1, 2, 0).astype(np.float32)  # (H, W, C)
+    x = torch.from_numpy(image[0]).float()
+    pairs = [
+        (T.gaussian(x, 2.0, mode="wrap"), ndimage.gaussian(a, 2.0, mode="wrap", channel_axis=-1)),
+        (T.mean(x, 5, mode="mirror"), ndimage.mean(a, 5, mode="mirror", channel_axis=-1)),
+        (T.sobel(x, 1), ndimage.sobel(a, 1, channel_axis=-1)),
+        (T.laplace(x, neighbours=8), ndimage.laplace(a, neighbours=8, channel_axis=-1)),
+        (T.median(x, 4), ndimage.median(a, 4, channel_axis=-1)),
+    ]
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours.numpy(), theirs.transpose(2, 0, 1), rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------- gradients
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x, m: T.gaussian(x, 0.8, mode=m, cval=CVAL),
+        lambda x, m: T.mean(x, 5, mode=m),
+        lambda x, m: T.sobel(x, mode=m),  # magnitude
+        lambda x, m: T.laplace(x, neighbours=8, mode=m, cval=CVAL),
+        lambda x, m: T.convolve(x, [[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [0.5, 0.0, 0.0]], mode=m),
+        lambda x, m: T.gaussian(x, 3.0, mode=m),  # kernel wider than the image, Toeplitz blocks
+    ],
+    ids=["gaussian", "mean5", "sobel_magnitude", "laplace8", "convolve", "gaussian_wide"],
+)
+def test_gradcheck(op, mode):
+    x = torch.rand(1, 2, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(7)) + 0.1
+    x.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: op(t, mode), (x,))
+
+
+def test_gradient_equals_the_adjoint_of_the_forward():
+    """<correlate(x), y> = <x, grad> for the 33-column Toeplitz path too."""
+    x = torch.rand(1, 1, 40, 70, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(1, 1, 40, 70, dtype=torch.float64)
+    out = T.gaussian(x, 4.0, mode="mirror")
+    (out * y).sum().backward()
+    with torch.no_grad():
+        # the same filter as an explicit matrix-free check: perturbation along a random direction
+        d = torch.rand_like(x)
+        eps = 1e-6
+        numeric = ((T.gaussian(x + eps * d, 4.0, mode="mirror") - out) * y).sum() / eps
+    assert torch.allclose((x.grad * d).sum(), numeric, rtol=1e-5)
+
+
+def test_magnitude_gradient_is_finite_where_the_gradient_vanishes():
+    x = torch.ones(1, 1, 6, 7, dtype=torch.float64)
+    x[..., 3:, :] = 2.0  # flat regions: both derivatives exactly 0 there
+    x.requires_grad_(True)
+    T.sobel(x).sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_median_is_not_differentiable():
+    x = torch.rand(1, 1, 5, 5, requires_grad=True)
+    assert not T.median(x).requires_grad
+
+
+# ------------------------------------------------------------------------ modules
+
+
+def test_modules_equal_functions(image):
+    x = torch.from_numpy(image)
+    pairs = [
+        (T.Gaussian(1.5, mode="wrap"), T.gaussian(x, 1.5, mode="wrap")),
+        (T.Mean(5, mode="constant", cval=2.0), T.mean(x, 5, mode="constant", cval=2.0)),
+        (T.Median(4, even="lower"), T.median(x, 4, even="lower")),
+        (T.Sobel(0, normalize=True), T.sobel(x, 0, normalize=True)),
+        (T.Laplace(neighbours=8), T.laplace(x, neighbours=8)),
+        (T.Correlate([[1.0, 0.0, -1.0]]), T.correlate(x, [[1.0, 0.0, -1.0]])),
+        (T.Correlate([[1.0, 0.0, 2.0]], convolve=True), T.convolve(x, [[1.0, 0.0, 2.0]])),
+        (T.Correlate(kernels.derivative_separable("scharr", 1)), T.scharr(x, 1)),
+    ]
+    for module, expected in pairs:
+        assert isinstance(module, torch.nn.Module)
+        torch.testing.assert_close(module(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_correlate_module_kernel_is_a_buffer():
+    m = T.Correlate(np.ones((3, 3)))
+    assert "kernel" in dict(m.named_buffers()) and not list(m.parameters())
+    assert "kernel" in m.state_dict()
+    m.kernel.mul_(2.0)  # the buffer is what forward uses
+    x = torch.rand(1, 1, 6, 6, dtype=torch.float64)
+    torch.testing.assert_close(m(x), T.correlate(x, 2.0 * np.ones((3, 3))))
+
+
+# ------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda x: T.gaussian(x, 1.0, mode="bogus"), ValueError, "unknown border mode"),
+        (lambda x: T.mean(x, 4), ValueError, "odd"),
+        (lambda x: T.mean(x, 0), ValueError, "odd"),
+        (lambda x: T.median(x, 0), ValueError, "positive"),
+        (lambda x: T.median(x, 3, even="middle"), ValueError, "even"),
+        (lambda x: T.gaussian(x), ValueError, "sigma"),
+        (lambda x: T.gaussian(x, -1.0), ValueError, "sigma"),
+        (lambda x: T.sobel(x, 2), ValueError, "axis"),
+        (lambda x: T.scharr(x, 1, size=5), ValueError, "sizes"),
+        (lambda x: T.laplace(x, neighbours=6), ValueError, "neighbours"),
+        (lambda x: T.correlate(x, np.ones((2, 3))), ValueError, "odd"),
+        (lambda x: T.correlate(x, [[np.nan]]), ValueError, "NaN"),
+        (lambda x: T.median(x.to(torch.uint8), 3, mode="constant", cval=-1), ValueError, "cval"),
+        (lambda x: T.mean(x[0, 0, 0]), ValueError, "shape"),
+        (lambda x: T.mean(x[None]), ValueError, "shape"),
+        (lambda x: T.mean(x.bool()), ValueError, "dtype"),
+        (lambda x: T.mean(x.numpy()), TypeError, "torch.Tensor"),
+        (lambda x: T.mean(x[:, :, :0]), ValueError, "empty"),
+    ],
+)
+def test_errors(call, error, message):
+    x = torch.rand(1, 1, 5, 5)
+    with pytest.raises(error, match=message):
+        call(x)
