@@ -11,10 +11,12 @@
   28x28 MNIST-like images (so everything runs offline and in tests).
 * :func:`load_digits_data` picks one of those from a user-facing ``--data`` value.
 
-Where MNIST is looked for (first match wins): the ``--data`` folder given by the
-user, else the folder in the environment variable ``FILTERKIT_DATA``.  For either
-folder, the MNIST files may sit in it directly or in its ``mnist/`` subfolder.
-``builtin`` selects the built-in digits.
+Where MNIST is looked for (first match wins; the same order as the text app):
+the ``--data`` folder given by the user, else the folder in the environment
+variable ``FILTERKIT_DATA``, else ``../shared/data/mnist`` next to the
+repository (or next to the current folder).  For the first two, the MNIST files
+may sit in the folder directly or in its ``mnist/`` subfolder.  ``builtin``
+selects the built-in digits.
 """
 
 from __future__ import annotations
@@ -237,16 +239,27 @@ def _has_mnist_files(folder: Path) -> bool:
     return any((folder / name).is_file() for names in MNIST_FILES.values() for name in names)
 
 
+def _default_mnist_dirs() -> list[Path]:
+    """``../shared/data/mnist`` next to the repository and next to the current folder."""
+    repo = Path(__file__).resolve().parents[1]
+    return [repo.parent / "shared" / "data" / "mnist", Path.cwd().parent / "shared" / "data" / "mnist"]
+
+
 def find_mnist_dir(data: str | os.PathLike | None = None) -> Path:
-    """The folder holding the MNIST files: ``data`` (or ``$FILTERKIT_DATA``), or its ``mnist/`` subfolder."""
+    """The folder holding the MNIST files (see the module docstring for the search order).
+
+    ``data`` (else ``$FILTERKIT_DATA``) may hold the files or a ``mnist/`` subfolder with them.
+    """
     if data is None:
-        env = os.environ.get(DATA_ENV_VAR)
-        if not env:
-            raise UserError(
-                f"no data folder: pass --data DIR (a folder with the MNIST .gz files), set {DATA_ENV_VAR}=DIR, "
-                f"or use --data {BUILTIN} for the small built-in digits"
-            )
-        data = env
+        data = os.environ.get(DATA_ENV_VAR)
+    if not data:
+        for candidate in _default_mnist_dirs():
+            if _has_mnist_files(candidate):
+                return candidate
+        raise UserError(
+            f"no data folder: pass --data DIR (a folder with the MNIST .gz files), set {DATA_ENV_VAR}=DIR, "
+            f"or use --data {BUILTIN} for the small built-in digits"
+        )
     folder = Path(data).expanduser()
     if not folder.exists():
         raise UserError(f"{folder}: data folder not found")

@@ -184,8 +184,12 @@ def test_load_mnist_count_mismatch(tmp_path):
 
 def test_find_mnist_dir_env_and_errors(tmp_path, monkeypatch):
     monkeypatch.delenv(datasets.DATA_ENV_VAR, raising=False)
+    monkeypatch.setattr(datasets, "_default_mnist_dirs", lambda: [tmp_path / "nothing-here"])
     with pytest.raises(UserError, match="--data DIR"):
         find_mnist_dir(None)
+    _fake_mnist(tmp_path / "fallback")
+    monkeypatch.setattr(datasets, "_default_mnist_dirs", lambda: [tmp_path / "nothing-here", tmp_path / "fallback"])
+    assert find_mnist_dir(None) == tmp_path / "fallback"
     _fake_mnist(tmp_path / "mnist")
     monkeypatch.setenv(datasets.DATA_ENV_VAR, str(tmp_path))
     assert find_mnist_dir(None) == tmp_path / "mnist"

@@ -27,7 +27,8 @@ figure with the learned kernels beside their nearest fixed kernels.
 Data: --data DIR reads the MNIST IDX .gz files in DIR (or DIR/mnist), checked
 against known checksums; the rebuilt training-image file
 train-images-idx3-ubyte.recon.gz is accepted under its own name.  Without
---data the folder in $FILTERKIT_DATA is used.  --data builtin uses 1,797
+--data the folder in $FILTERKIT_DATA is used, else ../shared/data/mnist next
+to the repository.  --data builtin uses 1,797
 scikit-learn 8x8 digits upsampled to 28x28 (offline, seconds per epoch).
 
 examples:
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         metavar="DIR|builtin",
         default=None,
-        help=f"folder with the MNIST .gz files, or 'builtin' (default: ${DATA_ENV_VAR})",
+        help=f"folder with the MNIST .gz files, or 'builtin' (default: ${DATA_ENV_VAR}, else ../shared/data/mnist)",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the checksum check of the MNIST files")
     parser.add_argument("--epochs", type=int, default=2, help="training epochs per run (default 2)")
