@@ -5,13 +5,23 @@
     >>> print(s.table())                          # aligned text table, Keras style
     >>> s.to_dict()                               # {"layers": [...], "total_params", ...}
 
-How it works: forward hooks on every submodule record each call while one
-sample (batch 1) runs through the model on the ``meta`` device: the
-parameters are swapped for shape-only meta tensors with
-:func:`torch.func.functional_call`, so nothing is computed or allocated and
-the model itself is left untouched.  A model whose forward cannot run on meta
-tensors is traced with a real forward of a zero input instead
-(``Summary.traced_on`` says which).  The model runs in eval mode (restored
+How it works: forward hooks on every submodule record each call while the
+model runs once with no arithmetic at all (``trace=``):
+
+* ``"empty"`` (default): a batch of *zero* samples on the CPU; parameters
+  that live on the ``meta`` device (a model built under
+  ``with torch.device("meta"):``) are swapped, via
+  :func:`torch.func.functional_call`, for uninitialised CPU tensors that are
+  never touched (so never paged in).  PyTorch's C++ shape logic does all the
+  work: VGG-16 takes milliseconds.
+* ``"meta"``: one sample of meta tensors (parameters swapped the same way).
+  Equally exact, but the first meta operation in a process imports PyTorch's
+  Python decompositions (about 1-3 s).
+* ``"real"``: one sample of zeros on the model's own device.
+
+A trace that fails falls back to the next one (``Summary.trace`` says which
+ran); the model itself is never modified.  Per-sample shapes are recorded
+(the batch dimension dropped).  The model runs in eval mode (restored
 afterwards) unless ``train=True``.
 
 Conventions
@@ -28,7 +38,8 @@ Conventions
   bias (LeCun's "connections"); ``False`` gives the weights-only figure that
   most papers quote (Szegedy et al. 2014's "ops").  Layers without weights
   (activations, pooling, dropout, LRN) count 0.  Modules may define
-  ``count_macs(inputs, output, bias_macs) -> int`` to state their own count;
+  ``count_macs(input_shapes, output_shape, bias_macs) -> int`` (per-sample
+  shapes, no batch dimension) to state their own count;
   other leaf modules with parameters count ``None`` (unknown) and
   ``Summary.macs_complete`` is then False.
 * ``arithmetic``: for convolution and pooling layers, the output-size formula
@@ -88,7 +99,7 @@ class Summary:
     total_macs: int
     bias_macs: bool
     macs_complete: bool = True
-    traced_on: str = "meta"
+    trace: str = "empty"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -105,7 +116,7 @@ class Summary:
             "total_macs": self.total_macs,
             "bias_macs": self.bias_macs,
             "macs_complete": self.macs_complete,
-            "traced_on": self.traced_on,
+            "trace": self.trace,
         }
 
     def table(self) -> str:
@@ -144,8 +155,8 @@ class Summary:
             f"Total MACs:           {macs}  ({_si(self.total_macs)}; weights x output positions, {convention})",
             f"Params size (float32): {self.total_params * 4 / 2**20:.2f} MiB",
         ]
-        if self.traced_on != "meta":
-            out.append(f"Traced with a real forward on {self.traced_on} (the meta-device forward failed).")
+        if self.trace == "real":
+            out.append("Traced with a real forward (the shape-only traces failed for this model).")
         out += self.notes
         return "\n".join(out)
 
@@ -264,30 +275,28 @@ def _kernel_and_arithmetic(module: nn.Module, input_shape: list | None, output_s
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
-def _leaf_macs(module: nn.Module, inputs: tuple, output: Any, bias_macs: bool) -> int | None:
-    """Multiply-adds of one call of a module without children (see module docstring for the convention)."""
+def _leaf_macs(module: nn.Module, in_shapes: list[list[int]], out_shape: list | None, bias_macs: bool) -> int | None:
+    """Multiply-adds of one call of a module without children, from per-sample shapes (see the module docstring)."""
     counter = getattr(module, "count_macs", None)
     if callable(counter):
-        return int(counter(inputs, output, bias_macs))
-    own = list(module.parameters(recurse=False))
-    if not own:
+        return int(counter(in_shapes, out_shape, bias_macs))
+    if next(iter(module.parameters(recurse=False)), None) is None:
         return 0
-    if not isinstance(output, torch.Tensor):
+    if out_shape is None or (out_shape and isinstance(out_shape[0], list)):
         return None
+    out_numel = math.prod(out_shape)
     bias = getattr(module, "bias", None)
-    bias_term = output.numel() if (bias_macs and isinstance(bias, torch.Tensor)) else 0
+    bias_term = out_numel if (bias_macs and isinstance(bias, torch.Tensor)) else 0
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        x = inputs[0]
-        positions = x.numel() // module.in_channels
-        return module.weight.numel() * positions + bias_term
+        if not in_shapes:
+            return None
+        return module.weight.numel() * math.prod(in_shapes[0][1:]) + bias_term
     if isinstance(module, nn.modules.conv._ConvNd):
-        positions = output.numel() // module.out_channels
-        return module.weight.numel() * positions + bias_term
+        return module.weight.numel() * math.prod(out_shape[1:]) + bias_term
     if isinstance(module, nn.Linear):
-        rows = output.numel() // module.out_features
-        return module.weight.numel() * rows + bias_term
+        return module.weight.numel() * math.prod(out_shape[:-1]) + bias_term
     if isinstance(module, _NORM_TYPES):
-        scale = output.numel() if getattr(module, "weight", None) is not None else 0
+        scale = out_numel if getattr(module, "weight", None) is not None else 0
         return scale + bias_term
     if isinstance(module, nn.Embedding):
         return 0
@@ -302,7 +311,7 @@ class _Call:
     name: str
     depth: int
     index: int  # position in start order
-    input_shape: list | None = None
+    input_shapes: list[list[int]] = field(default_factory=list)  # per-sample shapes of the tensor arguments
     output_shape: list | None = None
     own_macs: int | None = 0  # this module's own arithmetic (children not included)
     end: int = 0  # calls[index + 1:end] ran inside this one
@@ -313,13 +322,13 @@ class _Call:
         return next(iter(self.module.children()), None) is None
 
 
-def _own_macs(module: nn.Module, inputs: tuple, output: Any, bias_macs: bool) -> int | None:
+def _own_macs(module: nn.Module, in_shapes: list[list[int]], out_shape: list | None, bias_macs: bool) -> int | None:
     if next(iter(module.children()), None) is None or callable(getattr(module, "count_macs", None)):
-        return _leaf_macs(module, inputs, output, bias_macs)
+        return _leaf_macs(module, in_shapes, out_shape, bias_macs)
     return None if next(iter(module.parameters(recurse=False)), None) is not None else 0
 
 
-def _trace(module: nn.Module, input_shape: Sequence[int], bias_macs: bool, device: str) -> list[_Call]:
+def _trace(module: nn.Module, input_shape: Sequence[int], bias_macs: bool, trace: str) -> list[_Call]:
     """Run one sample through ``module`` with hooks on every submodule; return the calls in start order."""
     names = {id(m): name for name, m in module.named_modules(remove_duplicate=False)}
     calls: list[_Call] = []
@@ -328,9 +337,8 @@ def _trace(module: nn.Module, input_shape: Sequence[int], bias_macs: bool, devic
 
     def pre_hook(mod: nn.Module, args: tuple) -> None:
         name = names.get(id(mod), "")
-        first = args[0] if args and isinstance(args[0], torch.Tensor) else None
-        call = _Call(mod, name, 0 if name == "" else name.count(".") + 1, len(calls),
-                     input_shape=list(first.shape[1:]) if first is not None else None)
+        shapes = [list(a.shape[1:]) for a in args if isinstance(a, torch.Tensor)]
+        call = _Call(mod, name, 0 if name == "" else name.count(".") + 1, len(calls), input_shapes=shapes)
         calls.append(call)
         open_calls.setdefault(id(mod), []).append(call)
 
@@ -340,7 +348,7 @@ def _trace(module: nn.Module, input_shape: Sequence[int], bias_macs: bool, devic
             return
         call = stack.pop()
         call.output_shape = _per_sample_shape(output)
-        call.own_macs = _own_macs(mod, args, output, bias_macs)
+        call.own_macs = _own_macs(mod, call.input_shapes, call.output_shape, bias_macs)
         call.end = len(calls)
         call.finished = True
 
@@ -348,57 +356,73 @@ def _trace(module: nn.Module, input_shape: Sequence[int], bias_macs: bool, devic
         handles.append(sub.register_forward_pre_hook(pre_hook))
         handles.append(sub.register_forward_hook(post_hook))
     try:
-        _forward_one_sample(module, input_shape, device)
+        _forward(module, input_shape, trace)
     finally:
         for handle in handles:
             handle.remove()
     return [c for c in calls if c.finished]
 
 
-def _forward_one_sample(module: nn.Module, input_shape: Sequence[int], device: str) -> None:
-    tensors = list(module.parameters()) + list(module.buffers())
-    dtype = next((t.dtype for t in tensors if t.is_floating_point()), torch.get_default_dtype())
+def _forward(module: nn.Module, input_shape: Sequence[int], trace: str) -> None:
+    """One forward pass without arithmetic ("empty", "meta") or of one zero sample ("real")."""
+    named = list(module.named_parameters(remove_duplicate=False)) + list(module.named_buffers(remove_duplicate=False))
+    dtype = next((t.dtype for _, t in named if t.is_floating_point()), torch.get_default_dtype())
+    on_meta = {name for name, t in named if t.device.type == "meta"}
+    home = next((t.device for _, t in named if t.device.type != "meta"), torch.device("cpu"))
     with torch.no_grad():
-        if device == "meta":
+        if trace == "empty":
+            x = torch.empty((0, *input_shape), dtype=dtype, device=home)
+            swap = {name: torch.empty(t.shape, dtype=t.dtype, device=home) for name, t in named if name in on_meta}
+        elif trace == "meta":
             x = torch.empty((1, *input_shape), dtype=dtype, device="meta")
-            if all(t.device.type == "meta" for t in tensors):
-                module(x)
-                return
-            swapped = {name: t.to("meta") for name, t in module.named_parameters(remove_duplicate=False)}
-            swapped.update({name: t.to("meta") for name, t in module.named_buffers(remove_duplicate=False)})
-            torch.func.functional_call(module, swapped, (x,), strict=False, tie_weights=True)
+            swap = {name: t.to("meta") for name, t in named if name not in on_meta}
+        elif trace == "real":
+            if on_meta:
+                raise RuntimeError("a real forward needs real weights; the model is on the meta device")
+            x = torch.zeros((1, *input_shape), dtype=dtype, device=home)
+            swap = {}
         else:
-            where = tensors[0].device if tensors else torch.device(device)
-            module(torch.zeros((1, *input_shape), dtype=dtype, device=where))
+            raise ValueError(f"trace must be 'empty', 'meta' or 'real', got {trace!r}")
+        if swap:
+            torch.func.functional_call(module, swap, (x,), strict=False, tie_weights=True)
+        else:
+            module(x)
+
+
+TRACES = ("empty", "meta", "real")
 
 
 def summarize(module: nn.Module, input_shape: Sequence[int], bias_macs: bool = True, *,
-              depth: int | None = None, train: bool = False, device: str = "meta",
+              depth: int | None = None, train: bool = False, trace: str = "empty",
               name: str | None = None) -> Summary:
     """Summarise ``module`` for one sample of ``input_shape`` (no batch dimension, e.g. (C, H, W)).
 
     ``bias_macs`` counts one multiply-add per output value for each bias.
     ``depth=None`` lists every leaf module; ``depth=d`` lists modules down to
     nesting level d, containers at level d showing the totals of what they
-    hold.  ``device="meta"`` traces shapes only (falls back to a real forward
-    if the model cannot run on meta tensors); ``"cpu"`` etc. runs a real
-    forward of zeros on the model's own device.  ``train=True`` traces the
-    training-mode forward (e.g. GoogLeNet's auxiliary heads).
+    hold.  ``trace`` is the first tracing strategy to try (``"empty"``,
+    ``"meta"`` or ``"real"``; see the module docstring); a failure falls back
+    to the later ones.  ``train=True`` traces the training-mode forward (e.g.
+    GoogLeNet's auxiliary heads).  A model that cannot take ``input_shape``
+    raises the ``RuntimeError`` of its forward.
     """
     input_shape = tuple(int(s) for s in input_shape)
     if any(s <= 0 for s in input_shape):
         raise ValueError(f"input shape must be positive, got {input_shape}")
+    if trace not in TRACES:
+        raise ValueError(f"trace must be one of {TRACES}, got {trace!r}")
     modes = {m: m.training for m in module.modules()}
     module.train(train)
-    traced_on = device
+    errors: list[Exception] = []
     try:
-        try:
-            calls = _trace(module, input_shape, bias_macs, device)
-        except (NotImplementedError, RuntimeError) as exc:
-            if device != "meta" or not _meta_specific(exc):
-                raise
-            traced_on = next((str(t.device) for t in module.parameters()), "cpu")
-            calls = _trace(module, input_shape, bias_macs, "real")
+        for used in TRACES[TRACES.index(trace):]:
+            try:
+                calls = _trace(module, input_shape, bias_macs, used)
+                break
+            except Exception as exc:  # noqa: BLE001 - try the next strategy, report the clearest error below
+                errors.append(exc)
+        else:
+            raise errors[1] if len(errors) > 1 else errors[0]
     finally:
         for m, was_training in modes.items():
             m.training = was_training
@@ -416,13 +440,8 @@ def summarize(module: nn.Module, input_shape: Sequence[int], bias_macs: bool = T
         total_macs=sum(m for m in own_macs if m is not None),
         bias_macs=bias_macs,
         macs_complete=all(m is not None for m in own_macs),
-        traced_on=traced_on,
+        trace=used,
     )
-
-
-def _meta_specific(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "meta" in text or isinstance(exc, NotImplementedError)
 
 
 def _count(params: Sequence[torch.Tensor]) -> tuple[int, int]:
@@ -457,7 +476,8 @@ def _rows(module: nn.Module, calls: list[_Call], depth: int | None) -> list[Laye
             macs = None if any(m is None for m in inner) else sum(inner)
         else:
             macs = call.own_macs
-        kernel, arithmetic = _kernel_and_arithmetic(call.module, call.input_shape, call.output_shape)
+        first_input = call.input_shapes[0] if call.input_shapes else None
+        kernel, arithmetic = _kernel_and_arithmetic(call.module, first_input, call.output_shape)
         rows.append(LayerRow(call.name, type(call.module).__name__, call.depth, call.output_shape,
                              params, trainable, macs, kernel, arithmetic))
     rows += _uncalled_rows(module, {id(c.module) for c in calls}, depth)

@@ -124,7 +124,7 @@ def test_summary_totals_equal_the_model(name):
     s = summarize(model, default_input(name))
     assert s.total_params == sum(p.numel() for p in model.parameters())
     assert sum(r.params for r in s.layers) == s.total_params
-    assert s.macs_complete and s.traced_on == "meta"
+    assert s.macs_complete and s.trace == "empty"
 
 
 def test_published_macs():
@@ -196,12 +196,6 @@ def test_googlenet_table1(row, googlenet_rows):
     assert (abs(ops_m - paper_m) <= 1.0) == (row not in OPS_INCONSISTENT), (row, ops_m, paper_m)
 
 
-def test_googlenet_table1_inconsistent_rows_agree_with_their_own_ops():
-    """conv1 and 5a: the table's params x output positions gives its ops, so the params column is the typo."""
-    assert round(2.7 * 1024 * 112 * 112 / 1e6) == 35  # printed 34M (2.7K is itself rounded)
-    assert round(1072 * 1024 * 7 * 7 / 1e6) == 54
-
-
 def test_googlenet_depth_rows_and_output_sizes():
     s = summarize(meta_model("googlenet"), (3, 224, 224), depth=1)
     rows = rows_by_name(s)
@@ -227,38 +221,48 @@ def test_modules_not_called_are_listed_and_counted():
     assert model.training  # the mode is restored
 
 
-# --------------------------------------------------------------------------- meta tracing vs a real forward
+# --------------------------------------------------------------------------- shape-only traces vs a real forward
 
 
 @pytest.mark.parametrize("name, shape", [("lecture_cnn", None), ("lenet5", None), ("allcnn_c", None),
-                                         ("resnet18", (3, 64, 64))])
-def test_meta_tracing_equals_real_forward(name, shape):
+                                         ("resnet18", (3, 64, 64)), ("googlenet", None)])
+def test_shape_only_traces_equal_a_real_forward(name, shape):
     torch.manual_seed(0)
     model = build_model(name)
+    meta_built = meta_model(name)
     shape = shape or default_input(name)
     for bias in (True, False):
-        meta = summarize(model, shape, bias_macs=bias)
-        real = summarize(model, shape, bias_macs=bias, device="cpu")
-        assert (meta.traced_on, real.traced_on) == ("meta", "cpu")
-        meta_dict, real_dict = meta.to_dict(), real.to_dict()
-        meta_dict.pop("traced_on"), real_dict.pop("traced_on")
-        assert meta_dict == real_dict
-    assert next(model.parameters()).device.type == "cpu"  # the model itself is untouched
+        real = summarize(model, shape, bias_macs=bias, trace="real").to_dict()
+        assert real.pop("trace") == "real"
+        for traced_model, trace in ((model, "empty"), (model, "meta"), (meta_built, "empty"), (meta_built, "meta")):
+            figures = summarize(traced_model, shape, bias_macs=bias, trace=trace).to_dict()
+            assert figures.pop("trace") == trace
+            assert figures == real, (trace, traced_model is meta_built)
+    assert next(model.parameters()).device.type == "cpu"  # the models themselves are untouched
+    assert next(meta_built.parameters()).device.type == "meta"
 
 
-def test_model_that_cannot_run_on_meta_falls_back_to_a_real_forward():
+def test_failed_traces_fall_back():
     class NeedsValues(nn.Module):
+        """Cannot run on meta tensors (.item()) nor on an empty batch (view(0, -1))."""
+
         def __init__(self):
             super().__init__()
             self.conv = nn.Conv2d(1, 2, 3)
 
         def forward(self, x):
-            y = self.conv(x)
+            y = self.conv(x).view(x.shape[0], -1)
             return y * float(y.abs().sum().item() >= 0)
 
     s = summarize(NeedsValues(), (1, 8, 8))
-    assert s.traced_on == "cpu"
+    assert s.trace == "real"
     assert s.layers[0].macs == 2 * 9 * 36 + 2 * 36
+    with pytest.raises(RuntimeError):  # the real forward cannot run without weights
+        summarize(NeedsValues().to("meta"), (1, 8, 8))
+    with pytest.raises(RuntimeError, match="1250"):  # a genuine shape error is raised, not hidden
+        summarize(build_model("lecture_cnn"), (1, 30, 30))
+    with pytest.raises(ValueError, match="trace"):
+        summarize(build_model("lecture_cnn"), (1, 28, 28), trace="fast")
 
 
 # --------------------------------------------------------------------------- generic modules

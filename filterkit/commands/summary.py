@@ -16,9 +16,9 @@ output-size arithmetic O = (I - K + 2P)/S + 1 of every conv and pooling layer.
 
 MACs are counted as weights x output positions, per sample; --bias-macs (the
 default) adds one per output value for each bias, --no-bias-macs leaves them
-out (the figure most papers quote).  Shapes are traced on PyTorch's "meta"
-device: no weights are allocated and nothing is computed, so even VGG-16
-takes a fraction of a second.
+out (the figure most papers quote).  The model is built on PyTorch's "meta"
+device and traced with a batch of zero samples: no weights are initialised
+and nothing is computed, so even VGG-16 takes milliseconds.
 
 examples:
   filterkit summary --list
@@ -47,9 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: every leaf layer)")
     parser.add_argument("--train", action="store_true",
                         help="trace the training-mode forward (e.g. GoogLeNet's auxiliary heads); default: eval mode")
-    parser.add_argument("--trace", choices=("meta", "cpu"), default="meta",
-                        help="meta: shapes only, no arithmetic (default); cpu: a real forward of a zero input "
-                             "(slow for large models; the figures are the same)")
+    parser.add_argument("--trace", choices=("empty", "meta", "real"), default="empty",
+                        help="how shapes are traced, all giving the same figures: empty (default): a batch of zero "
+                             "samples, no arithmetic; meta: one sample on the meta device (slower first call); "
+                             "real: the model built on the CPU and one zero sample run through it (slow for "
+                             "large models)")
     add_json_option(parser)
     parser.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
     add_seed_option(parser)
@@ -131,13 +133,13 @@ def run(args: argparse.Namespace) -> int:
     if shape[0] != shape_default[0] and "in_channels" not in options:
         options["in_channels"] = shape[0]
     try:
-        with torch.device("meta" if args.trace == "meta" else "cpu"):
+        with torch.device("cpu" if args.trace == "real" else "meta"):
             model = build_model(args.model, **options)
     except (TypeError, ValueError) as exc:
         raise UserError(f"model {args.model!r}: bad option: {exc}") from None
     try:
         summary = summarize(model, shape, bias_macs=args.bias_macs, depth=args.depth, train=args.train,
-                            device=args.trace, name=args.model)
+                            trace=args.trace, name=args.model)
     except RuntimeError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"model {args.model!r} cannot take an input of shape "

@@ -32,6 +32,7 @@ C3, max-pooling, ReLU, linear output; 61,706 parameters).
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import torch
@@ -96,8 +97,9 @@ class Subsampling(nn.Module):
         sums = F.avg_pool2d(x, k) * (k * k)
         return sums * self.weight[:, None, None] + self.bias[:, None, None]
 
-    def count_macs(self, inputs: tuple[torch.Tensor, ...], output: torch.Tensor, bias_macs: bool) -> int:
-        n = output.numel()
+    def count_macs(self, input_shapes: list[list[int]], output_shape: list[int], bias_macs: bool) -> int:
+        """Per-sample multiply-adds (shapes without the batch dimension)."""
+        n = math.prod(output_shape)
         return n * self.kernel_size**2 + (n if bias_macs else 0)
 
     def extra_repr(self) -> str:
@@ -124,8 +126,6 @@ class PartialConv2d(nn.Module):
         self.padding = 0
         self.weight = nn.Parameter(torch.empty(len(pairs), kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.empty(self.out_channels))
-        self.register_buffer("out_index", torch.tensor([o for o, _ in pairs]), persistent=False)
-        self.register_buffer("in_index", torch.tensor([i for _, i in pairs]), persistent=False)
 
     def fan_in(self) -> list[int]:
         """Inputs per output unit of each map: (connected input maps) * k * k."""
@@ -138,14 +138,17 @@ class PartialConv2d(nn.Module):
         """The equivalent (out, in, k, k) conv weight, zero where the table has no connection."""
         k = self.kernel_size
         dense = self.weight.new_zeros(self.out_channels, self.in_channels, k, k)
-        return dense.index_put((self.out_index, self.in_index), self.weight)
+        out_index = torch.tensor([o for o, _ in self.connections], device=self.weight.device)
+        in_index = torch.tensor([i for _, i in self.connections], device=self.weight.device)
+        return dense.index_put((out_index, in_index), self.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.dense_weight(), self.bias)
 
-    def count_macs(self, inputs: tuple[torch.Tensor, ...], output: torch.Tensor, bias_macs: bool) -> int:
-        positions = output.numel() // self.out_channels
-        return self.weight.numel() * positions + (output.numel() if bias_macs else 0)
+    def count_macs(self, input_shapes: list[list[int]], output_shape: list[int], bias_macs: bool) -> int:
+        """Per-sample multiply-adds: connected weights x output positions (+ one per output value for the bias)."""
+        positions = math.prod(output_shape[1:])
+        return self.weight.numel() * positions + (math.prod(output_shape) if bias_macs else 0)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
@@ -175,8 +178,9 @@ class EuclideanRBF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return -((x[:, None, :] - self.weight) ** 2).sum(dim=-1)
 
-    def count_macs(self, inputs: tuple[torch.Tensor, ...], output: torch.Tensor, bias_macs: bool) -> int:
-        return self.weight.numel() * (output.numel() // self.weight.shape[0])
+    def count_macs(self, input_shapes: list[list[int]], output_shape: list[int], bias_macs: bool) -> int:
+        """Per-sample multiply-adds: one per centre element (subtract, square, accumulate)."""
+        return self.weight.numel()
 
 
 def _init_fan_in_uniform(model: nn.Module) -> None:

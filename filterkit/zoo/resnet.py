@@ -10,7 +10,7 @@ changes, identity otherwise.
 ResNet-50 bottlenecks put the stride on the 3x3 convolution (as torchvision
 does, sometimes called "v1.5"; the paper puts it on the first 1x1).  The
 parameter count is the same either way: 25,557,032; ResNet-18: 11,689,512.
-Initialisation: He (fan-out) normal for convolutions, batch norm 1/0.
+Initialisation: He (fan-out) normal for convolutions, batch norm 1/0 (skipped on the meta device).
 """
 
 from __future__ import annotations
@@ -105,10 +105,10 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(channels, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
+        for m in self.modules():  # on the meta device there is nothing to initialise (and normal_ is slow there)
+            if isinstance(m, nn.Conv2d) and not m.weight.is_meta:
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
+            elif isinstance(m, nn.BatchNorm2d) and not m.weight.is_meta:
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
