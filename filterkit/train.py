@@ -4,6 +4,7 @@ Usage::
 
     from filterkit.train import Trainer, accuracy, configure_threads, read_checkpoint, seed_everything
 
+    configure_threads()                      # 1 torch thread on CPU unless told otherwise (the Trainer does it too)
     seed_everything(0)                       # before building the model: same seed -> same weights
     model = MyCNN(n_classes=10)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
@@ -28,6 +29,8 @@ Usage::
     trainer.load_checkpoint("runs/speech/last.pt"); trainer.fit(train_loader, val_loader)
     # read a checkpoint before building the model (config, label names):
     ckpt = read_checkpoint("runs/speech/best.pt", expected_app="speech")
+    # the same script under `torchrun --nproc_per_node=2 script.py` trains with DDP (see below)
+    trainer.close()                          # TensorBoard writer, process group
 
 Batches are ``(inputs, targets)``.  ``inputs`` may be a tensor (``model(x)``),
 a tuple/list (``model(*inputs)``, e.g. tokens and lengths) or a dict
@@ -87,6 +90,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -462,7 +466,8 @@ class Trainer:
         ``fn(model)`` called under ``no_grad`` after each optimizer step
         (the bare model, not the DDP wrapper), e.g. a max-norm constraint.
     progress, log_every:
-        tqdm bar per epoch (rank 0 only), loss shown every ``log_every`` steps.
+        tqdm bar per epoch and a one-line epoch summary, both on stderr (rank 0
+        only); the running loss is shown every ``log_every`` steps.
     threads:
         CPU threads (see :func:`configure_threads`); ignored on CUDA.
     seed:
@@ -783,7 +788,7 @@ class Trainer:
             from tqdm.auto import tqdm
 
             text = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
-            tqdm.write(text)
+            tqdm.write(text, file=sys.stderr)  # with the bars, so stdout stays clean for results
         if self.out_dir is not None:
             self._write_metrics()
         if self._tb is not None:
