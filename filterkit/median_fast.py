@@ -5,11 +5,13 @@ more, float64, int16, even sizes, every border mode).  Two exact algorithms, bot
 compiled with numba and run on horizontal strips of the image (``threads`` strips at a
 time; numba releases the GIL):
 
-``network`` (default for small windows: up to 7x7 for float64, 9x9 for float32,
-11x11 for 16-bit samples)
-    A selection network: Batcher's odd-even merge sort on ``size**2`` wires, pruned to
-    the comparators the median output depends on, applied to whole rows at once so the
-    compiler vectorises it.
+``network`` (default for small windows: up to 8x8 for float64, 10x10 for float32,
+12x12 for 16-bit samples)
+    A separable selection network: every window column is sorted once (Batcher's
+    odd-even merge sort on ``size`` wires, shared by the ``size`` windows holding the
+    column), then the sorted columns are merged by the upper levels of Batcher's network
+    on ``size**2`` wires, pruned to the comparators the median depends on.  Applied to
+    row chunks at once, so the compiler vectorises every compare-exchange.
 ``histogram`` (default for larger windows)
     Local rank transform + sliding histogram (Huang's running median with a two-level
     histogram).  Each tile of output pixels takes the padded input region it needs,
@@ -63,7 +65,7 @@ SUPPORTED_DTYPES: tuple[np.dtype, ...] = tuple(
 
 METHODS: tuple[str, ...] = ("auto", "network", "histogram")
 
-_NETWORK_MAX_SIZE = {1: 12, 2: 11, 4: 9, 8: 7}
+_NETWORK_MAX_SIZE = {1: 13, 2: 12, 4: 10, 8: 8}
 """Largest window side the selection network is used for by default, per itemsize.
 
 Measured crossover with the histogram method on a 2-core x86-64 (AVX2) machine: the
@@ -95,8 +97,19 @@ def _tile_cols(size: int) -> int:
 # ----------------------------------------------------------------------------- selection network
 
 
-def _batcher_pairs(lo: int, hi: int) -> list[tuple[int, int]]:
-    """Comparators of Batcher's odd-even merge sort of wires ``lo..hi`` (inclusive, power-of-2 count)."""
+def _next_power_of_two(n: int) -> int:
+    width = 1
+    while width < n:
+        width *= 2
+    return width
+
+
+def _batcher_pairs(lo: int, hi: int, block: int = 1) -> list[tuple[int, int]]:
+    """Comparators of Batcher's odd-even merge sort of wires ``lo..hi`` (inclusive, power-of-2 count).
+
+    Aligned blocks of ``block`` wires (a power of two) are taken as already sorted: only
+    the merges above that level are returned.
+    """
 
     def merge(lo: int, hi: int, r: int) -> list[tuple[int, int]]:
         step = 2 * r
@@ -105,75 +118,121 @@ def _batcher_pairs(lo: int, hi: int) -> list[tuple[int, int]]:
             return pairs + [(i, i + r) for i in range(lo + r, hi - r, step)]
         return [(lo, lo + r)]
 
-    if hi - lo < 1:
+    if hi - lo + 1 <= block:
         return []
     mid = lo + (hi - lo) // 2
-    return _batcher_pairs(lo, mid) + _batcher_pairs(mid + 1, hi) + merge(lo, hi, 1)
+    return _batcher_pairs(lo, mid, block) + _batcher_pairs(mid + 1, hi, block) + merge(lo, hi, 1)
 
 
-@functools.lru_cache(maxsize=64)
-def selection_network(n: int, rank: int) -> np.ndarray:
-    """Comparators that put the ``rank``-th smallest of ``n`` wires on wire ``rank``.
+def _resolve_padding(pairs: list[tuple[int, int]], label: list[int | None]) -> tuple[list[tuple[int, int]], list]:
+    """Run ``pairs`` symbolically where ``label[wire]`` is None for padding wires holding +inf.
 
-    Returns an ``(m, 3)`` int64 array of ``(low wire, high wire, kind)`` in execution
-    order; kind 0 = full compare-exchange, 1 = only the minimum is needed (stored on
-    the low wire), 2 = only the maximum (stored on the high wire).  Built from Batcher's
-    network on the next power of two (extra wires hold +inf and never move, so their
-    comparators are dropped), pruned backwards from the output wire.
+    Comparators against +inf are no-ops or mere relabelings, so they vanish; the rest are
+    returned on the real wires' labels, with the final label of every position.
     """
-    if not 0 <= rank < n:
-        raise ValueError(f"rank {rank} outside 0..{n - 1}")
-    width = 1
-    while width < n:
-        width *= 2
-    pairs = [(a, b) for a, b in _batcher_pairs(0, width - 1) if b < n]
-    needed = {rank}
+    label = list(label)
+    kept = []
+    for a, b in pairs:
+        la, lb = label[a], label[b]
+        if lb is None:
+            continue
+        if la is None:  # +inf meets a real value: they swap places
+            label[a], label[b] = lb, None
+            continue
+        kept.append((la, lb))
+    return kept, label
+
+
+def _prune(pairs: list[tuple[int, int]], output: int) -> np.ndarray:
+    """The comparators ``output`` depends on, as ``(low, high, kind)`` rows (see :func:`selection_network`)."""
+    needed = {output}
     kept: list[tuple[int, int, int]] = []
     for a, b in reversed(pairs):
         need_lo, need_hi = a in needed, b in needed
         if not (need_lo or need_hi):
             continue
-        kind = 0 if (need_lo and need_hi) else (1 if need_lo else 2)
-        kept.append((a, b, kind))
+        kept.append((a, b, 0 if (need_lo and need_hi) else (1 if need_lo else 2)))
         needed.update((a, b))
     kept.reverse()
     return np.array(kept, dtype=np.int64).reshape(-1, 3)
 
 
+@functools.lru_cache(maxsize=64)
+def selection_network(size: int, rank: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """A separable selection network for rank ``rank`` of a ``size x size`` window.
+
+    Stage 1 sorts each window column (``size`` wires) and is shared by the ``size``
+    windows that contain the column; stage 2 merges the sorted columns, pruned to what
+    wire ``rank`` of the result depends on.  Window sample ``(row i, column c)`` sits,
+    after stage 1, on stage-2 wire ``c * size + i`` (the ``i``-th smallest of column c).
+
+    Returns ``(column_ops, merge_ops, output_wire)``: ops are ``(m, 3)`` int64 arrays of
+    ``(low wire, high wire, kind)`` in execution order, kind 0 = compare-exchange,
+    1 = only the minimum is needed (stored on the low wire), 2 = only the maximum (on
+    the high wire).  Built from Batcher's odd-even merge sort on powers of two; the
+    padding wires hold +inf and are resolved away symbolically.
+    """
+    n = size * size
+    if size < 1 or not 0 <= rank < n:
+        raise ValueError(f"rank {rank} outside 0..{n - 1} for size {size}")
+    block = _next_power_of_two(size)
+    column_pairs, _ = _resolve_padding(
+        _batcher_pairs(0, block - 1), [i if i < size else None for i in range(block)]
+    )
+    column_ops = np.array([(a, b, 0) for a, b in column_pairs], dtype=np.int64).reshape(-1, 3)
+    width = _next_power_of_two(size) * block
+    labels = [(p // block) * size + p % block if p % block < size and p // block < size else None for p in range(width)]
+    merge_pairs, final = _resolve_padding(_batcher_pairs(0, width - 1, block), labels)
+    output = final[rank]
+    return column_ops, _prune(merge_pairs, output), int(output)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _apply_ops(wires, ops, m):
+    """Run comparator rows ``ops`` on the first ``m`` lanes of ``wires`` (wire, lane)."""
+    for c in range(ops.shape[0]):
+        lo = wires[ops[c, 0]]
+        hi = wires[ops[c, 1]]
+        kind = ops[c, 2]
+        if kind == 0:
+            for x in range(m):
+                a = lo[x]
+                b = hi[x]
+                lo[x] = min(a, b)
+                hi[x] = max(a, b)
+        elif kind == 1:
+            for x in range(m):
+                lo[x] = min(lo[x], hi[x])
+        else:
+            for x in range(m):
+                hi[x] = max(lo[x], hi[x])
+
+
 @njit(cache=True, nogil=True)
-def _network_strip(padded, ops, size, rank, chunk_cols, out):
+def _network_strip(padded, column_ops, merge_ops, output_wire, size, chunk_cols, out):
     """Median of every window of ``padded`` (strip with its border) into ``out`` (rows, cols)."""
     rows, cols = out.shape
-    n = size * size
     chunk = min(chunk_cols, cols)
-    wires = np.empty((n, chunk), dtype=padded.dtype)
+    columns = np.empty((size, chunk + size - 1), dtype=padded.dtype)
+    wires = np.empty((size * size, chunk), dtype=padded.dtype)
     for r in range(rows):
         for x0 in range(0, cols, chunk):
             m = min(chunk, cols - x0)
-            for w in range(n):
-                dy = w // size
-                dx = w - dy * size
-                src = padded[r + dy, x0 + dx : x0 + dx + m]
-                dst = wires[w]
-                for x in range(m):
+            span = m + size - 1
+            for i in range(size):
+                src = padded[r + i, x0 : x0 + span]
+                dst = columns[i]
+                for x in range(span):
                     dst[x] = src[x]
-            for c in range(ops.shape[0]):
-                lo = wires[ops[c, 0]]
-                hi = wires[ops[c, 1]]
-                kind = ops[c, 2]
-                if kind == 0:
+            _apply_ops(columns, column_ops, span)
+            for c in range(size):
+                for i in range(size):
+                    src = columns[i, c : c + m]
+                    dst = wires[c * size + i]
                     for x in range(m):
-                        a = lo[x]
-                        b = hi[x]
-                        lo[x] = min(a, b)
-                        hi[x] = max(a, b)
-                elif kind == 1:
-                    for x in range(m):
-                        lo[x] = min(lo[x], hi[x])
-                else:
-                    for x in range(m):
-                        hi[x] = max(lo[x], hi[x])
-            res = wires[rank]
+                        dst[x] = src[x]
+            _apply_ops(wires, merge_ops, m)
+            res = wires[output_wire]
             for x in range(m):
                 out[r, x0 + x] = res[x]
 
@@ -430,12 +489,13 @@ def _cval_as(dtype: np.dtype, cval: float):
     return dtype.type(int(cval))  # int() truncates toward zero, like C
 
 
-def _strip_task(image, row_index, col_index, cval, size, rank, method, ops, y0, rows, out):
+def _strip_task(image, row_index, col_index, cval, size, rank, method, network, y0, rows, out):
     cols = out.shape[1]
     padded = _gather(image, row_index[y0 : y0 + rows + size - 1], col_index, cval)
     target = out[y0 : y0 + rows]
     if method == "network":
-        _network_strip(padded, ops, size, rank, _NETWORK_CHUNK, target)
+        column_ops, merge_ops, output_wire = network
+        _network_strip(padded, column_ops, merge_ops, output_wire, size, _NETWORK_CHUNK, target)
     else:
         at = np.empty(target.shape, dtype=np.int32 if padded.size < 2**31 else np.int64)
         _histogram_strip(_sort_keys(padded), image.dtype.itemsize, size, rank, _tile_cols(size), at)
@@ -509,7 +569,7 @@ def median_filter(
     n = size * size
     rank = n // 2 if even == "upper" else (n - 1) // 2
     method = default_method(size, image.dtype) if method == "auto" else method
-    ops = selection_network(n, rank) if method == "network" else np.zeros((0, 3), dtype=np.int64)
+    network = selection_network(size, rank) if method == "network" else None
     height, width = image.shape
     before = size // 2
     after = size - 1 - before
@@ -521,7 +581,7 @@ def median_filter(
     starts = range(0, height, step)
 
     def task(y0: int) -> None:
-        _strip_task(src, row_index, col_index, fill, size, rank, method, ops, y0, min(step, height - y0), out)
+        _strip_task(src, row_index, col_index, fill, size, rank, method, network, y0, min(step, height - y0), out)
 
     if threads == 1 or len(starts) == 1:
         for y0 in starts:

@@ -140,26 +140,39 @@ def test_cval_is_cast_to_the_dtype_like_scipy():
         assert_identical(ours, reference, str(cval))
 
 
+def apply_comparators(wires: np.ndarray, ops: np.ndarray) -> None:
+    for lo, hi, kind in ops:
+        a, b = wires[lo].copy(), wires[hi].copy()
+        if kind in (0, 1):
+            wires[lo] = np.minimum(a, b)
+        if kind in (0, 2):
+            wires[hi] = np.maximum(a, b)
+
+
 def test_selection_networks_select_the_right_rank():
     rng = np.random.default_rng(6)
-    for n in (4, 9, 16, 25, 49):
-        for rank in {0, (n - 1) // 2, n // 2, n - 1}:
-            ops = selection_network(n, rank)
-            samples = rng.integers(0, 6, size=(n, 500))  # many ties
-            wires = samples.copy()
-            for lo, hi, kind in ops:
-                a, b = wires[lo].copy(), wires[hi].copy()
-                if kind in (0, 1):
-                    wires[lo] = np.minimum(a, b)
-                if kind in (0, 2):
-                    wires[hi] = np.maximum(a, b)
-            np.testing.assert_array_equal(wires[rank], np.sort(samples, axis=0)[rank], err_msg=f"n={n} rank={rank}")
+    for size in (2, 3, 4, 5, 6, 7):
+        n = size * size
+        for rank in sorted({1, (n - 1) // 2, n // 2, n - 2}):
+            column_ops, merge_ops, output = selection_network(size, rank)
+            samples = rng.integers(0, 6, size=(size, size, 400))  # (row, column, lane), many ties
+            columns = samples.copy()
+            for c in range(size):
+                column = columns[:, c]
+                apply_comparators(column, column_ops)
+                columns[:, c] = column
+            np.testing.assert_array_equal(columns, np.sort(samples, axis=0), err_msg=f"column sort {size}")
+            wires = columns.transpose(1, 0, 2).reshape(n, -1).copy()  # wire c * size + i
+            apply_comparators(wires, merge_ops)
+            expected = np.sort(samples.reshape(n, -1), axis=0)[rank]
+            np.testing.assert_array_equal(wires[output], expected, err_msg=f"size={size} rank={rank}")
 
 
 def test_network_is_pruned():
-    # Batcher's full network on 16 wires has 63 comparators; the median needs fewer.
-    assert len(selection_network(9, 4)) < 30
-    assert len(selection_network(25, 12)) < 191
+    # Batcher's full sort of 16 wires has 63 comparators and of 64 wires 543; the median of
+    # presorted columns needs far fewer.
+    assert len(selection_network(3, 4)[1]) < 20
+    assert len(selection_network(7, 24)[1]) < 250
 
 
 def test_refuses_bad_input():
