@@ -491,6 +491,7 @@ def gaussian(
     if backend == "numba":
         raise ValueError("backend='numba' only exists for median, not gaussian")
     g = _kernels.gaussian_1d(sigma, size, truncate)
+    sigma_used = float(sigma) if sigma is not None else _kernels.gaussian_sigma_for_size(size)
     mode = _border.normalize_mode(mode)
     planes = _Planes(image, channel_axis)
     dtype = planes.dtype
@@ -500,8 +501,11 @@ def gaussian(
 
         if dtype == np.uint16:  # float32 sums are off by one near ties for 16-bit values: use float64
             return _cv_round_saturate(cv2.sepFilter2D(plane, cv2.CV_64F, g, g, borderType=border_type), dtype)
-        kern = g.astype(np.float32) if dtype != np.float64 else g
-        return cv2.sepFilter2D(plane, -1, kern, kern, borderType=border_type)
+        if dtype == np.uint8:  # not GaussianBlur: its 8-bit fixed-point weights are off by one often
+            kern = g.astype(np.float32)
+            return cv2.sepFilter2D(plane, -1, kern, kern, borderType=border_type)
+        # floats: GaussianBlur given the size and sigma samples exactly this kernel (and is faster)
+        return cv2.GaussianBlur(plane, (len(g), len(g)), sigma_used, borderType=border_type)
 
     return _separable_smooth(planes, g, mode, cval, backend, opencv_fn)
 
@@ -570,7 +574,10 @@ def median(
         if plan is not None:
             import cv2
 
-            filt = _with_border(plan, r, r, cval, lambda p, _b: cv2.medianBlur(p, size))
+            if plan[0] == "native":
+                filt = lambda p: cv2.medianBlur(p, size)  # noqa: E731
+            else:
+                filt = _median_opencv_any_border(size, mode, cval)
             # medianBlur takes 1, 3 or 4 interleaved channels; others go plane by plane
             channels = planes.x.shape[3]
             return planes.restore(planes.map_opencv(filt, dtype, max_channels=4 if channels != 2 else 1))
@@ -602,6 +609,44 @@ def median(
     rank = (size * size) // 2 - (1 if (size % 2 == 0 and even == "lower") else 0)
     out = ndi.rank_filter(planes.x, rank, size=(1, size, size, 1), mode=_border.scipy_mode(mode), cval=cval)
     return planes.restore(out)
+
+
+def _median_opencv_any_border(size: int, mode: str, cval: float) -> Callable[[np.ndarray], np.ndarray]:
+    """``cv2.medianBlur`` with any border mode, for planes taller and wider than ``size // 2``.
+
+    medianBlur always replicates the edge, which only changes the outer frame
+    of ``size // 2`` pixels: the whole plane is filtered once, then the four
+    frame strips are recomputed from small blocks padded with ``mode``
+    (cheaper than padding the whole image).
+    """
+    import cv2
+
+    r = size // 2
+
+    def filt(plane: np.ndarray) -> np.ndarray:
+        h, w = plane.shape[:2]
+        out = cv2.medianBlur(plane, size)
+        rows = _border.pad_indices(h, r, r, mode)  # padded position -> source index (-1: cval)
+        cols = _border.pad_indices(w, r, r, mode)
+
+        def frame(ri: np.ndarray, ci: np.ndarray, transpose: bool = False) -> np.ndarray:
+            block = plane[np.ix_(np.maximum(ri, 0), np.maximum(ci, 0))]
+            if mode == "constant":
+                block[(ri < 0)[:, None] | (ci < 0)[None, :]] = cval
+            if not transpose:
+                return cv2.medianBlur(block, size)[r:-r, r:-r]
+            # a square window's median is unchanged by transposing, and medianBlur is much
+            # faster on a wide block than on a tall, narrow one
+            wide = np.ascontiguousarray(block.swapaxes(0, 1))
+            return cv2.medianBlur(wide, size)[r:-r, r:-r].swapaxes(0, 1)
+
+        out[:r] = frame(rows[: 3 * r], cols)
+        out[h - r :] = frame(rows[h - r :], cols)
+        out[:, :r] = frame(rows, cols[: 3 * r], transpose=True)
+        out[:, w - r :] = frame(rows, cols[w - r :], transpose=True)
+        return out
+
+    return filt
 
 
 # ------------------------------------------------------------------ derivatives

@@ -510,3 +510,13 @@ def test_torch_results_match_numpy(name):
     got = getattr(fk, name)(torch.from_numpy(x), mode="mirror")
     want = getattr(fk, name)(x, mode="mirror")
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape, size", [((8, 40), 15), ((40, 9), 17), ((5, 5), 9)])
+def test_opencv_median_border_frames(mode, shape, size):
+    """medianBlur replicates; the frame recomputed for other modes must be exact even when it is most of the image."""
+    x = random_image(np.uint8, shape=shape, seed=22)
+    kwargs = {"cval": 200} if mode == "constant" else {}
+    got = fk.median(x, size, mode=mode, backend="opencv", **kwargs)
+    np.testing.assert_array_equal(got, ndi.median_filter(x, size, mode=mode, **kwargs))
