@@ -316,7 +316,13 @@ def _set_rng_state(state: Mapping) -> None:
     random.setstate((py[0], tuple(py[1]), py[2]))
     npst = state["numpy"]
     np.random.set_state(
-        ("MT19937", npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"], npst["cached_gaussian"])
+        (
+            "MT19937",
+            npst["keys"].cpu().numpy().astype(np.uint32),
+            npst["pos"],
+            npst["has_gauss"],
+            npst["cached_gaussian"],
+        )
     )
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
@@ -594,7 +600,8 @@ class Trainer:
         from torch.utils.data.distributed import DistributedSampler
 
         if loader.batch_size is None:
-            return _rebuild_loader(loader, batch_sampler=_BatchShard(loader.batch_sampler, self.rank, self.world_size, True))
+            shard = _BatchShard(loader.batch_sampler, self.rank, self.world_size, even=True)
+            return _rebuild_loader(loader, batch_sampler=shard)
         shuffle = isinstance(loader.sampler, torch.utils.data.RandomSampler)
         sampler = DistributedSampler(
             loader.dataset, num_replicas=self.world_size, rank=self.rank, shuffle=shuffle, seed=self.seed
@@ -606,7 +613,8 @@ class Trainer:
         if not self.distributed:
             return loader
         if loader.batch_size is None:
-            return _rebuild_loader(loader, batch_sampler=_BatchShard(loader.batch_sampler, self.rank, self.world_size, False))
+            shard = _BatchShard(loader.batch_sampler, self.rank, self.world_size, even=False)
+            return _rebuild_loader(loader, batch_sampler=shard)
         return _rebuild_loader(loader, sampler=_ShardSampler(len(loader.dataset), self.rank, self.world_size))
 
     def _all_sum(self, values: list[float]) -> list[float]:
@@ -651,7 +659,8 @@ class Trainer:
         model = self.model if train else self.module  # evaluation shards may differ in length: no DDP collectives
         model.train(train)
         names = list(self.metrics)
-        sums = torch.zeros(1 + len(names), dtype=torch.float64, device=self.device)  # summed on the device: no sync per step
+        # summed on the device: no host sync per step
+        sums = torch.zeros(1 + len(names), dtype=torch.float64, device=self.device)
         count = 0
         bar = tqdm(loader, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
         context = torch.enable_grad() if train else torch.no_grad()
@@ -679,7 +688,9 @@ class Trainer:
         if n_all == 0:
             raise ValueError(f"{desc}: the data loader gave no batches")
         if not math.isfinite(total[0]):
-            raise FloatingPointError(f"{desc}: the loss is {total[0] / n_all}; training diverged (lower the learning rate?)")
+            raise FloatingPointError(
+                f"{desc}: the loss is {total[0] / n_all}; training diverged (lower the learning rate?)"
+            )
         return {name: total[i] / n_all for i, name in enumerate(["loss"] + names)}
 
     def fit(self, train_loader, val_loader=None) -> list[dict]:
@@ -827,7 +838,11 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "epoch": self.epoch,
             "history": copy.deepcopy(self.history),
-            "early_stopping": {"best_value": self.best_value, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs},
+            "early_stopping": {
+                "best_value": self.best_value,
+                "best_epoch": self.best_epoch,
+                "bad_epochs": self.bad_epochs,
+            },
             "rng": _rng_state(),
             "loader_generator": self._loader_generator.get_state() if self._loader_generator is not None else None,
             "world_size": self.world_size,
@@ -854,7 +869,8 @@ class Trainer:
         also restore optimizer, scheduler, scaler, epoch, history, early
         stopping and RNG so that :meth:`fit` continues the run exactly.
         """
-        ckpt = read_checkpoint(path, expected_app=expected_app or self.app, map_location=self.device)
+        # loaded on the CPU; load_state_dict copies to the model's (and optimizer's) device
+        ckpt = read_checkpoint(path, expected_app=expected_app or self.app)
         try:
             self.module.load_state_dict(ckpt["model"])
         except RuntimeError as exc:

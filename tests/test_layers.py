@@ -86,7 +86,8 @@ def test_common_size_pads_and_crops_and_params_are_passed():
     assert layer.weight.shape[-1] == 5
     np.testing.assert_allclose(layer.weight[0, 0, 1:4, 1:4].detach().numpy(), get_kernel("sobel_x"), atol=1e-7)
     assert float(layer.weight.detach()[0, 0].abs()[0].sum()) == 0.0  # zero padding ring
-    np.testing.assert_allclose(layer.weight[1, 0].detach().numpy(), get_kernel("gaussian", size=5, sigma=1.0), atol=1e-7)
+    gaussian5 = get_kernel("gaussian", size=5, sigma=1.0)
+    np.testing.assert_allclose(layer.weight[1, 0].detach().numpy(), gaussian5, atol=1e-7)
     assert layer.kernel_names[1] == "gaussian(sigma=1.0, size=5)"
     cropped = fit_kernel_size(get_kernel("gaussian", size=5, sigma=1.0), 3)
     np.testing.assert_array_equal(cropped, get_kernel("gaussian", size=5, sigma=1.0)[1:4, 1:4])

@@ -204,34 +204,55 @@ def test_resume_equals_uninterrupted_run(tmp_path, loaders):
     assert len((tmp_path / "part" / "metrics.csv").read_text().splitlines()) == 1 + 4
 
 
-def test_tuple_and_dict_inputs_and_after_step_and_grad_clip():
-    class TwoInputs(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = nn.Linear(3, 2)
+class _TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
 
-        def forward(self, x, scale):
-            return self.linear(x) * scale[:, None]
+    def forward(self, x, scale):
+        return self.linear(x) * scale[:, None]
 
-    x, y, s = torch.randn(20, 3), torch.randint(0, 2, (20,)), torch.ones(20)
+
+def _collate_tuple(rows):
+    x, scale, y = (torch.stack(column) for column in zip(*rows))
+    return (x, scale), y
+
+
+def _collate_dict(rows):
+    x, scale, y = (torch.stack(column) for column in zip(*rows))
+    return {"x": x, "scale": scale}, y
+
+
+@pytest.mark.parametrize("collate", [_collate_tuple, _collate_dict], ids=["tuple", "dict"])
+def test_tuple_and_dict_inputs_and_after_step(collate):
+    data = TensorDataset(torch.randn(20, 3), torch.ones(20), torch.randint(0, 2, (20,)))
     calls = []
 
     def max_norm(model):
-        calls.append(1)
+        calls.append(type(model))
         model.linear.weight.clamp_(-0.01, 0.01)
 
-    for batch_inputs in ("tuple", "dict"):
-        ds = TensorDataset(x, s, y)
-        if batch_inputs == "tuple":
-            collate = lambda b: ((torch.stack([r[0] for r in b]), torch.stack([r[1] for r in b])), torch.stack([r[2] for r in b]))  # noqa: E731
-        else:
-            collate = lambda b: ({"x": torch.stack([r[0] for r in b]), "scale": torch.stack([r[1] for r in b])}, torch.stack([r[2] for r in b]))  # noqa: E731
-        model = TwoInputs()
-        trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=10.0), nn.functional.cross_entropy,
-                          device="cpu", max_epochs=1, after_step=max_norm, grad_clip=1.0, progress=False)
-        trainer.fit(DataLoader(ds, batch_size=5, collate_fn=collate))
-        assert model.linear.weight.abs().max() <= 0.01
-    assert len(calls) == 8
+    model = _TwoInputs()
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=10.0), nn.functional.cross_entropy,
+                      device="cpu", max_epochs=1, after_step=max_norm, progress=False)
+    trainer.fit(DataLoader(data, batch_size=5, collate_fn=collate))
+    assert model.linear.weight.abs().max() <= 0.01
+    assert calls == [_TwoInputs] * 4  # once per step, with the bare model
+
+
+@pytest.mark.parametrize("clip", [None, 0.1])
+def test_grad_clip_bounds_the_step(clip):
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=1.0), nn.functional.cross_entropy,
+                      device="cpu", max_epochs=1, grad_clip=clip, progress=False)
+    trainer.fit(DataLoader(TensorDataset(100 * torch.randn(8, 3), torch.randint(0, 2, (8,))), batch_size=8))
+    step = torch.cat([p.detach().flatten() for p in model.parameters()]) - before
+    if clip is None:
+        assert step.norm() > 1.0
+    else:
+        assert step.norm() == pytest.approx(clip, rel=1e-4)
 
 
 def test_reduce_on_plateau_is_stepped_with_the_monitored_metric():
