@@ -571,14 +571,14 @@ class Trainer:
             dist.init_process_group(backend=backend, rank=self.rank, world_size=self.world_size)
             self._owns_process_group = True
 
-    def _amp_dtype(self, amp: bool | str) -> torch.dtype | None:
-        if amp is False or amp is None or self.device.type != "cuda":
+    def _amp_dtype(self, amp: bool | str | None) -> torch.dtype | None:
+        table = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
+        if not isinstance(amp, (bool, type(None))) and str(amp).lower() not in table:
+            raise ValueError(f"amp must be True, False, 'bf16' or 'fp16', got {amp!r}")
+        if not amp or self.device.type != "cuda":
             return None
         if amp is True:
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        table = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
-        if str(amp).lower() not in table:
-            raise ValueError(f"amp must be True, False, 'bf16' or 'fp16', got {amp!r}")
         return table[str(amp).lower()]
 
     def _autocast(self):

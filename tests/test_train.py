@@ -326,6 +326,13 @@ def test_select_device_and_threads(monkeypatch):
         torch.set_num_threads(before)
 
 
+def test_amp_is_off_on_cpu_and_checked():
+    trainer = _trainer(_model(), amp=True)
+    assert trainer.amp_dtype is None and not trainer.scaler.is_enabled()
+    with pytest.raises(ValueError, match="amp"):
+        _trainer(_model(), amp="fp8")
+
+
 def test_accuracy():
     outputs = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
     assert float(accuracy(outputs, torch.tensor([1, 0, 0, 0]))) == pytest.approx(0.75)
