@@ -533,7 +533,7 @@ class Trainer:
         self.device = select_device(device)
         if self.device.type == "cpu":
             configure_threads(threads)
-        elif self.device.type == "cuda":
+        elif self.device.type == "cuda" and self.device.index is not None:
             torch.cuda.set_device(self.device)
         if self.distributed:
             self._init_process_group()
