@@ -153,7 +153,7 @@ def select_device(name: str | torch.device | None = "auto") -> torch.device:
     Raises :class:`UserError` for an unknown name or CUDA that is not there.
     """
     if isinstance(name, torch.device):
-        return name
+        name = str(name)  # checked like a name; a bare "cuda" gets its index
     text = (name or "auto").strip().lower()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if text == "auto":
