@@ -142,13 +142,21 @@ def test_float32_matches_scipy(case, image):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_large_image_uses_toeplitz_blocks_correctly(device):
-    """A width that is not a multiple of the block size, long kernels, both axes."""
-    a = np.random.default_rng(1).random((1, 1, 70, 101))
+@pytest.mark.parametrize("mode", MODES)
+def test_large_images_take_the_in_place_block_path(mode, device):
+    """Images several Toeplitz blocks long (interior written in place, padded end strips),
+    a length that is not a multiple of the block, two planes, long and short kernels."""
+    a = np.random.default_rng(1).random((2, 1, 100, 151))
     x = torch.from_numpy(a).to(device)
-    np.testing.assert_allclose(T.gaussian(x, 3.0).cpu().numpy()[0, 0], ndi.gaussian_filter(a[0, 0], 3.0), atol=1e-12)
-    k = np.random.default_rng(2).random((9, 35))
-    np.testing.assert_allclose(T.correlate(x, k, mode="wrap").cpu().numpy()[0, 0], ndi.correlate(a[0, 0], k, mode="wrap"), atol=1e-11)
+    for ours, ref in [
+        (T.gaussian(x, 1.0, mode=mode, cval=CVAL), lambda p: ndi.gaussian_filter(p, 1.0, mode=mode, cval=CVAL)),
+        (T.mean(x, 33, mode=mode, cval=CVAL), lambda p: ndi.uniform_filter(p, 33, mode=mode, cval=CVAL)),
+        (T.sobel(x, mode=mode, cval=CVAL), lambda p: sobel_magnitude(p, mode, CVAL)),
+        (T.correlate(x, np.arange(27.0).reshape(3, 9), mode=mode, cval=CVAL),
+         lambda p: ndi.correlate(p, np.arange(27.0).reshape(3, 9), mode=mode, cval=CVAL)),
+    ]:
+        expected = per_plane(ref, a)
+        np.testing.assert_allclose(ours.cpu().numpy(), expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("mode", MODES)
