@@ -12,7 +12,9 @@ a 2-D Gaussian on uint8), and OpenCV's uint8 ``GaussianBlur`` uses fixed-point
 weights (off by one on ~10 % of pixels); filterkit does neither.  The one
 documented tolerance: on the fast OpenCV path for uint8 ``gaussian`` the sums
 are formed in float32, so a pixel can differ by 1 from exact rounding when the
-exact value lies within 1e-4 of a ``.5`` tie (measured: ~1 pixel in 200,000).
+exact value lies within 1e-4 of a ``.5`` tie (measured on 2048x2048 images,
+sigma 0.8 to 3: 29 to 45 pixels of 4.2 million, all within 4e-5 of a tie);
+``backend="scipy"`` is exact.
 
 **Derivative filters** (``sobel``, ``scharr``, ``prewitt``, ``laplace``) and
 ``correlate``/``convolve`` with any kernel return floats: ``float32`` for
