@@ -148,7 +148,9 @@ def measure_accuracy(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=None, help="MNIST folder or 'builtin' (default: $FILTERKIT_DATA)")
+    parser.add_argument(
+        "--data", default=None, help="MNIST folder or 'builtin' (default: $FILTERKIT_DATA, else ../shared/data/mnist)"
+    )
     parser.add_argument("--epochs", type=int, default=TARGET_EPOCHS, help="epochs of the accuracy run (default 3)")
     parser.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
     parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"Adam peak learning rate (default {DEFAULT_LR:g})")
