@@ -70,7 +70,9 @@ def check_dtype(dtype: np.dtype | type) -> np.dtype:
     dt = np.dtype(dtype)
     if dt not in SUPPORTED_DTYPES:
         advice = _ADVICE.get(dt.kind, "convert it to one of those first")
-        raise ValueError(f"unsupported image dtype {dt}; filterkit filters take uint8, uint16, float32 or float64: {advice}")
+        raise ValueError(
+            f"unsupported image dtype {dt}; filterkit filters take uint8, uint16, float32 or float64: {advice}"
+        )
     return dt
 
 

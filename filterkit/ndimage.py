@@ -161,9 +161,11 @@ class _Planes:
 # ---------------------------------------------------------------- option checks
 
 
-def _check_backend(backend: str) -> str:
+def _check_backend(backend: str, name: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend == "numba" and name != "median":
+        raise ValueError(f"backend='numba' only exists for median, not {name}")
     return backend
 
 
@@ -333,9 +335,7 @@ def correlate(
 
 
 def _correlate(image, k: np.ndarray, mode, cval, channel_axis, backend, name) -> np.ndarray:
-    _check_backend(backend)
-    if backend == "numba":
-        raise ValueError(f"backend='numba' only exists for median, not {name}")
+    _check_backend(backend, name)
     mode = _border.normalize_mode(mode)
     planes = _Planes(image, channel_axis)
     out_dtype = float_dtype_for(planes.dtype)
@@ -424,9 +424,7 @@ def mean(
     """
     if _is_tensor(image):
         return _to_tensor_backend("mean", image, channel_axis, backend, size=size, mode=mode, cval=cval)
-    _check_backend(backend)
-    if backend == "numba":
-        raise ValueError("backend='numba' only exists for median, not mean")
+    _check_backend(backend, "mean")
     size = _check_size(size, odd=True)
     mode = _border.normalize_mode(mode)
     planes = _Planes(image, channel_axis)
@@ -488,9 +486,7 @@ def gaussian(
         return _to_tensor_backend(
             "gaussian", image, channel_axis, backend, sigma=sigma, size=size, truncate=truncate, mode=mode, cval=cval
         )
-    _check_backend(backend)
-    if backend == "numba":
-        raise ValueError("backend='numba' only exists for median, not gaussian")
+    _check_backend(backend, "gaussian")
     g = _kernels.gaussian_1d(sigma, size, truncate)
     sigma_used = float(sigma) if sigma is not None else _kernels.gaussian_sigma_for_size(size)
     mode = _border.normalize_mode(mode)
@@ -550,7 +546,7 @@ def median(
     """
     if _is_tensor(image):
         return _to_tensor_backend("median", image, channel_axis, backend, size=size, even=even, mode=mode, cval=cval)
-    _check_backend(backend)
+    _check_backend(backend, "median")
     size = _check_size(size)
     if even not in ("upper", "lower"):
         raise ValueError(f"even must be 'upper' or 'lower', got {even!r}")
@@ -667,9 +663,7 @@ def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, ba
         return _to_tensor_backend(
             name, image, channel_axis, backend, axis=axis, size=size, normalize=normalize, mode=mode, cval=cval
         )
-    _check_backend(backend)
-    if backend == "numba":
-        raise ValueError(f"backend='numba' only exists for median, not {name}")
+    _check_backend(backend, name)
     if axis is not None and axis not in (0, 1, -1, -2):
         raise ValueError(f"axis must be 0 (y, rows), 1 (x, columns) or None (gradient magnitude), got {axis!r}")
     mode = _border.normalize_mode(mode)

@@ -15,7 +15,14 @@ def test_supported_dtypes_pass(dtype):
 
 @pytest.mark.parametrize(
     "dtype, advice",
-    [(bool, "uint8"), (np.int16, "float32"), (np.int64, "float32"), (np.float16, "float32"), (np.uint32, "float64"), (np.complex64, "one of")],
+    [
+        (bool, "uint8"),
+        (np.int16, "float32"),
+        (np.int64, "float32"),
+        (np.float16, "float32"),
+        (np.uint32, "float64"),
+        (np.complex64, "one of"),
+    ],
 )
 def test_other_dtypes_are_refused_with_advice(dtype, advice):
     with pytest.raises(ValueError, match=f"unsupported image dtype.*{advice}"):

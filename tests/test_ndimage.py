@@ -43,8 +43,14 @@ def ref_separable(x, rows, cols, mode, cval=0.0):
 
 SMOOTHING = {
     # name: (filterkit call, float64 reference)
-    "mean3": (lambda x, **kw: fk.mean(x, 3, **kw), lambda x, m, c: ndi.uniform_filter(x.astype(float), 3, mode=m, cval=c)),
-    "mean5": (lambda x, **kw: fk.box(x, 5, **kw), lambda x, m, c: ndi.uniform_filter(x.astype(float), 5, mode=m, cval=c)),
+    "mean3": (
+        lambda x, **kw: fk.mean(x, 3, **kw),
+        lambda x, m, c: ndi.uniform_filter(x.astype(float), 3, mode=m, cval=c),
+    ),
+    "mean5": (
+        lambda x, **kw: fk.box(x, 5, **kw),
+        lambda x, m, c: ndi.uniform_filter(x.astype(float), 5, mode=m, cval=c),
+    ),
     "gaussian1": (
         lambda x, **kw: fk.gaussian(x, 1.0, **kw),
         lambda x, m, c: ndi.gaussian_filter(x.astype(float), 1.0, mode=m, cval=c, truncate=4.0),
@@ -212,7 +218,9 @@ def test_large_box_and_median_exact(size, dtype):
     for backend in BACKENDS:
         box_ref = lambda a, m, c: ndi.uniform_filter(a.astype(float), size, mode=m, cval=c)  # noqa: E731
         assert_smooth_matches(fk.mean(x, size, mode="mirror", backend=backend), x, box_ref, "mirror")
-        np.testing.assert_array_equal(fk.median(x, size, mode="reflect", backend=backend), ndi.median_filter(x, size, mode="reflect"))
+        np.testing.assert_array_equal(
+            fk.median(x, size, mode="reflect", backend=backend), ndi.median_filter(x, size, mode="reflect")
+        )
 
 
 @pytest.mark.parametrize("sigma", [0.7, 2.0, 3.3])
@@ -312,7 +320,9 @@ def test_scikit_image_median_and_gaussian():
     )
     xf = random_image(np.float64, seed=10)
     np.testing.assert_allclose(
-        fk.gaussian(xf, 1.5, mode="mirror"), filters.gaussian(xf, sigma=1.5, mode="mirror", preserve_range=True), atol=1e-12
+        fk.gaussian(xf, 1.5, mode="mirror"),
+        filters.gaussian(xf, sigma=1.5, mode="mirror", preserve_range=True),
+        atol=1e-12,
     )
 
 
