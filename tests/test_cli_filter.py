@@ -248,6 +248,19 @@ def test_worker_processes_give_the_same_bytes(tmp_path, rng):
         assert (tmp_path / "one" / f"{i}.png").read_bytes() == (tmp_path / "two" / f"{i}.png").read_bytes()
 
 
+@pytest.mark.parametrize("op", ["median", "gaussian", "sobel-x"])
+def test_torch_backend_on_cpu_matches_numpy(tmp_path, rng, op):
+    pytest.importorskip("torch")
+    write_image(tmp_path / "c.png", rng.integers(0, 256, (19, 23, 3), dtype=np.uint8))
+    write_image(tmp_path / "g.tif", rng.integers(0, 65536, (19, 23), dtype=np.uint16))
+    assert _run(tmp_path, "-o", tmp_path / "np", "--op", op) == 0
+    assert _run(tmp_path, "-o", tmp_path / "pt", "--op", op, "--backend", "torch", "--device", "cpu") == 0
+    for name in ("c.png", "g.tif"):
+        a, b = read_image(tmp_path / "np" / name), read_image(tmp_path / "pt" / name)
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
 def test_help_exits_0_and_explains_every_option(capsys):
     with pytest.raises(SystemExit) as info:
         main(["filter", "--help"])

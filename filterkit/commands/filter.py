@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs",
         type=int,
         default=None,
-        help="worker processes (default: one per CPU core for batches of 16+ files, else 1; torch backend: 1)",
+        help="worker processes (default: one per CPU core for batches of 16+ files, else 1; torch backend: always 1)",
     )
     parser.add_argument(
         "--max-pixels",
@@ -479,6 +479,8 @@ def _check_options(args: argparse.Namespace) -> FilterSpec:
         out_format = "tiff"
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.backend == "torch" and (args.jobs or 1) > 1:
+        raise UserError("--backend torch runs in one process (the device does the parallel work); drop --jobs")
     if args.backend != "torch" and args.device not in ("cpu", "auto"):
         raise UserError(f"--device {args.device} needs --backend torch")
     device = args.device
@@ -562,8 +564,8 @@ def _run_tasks(todo: list[tuple[Path, Path]], spec: FilterSpec, jobs: int, progr
             return
         import multiprocessing
 
-        method = "spawn" if spec.backend == "torch" else "fork"
-        ctx = multiprocessing.get_context(method)
+        # fork: workers inherit the imported modules (elsewhere spawn, the safe default there)
+        ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         chunk = max(1, min(32, len(todo) // (jobs * 8)))
         with ctx.Pool(jobs, initializer=_init_worker, initargs=(spec,)) as pool:
             for result in pool.imap_unordered(_work, todo, chunksize=chunk):
