@@ -60,7 +60,7 @@ def _widths(text: str) -> list[int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .pipeline import TextConfig
+    from .config import TextConfig
 
     d = TextConfig()
     sub = parser.add_subparsers(dest="text_command", metavar="ACTION")
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ train
 def _config(args):
-    from .pipeline import TextConfig
+    from .config import TextConfig
 
     if args.lr is not None and args.lr <= 0:
         raise UserError(f"--lr {args.lr}: must be positive")
