@@ -180,17 +180,20 @@ def test_bad_files_reported_once_batch_continues(tmp_path, rng, capsys):
     (src / "truncated.png").write_bytes(png[: len(png) // 2])
     (src / "text.png").write_text("this is not a PNG\n")
     (src / "empty.png").write_bytes(b"")
+    import tifffile
+
+    tifffile.imwrite(src / "int32.tif", np.ones((8, 8), np.int32))
     rc = _run(src, "-o", tmp_path / "out", "--op", "median", "--max-pixels", "5000")
     captured = capsys.readouterr()
     assert rc == 1
     assert _tree(tmp_path / "out") == ["good.png"]
     lines = [line for line in captured.err.splitlines() if line]
-    assert len(lines) == 4 and all(line.startswith("filterkit: ") for line in lines)
+    assert len(lines) == 5 and all(line.startswith("filterkit: ") for line in lines)
     reasons = {"truncated.png": "truncated", "text.png": "not a readable PNG", "empty.png": "empty file",
-               "big.png": "exceeds the limit of 5,000"}  # fmt: skip
+               "big.png": "exceeds the limit of 5,000", "int32.tif": "unsupported pixel type int32"}  # fmt: skip
     for name, reason in reasons.items():
         assert any(name in line and reason in line for line in lines), (name, lines)
-    assert "1 written, 4 failed" in captured.out
+    assert "1 written, 5 failed" in captured.out
     assert "Traceback" not in captured.err
 
 

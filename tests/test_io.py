@@ -167,6 +167,8 @@ def test_pixel_limit_checked_before_decoding(tmp_path):
     assert read_image(tmp_path / "a.png", max_pixels=1200).shape == (30, 40)
     with pytest.raises(ImageError, match="1,200 pixels exceeds the limit of 1,199"):
         read_image(tmp_path / "a.png", max_pixels=1199)
+    with pytest.raises(ImageError, match="a.png: refused as a possible decompression bomb"):
+        read_image(tmp_path / "a.png", max_pixels=100)  # Pillow's own DecompressionBombError (over 2x)
     write_image(tmp_path / "t.tif", np.zeros((30, 40), np.uint16))
     with pytest.raises(ImageError, match="decompression bomb"):
         read_image(tmp_path / "t.tif", max_pixels=100)

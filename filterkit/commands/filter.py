@@ -109,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="abs",
         help="how signed derivative results become pixels of the input's bit depth (default abs; see above)",
     )
-    parser.add_argument("--gain", type=float, default=1.0, help="multiply derivative results by this for abs/clip")
+    parser.add_argument("--gain", type=float, default=1.0, help="multiply derivative results by this for abs/clip (default 1)")
     parser.add_argument(
         "--float", action="store_true", help="write results unscaled as 32-bit float TIFF (implies --format tiff)"
     )
@@ -127,7 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs",
         type=int,
         default=None,
-        help="worker processes (default: one per CPU core for batches of 16+ files, else 1; torch backend: always 1)",
+        help="worker processes (default: 1 for fewer than 16 files, else min(CPU cores, files / 8); "
+        "torch backend: always 1)",
     )
     parser.add_argument(
         "--max-pixels",
