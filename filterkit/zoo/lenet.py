@@ -185,6 +185,8 @@ class EuclideanRBF(nn.Module):
 
 def _init_fan_in_uniform(model: nn.Module) -> None:
     """Weights and biases uniform in +-2.4 / F, F the fan-in of the unit they feed (Appendix C)."""
+    if any(p.is_meta for p in model.parameters()):
+        return  # built on the meta device: no values to set (and in-place ops on meta tensors import sympy)
     for module in model.modules():
         if isinstance(module, PartialConv2d):
             fan_in = module.fan_in()  # differs per output map
