@@ -16,7 +16,9 @@ For each worker count and op, side by side in the same run (medians over
 * ``cli-process`` (with ``--subprocess``): the ``filterkit`` console script as a
   new process, interpreter start-up and imports included.
 
-``ratio`` = cli / codec; the target is <= 1.3.  Images are generated in a
+``ratio`` = cli / codec; the target is <= 1.3.  The last column times the
+stages of one image in this process (read, filter + scaling, encode; median
+of 15), which tells how much of the ratio is the filter's own arithmetic.  Images are generated in a
 temporary folder (smooth random colour fields plus noise, seeded), deleted after.
 """
 
@@ -110,6 +112,30 @@ def run_cli_process(src: Path, out: Path, jobs: int, op: str) -> float:
     return time.perf_counter() - start
 
 
+def stage_times(path: Path, op: str, repeats: int = 15) -> dict[str, float]:
+    """Median milliseconds of each stage for one image in this process: read, filter (+ scaling), encode."""
+    from filterkit.commands.filter import FilterSpec, filter_array
+    from filterkit.io import encode_image, read_image
+
+    spec = FilterSpec(op=op)
+    image = read_image(path, bgr=True)
+    out = filter_array(image, spec)
+    stages = {
+        "read_ms": lambda: read_image(path, bgr=True),
+        "filter_ms": lambda: filter_array(image, spec),
+        "encode_ms": lambda: encode_image(out, "jpeg", bgr=True),
+    }
+    result = {}
+    for name, fn in stages.items():
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        result[name] = 1000 * statistics.median(times)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000, help="number of images (default 1000)")
@@ -162,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                     "cli_ms_per_image": 1000 * med["cli"] / args.n,
                     "codec_ms_per_image": 1000 * med["codec"] / args.n,
                     "runs": times,
+                    **stage_times(src / "img_00000.jpg", op),
                 }
                 if args.subprocess:
                     row["cli_process_s"] = med["cli-process"]
@@ -173,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"\nfilterkit filter on {args.n} JPEGs of {args.height}x{args.width}, {cores} cores, median of {args.repeats}")
-    header = f"{'op':8} {'jobs':>4} {'codec s':>8} {'cli s':>8} {'ratio':>6} {'ms/img':>7}"
+    header = f"{'op':8} {'jobs':>4} {'codec s':>8} {'cli s':>8} {'ratio':>6} {'ms/img':>7}  read/filter/encode ms"
     if args.subprocess:
         header += f" {'process s':>9} {'ratio':>6}"
     print(header)
@@ -181,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         line = (
             f"{row['op']:8} {row['jobs']:>4} {row['codec_s']:>8.2f} {row['cli_s']:>8.2f} "
             f"{row['ratio']:>6.2f} {row['cli_ms_per_image']:>7.2f}"
+            f"  {row['read_ms']:.1f}/{row['filter_ms']:.1f}/{row['encode_ms']:.1f}"
         )
         if args.subprocess:
             line += f" {row['cli_process_s']:>9.2f} {row['ratio_process']:>6.2f}"
