@@ -553,7 +553,17 @@ def laplace(
     k = _kernels.laplacian(neighbours)
     if normalize:
         k = k / k[k > 0].sum()
-    return correlate(x, k, mode=mode, cval=cval)
+    if neighbours != 4:
+        return correlate(x, k, mode=mode, cval=cval)
+    # the 4-neighbour kernel is d2/dy2 + d2/dx2: two 1-D passes (scipy.ndimage.laplace's own
+    # formula; equal to the 2-D correlation for every border mode, the centre tap being shared)
+    planes = _Planes(x, "laplace")
+    mode = _check_mode(mode)
+    xw = planes.work(smoothing=False)
+    second = np.array([k[0, 1], k[1, 1] / 2, k[2, 1]])
+    y = _pass(xw, second, 1, mode, cval)
+    y = y + _pass(xw, second, 2, mode, cval) if y.requires_grad else y.add_(_pass(xw, second, 2, mode, cval))
+    return planes.restore(y, smoothing=False)
 
 
 # -------------------------------------------------------------------------- median
@@ -637,7 +647,8 @@ def median(
         else:
             count = size * size
             rank = count // 2 + 1 if even == "upper" else (count - 1) // 2 + 1  # 1-based for kthvalue
-            per_row = n * w * (2 * count * item + 16)
+            # the unfolded copy, kthvalue's own copy and its int64 index workspace (measured)
+            per_row = n * w * (count * (2 * item + 8) + 16)
 
             def rows_median(block: torch.Tensor, rows: int) -> torch.Tensor:
                 windows = block.unfold(1, size, 1).unfold(2, size, 1).reshape(n, rows, w, count)
