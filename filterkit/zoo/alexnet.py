@@ -30,6 +30,8 @@ from collections import OrderedDict
 
 from torch import nn
 
+from filterkit.zoo.heads import fc_head
+
 LRN_SIZE = 5
 
 
@@ -57,14 +59,7 @@ def alexnet_grouped(num_classes: int = 1000, in_channels: int = 3, dropout: floa
                 ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=2)),
                 ("relu5", nn.ReLU(inplace=True)),
                 ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
-                ("flatten", nn.Flatten()),
-                ("fc6", nn.Linear(256 * 6 * 6, 4096)),
-                ("relu6", nn.ReLU(inplace=True)),
-                ("drop6", nn.Dropout(dropout)),
-                ("fc7", nn.Linear(4096, 4096)),
-                ("relu7", nn.ReLU(inplace=True)),
-                ("drop7", nn.Dropout(dropout)),
-                ("fc8", nn.Linear(4096, num_classes)),
+                *fc_head(256 * 6 * 6, num_classes, dropout),
             ]
         )
     )

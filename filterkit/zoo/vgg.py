@@ -14,6 +14,8 @@ from collections import OrderedDict
 
 from torch import nn
 
+from filterkit.zoo.heads import fc_head
+
 BLOCKS_D: tuple[tuple[int, ...], ...] = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 
 
@@ -27,14 +29,5 @@ def vgg16(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -
             layers.append((f"relu{block}_{i}", nn.ReLU(inplace=True)))
             channels = width
         layers.append((f"pool{block}", nn.MaxPool2d(2)))
-    layers += [
-        ("flatten", nn.Flatten()),
-        ("fc6", nn.Linear(512 * 7 * 7, 4096)),
-        ("relu6", nn.ReLU(inplace=True)),
-        ("drop6", nn.Dropout(dropout)),
-        ("fc7", nn.Linear(4096, 4096)),
-        ("relu7", nn.ReLU(inplace=True)),
-        ("drop7", nn.Dropout(dropout)),
-        ("fc8", nn.Linear(4096, num_classes)),
-    ]
+    layers += fc_head(512 * 7 * 7, num_classes, dropout)
     return nn.Sequential(OrderedDict(layers))
