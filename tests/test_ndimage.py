@@ -530,3 +530,13 @@ def test_opencv_median_border_frames(mode, shape, size):
     kwargs = {"cval": 200} if mode == "constant" else {}
     got = fk.median(x, size, mode=mode, backend="opencv", **kwargs)
     np.testing.assert_array_equal(got, ndi.median_filter(x, size, mode=mode, **kwargs))
+
+
+def test_top_level_exports():
+    import filterkit
+
+    for name in filterkit._NDIMAGE_EXPORTS:
+        assert getattr(filterkit, name) is getattr(fk, name)
+    assert filterkit.box is filterkit.mean
+    with pytest.raises(AttributeError):
+        filterkit.no_such_filter  # noqa: B018
