@@ -49,6 +49,25 @@ Backends
     differ by 1 where the exact value is within 1e-4 of a ``.5`` tie (about
     one pixel in 100,000; ``backend="scipy"`` is exact).
 
+    OpenCV calls (OpenCV's own thread pool applies: ``cv2.setNumThreads``):
+    ``blur`` for mean (uint16 sizes >= 15: ``boxFilter`` in float64, as
+    ``blur``'s 16-bit scaling is off by one there); ``sepFilter2D`` for uint8
+    Gaussians (never ``GaussianBlur``: its 8-bit fixed-point weights are off
+    by one on 5-20 % of pixels) and for derivatives; ``GaussianBlur`` with
+    explicit size and sigma for float images (same sampled kernel); uint16
+    Gaussians in float64 (float32 sums are off by one on ~0.2 % of pixels);
+    ``filter2D`` for correlate and laplace; ``medianBlur``, which always
+    replicates the edge, so for other modes only the border frame is
+    recomputed from small padded blocks.  ``BORDER_WRAP`` and a nonzero
+    ``cval`` are padded explicitly (``cv2.copyMakeBorder``); kernels reaching
+    past the far edge of the image go to scipy.
+
+Constant borders
+    ``cval`` pads the image itself, as a 2-D correlation defines it.
+    (scipy.ndimage.sobel/prewitt apply ``cval`` again after their first 1-D
+    pass, so they differ from filterkit near the border when ``cval != 0``.)
+    A median's ``cval`` must be a value of the image dtype.
+
 >>> import numpy as np
 >>> img = np.zeros((5, 5), np.uint8); img[2, 2] = 90
 >>> mean(img)[1:4, 1:4]
