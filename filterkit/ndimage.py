@@ -53,7 +53,7 @@ Backends
     ``blur`` for mean (uint16 sizes >= 15: ``boxFilter`` in float64, as
     ``blur``'s 16-bit scaling is off by one there); ``sepFilter2D`` for uint8
     Gaussians (never ``GaussianBlur``: its 8-bit fixed-point weights are off
-    by one on 5-20 % of pixels) and for derivatives; ``GaussianBlur`` with
+    by one on 6-18 % of pixels) and for derivatives; ``GaussianBlur`` with
     explicit size and sigma for float images (same sampled kernel); uint16
     Gaussians in float64 (float32 sums are off by one on ~0.2 % of pixels);
     ``filter2D`` for correlate and laplace; ``medianBlur``, which always
