@@ -378,7 +378,7 @@ def _forward(module: nn.Module, input_shape: Sequence[int], trace: str) -> None:
             swap = {name: t.to("meta") for name, t in named if name not in on_meta}
         elif trace == "real":
             if on_meta:
-                raise RuntimeError("a real forward needs real weights; the model is on the meta device")
+                raise RuntimeError(_NO_WEIGHTS)
             x = torch.zeros((1, *input_shape), dtype=dtype, device=home)
             swap = {}
         else:
@@ -390,6 +390,11 @@ def _forward(module: nn.Module, input_shape: Sequence[int], trace: str) -> None:
 
 
 TRACES = ("empty", "meta", "real")
+_NO_WEIGHTS = "a real forward needs real weights; the model is on the meta device"
+
+
+def _no_weights(exc: Exception) -> bool:
+    return str(exc) == _NO_WEIGHTS
 
 
 def summarize(module: nn.Module, input_shape: Sequence[int], bias_macs: bool = True, *,
@@ -413,16 +418,16 @@ def summarize(module: nn.Module, input_shape: Sequence[int], bias_macs: bool = T
         raise ValueError(f"trace must be one of {TRACES}, got {trace!r}")
     modes = {m: m.training for m in module.modules()}
     module.train(train)
-    errors: list[Exception] = []
+    errors: dict[str, Exception] = {}
     try:
         for used in TRACES[TRACES.index(trace):]:
             try:
                 calls = _trace(module, input_shape, bias_macs, used)
                 break
             except Exception as exc:  # noqa: BLE001 - try the next strategy, report the clearest error below
-                errors.append(exc)
-        else:
-            raise errors[1] if len(errors) > 1 else errors[0]
+                errors[used] = exc
+        else:  # every trace failed: most likely the input does not fit; the one-sample errors read best
+            raise next(errors[t] for t in ("real", "meta", "empty") if t in errors and not _no_weights(errors[t]))
     finally:
         for m, was_training in modes.items():
             m.training = was_training
