@@ -106,7 +106,7 @@ def run_cnn(corpus, variant: str, folds: int, seed: int, jobs: int | None, epoch
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default="MR,SUBJ,TREC,SST-2", help="comma-separated benchmark names")
+    parser.add_argument("--datasets", default="TREC,SST-2,MR,SUBJ", help="comma-separated benchmark names")
     parser.add_argument("--variant", default=None, help="pretrained variant (default: the app's default)")
     parser.add_argument("--rand-on", default="MR,TREC", help="data sets that also run CNN-rand ('' for none)")
     parser.add_argument("--folds", type=int, default=10, help="CV folds for MR and SUBJ")
@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                          res["predict_sentences_per_second_median"]))
             print(f"  {name} {v}: {res['accuracy']:.2f} ({res['seconds']:.0f} s)", flush=True)
         results[name] = entry
+        if args.json:  # after every data set, so an interrupted run keeps what it measured
+            write_json(args.json, _report(args, variant, results))
 
     header = ("data", "model", "protocol", "acc %", "std", "target", "paper", "tfidf+LR", "CNN-tfidf",
               "wall s", "train sent/s", "pred sent/s")
@@ -155,11 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         print("  ".join(f"{c:>12}" for c in cells))
     print("target for CNN-rand rows = the paper's CNN-rand figure; CNN-tfidf = accuracy difference in points, "
           "same folds/split")
-    if args.json:
-        write_json(args.json, {"seed": args.seed, "folds": args.folds, "variant": variant, "epochs": args.epochs,
-                               "cpu_count": os.cpu_count(), "targets": TARGETS, "paper": PAPER,
-                               "tfidf_measured_by_team": TFIDF_MEASURED_BY_TEAM, "results": results})
     return 0
+
+
+def _report(args, variant: str, results: dict) -> dict:
+    return {"seed": args.seed, "folds": args.folds, "variant": variant, "epochs": args.epochs,
+            "cpu_count": os.cpu_count(), "targets": TARGETS, "paper": PAPER,
+            "tfidf_measured_by_team": TFIDF_MEASURED_BY_TEAM, "results": results}
 
 
 if __name__ == "__main__":
