@@ -480,59 +480,31 @@ _DERIVATIVE_DOC = """{title}
     """
 
 
-def sobel(
-    x: torch.Tensor,
-    axis: int | None = None,
-    *,
-    size: int = 3,
-    normalize: bool = False,
-    mode: str = "reflect",
-    cval: float = 0.0,
-) -> torch.Tensor:
-    return _derivative("sobel", x, axis, size, normalize, mode, cval)
+def _derivative_function(name: str, title: str, sizes: str, norm: str) -> Callable[..., torch.Tensor]:
+    def derivative(
+        x: torch.Tensor,
+        axis: int | None = None,
+        *,
+        size: int = 3,
+        normalize: bool = False,
+        mode: str = "reflect",
+        cval: float = 0.0,
+    ) -> torch.Tensor:
+        return _derivative(name, x, axis, size, normalize, mode, cval)
+
+    derivative.__name__ = derivative.__qualname__ = name
+    derivative.__doc__ = _DERIVATIVE_DOC.format(title=title, name=name, sizes=sizes, norm=norm)
+    return derivative
 
 
-def scharr(
-    x: torch.Tensor,
-    axis: int | None = None,
-    *,
-    size: int = 3,
-    normalize: bool = False,
-    mode: str = "reflect",
-    cval: float = 0.0,
-) -> torch.Tensor:
-    return _derivative("scharr", x, axis, size, normalize, mode, cval)
-
-
-def prewitt(
-    x: torch.Tensor,
-    axis: int | None = None,
-    *,
-    size: int = 3,
-    normalize: bool = False,
-    mode: str = "reflect",
-    cval: float = 0.0,
-) -> torch.Tensor:
-    return _derivative("prewitt", x, axis, size, normalize, mode, cval)
-
-
-sobel.__doc__ = _DERIVATIVE_DOC.format(
-    title="Sobel derivative ([1, 2, 1] smoothing x [-1, 0, 1] difference) or gradient magnitude.",
-    name="sobel",
-    sizes="3 or 5",
-    norm="3x3: 4, 5x5: 48",
+sobel = _derivative_function(
+    "sobel", "Sobel derivative ([1, 2, 1] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 or 5", "3x3: 4, 5x5: 48"
 )
-scharr.__doc__ = _DERIVATIVE_DOC.format(
-    title="Scharr derivative ([3, 10, 3] smoothing x [-1, 0, 1] difference) or gradient magnitude.",
-    name="scharr",
-    sizes="3 only",
-    norm="16",
+scharr = _derivative_function(
+    "scharr", "Scharr derivative ([3, 10, 3] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 only", "16"
 )
-prewitt.__doc__ = _DERIVATIVE_DOC.format(
-    title="Prewitt derivative ([1, 1, 1] smoothing x [-1, 0, 1] difference) or gradient magnitude.",
-    name="prewitt",
-    sizes="3 only",
-    norm="3",
+prewitt = _derivative_function(
+    "prewitt", "Prewitt derivative ([1, 1, 1] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 only", "3"
 )
 
 
