@@ -31,6 +31,16 @@ VARIANT_HELP = ("rand: random vectors, trained; static: pretrained, frozen; non-
                 "multichannel: a frozen and a fine-tuned copy as two channels")
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show ``(default: X)`` only where the help text does not already say it and X means something."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or action.nargs == "*":
+            return text
+        return super()._get_help_string(action)
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data-root", metavar="DIR", help="folder holding the benchmark folders (default: "
@@ -38,7 +48,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--text-column", default="text", metavar="NAME",
                    help="CSV/TSV/JSONL text column: header name or 0-based index (default text)")
     g.add_argument("--label-column", default="label", metavar="NAME",
-                   help="CSV/TSV/JSONL label column: header name or 0-based index (default label)")
+                   help="CSV/TSV/JSONL label column: header name or 0-based index (default label); give both "
+                        "columns as indices for a CSV/TSV without a header row")
     g.add_argument("--encoding", default=None, metavar="ENC",
                    help="text encoding of DATA files, e.g. cp1252 or latin-1 (default utf-8; benchmarks know theirs)")
 
@@ -67,12 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.required = True
 
     t = sub.add_parser("train", help="train (fixed split or k-fold cross-validation) and report accuracy",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_Formatter)
     t.add_argument("data", metavar="DATA", help="benchmark name, class folder or data file")
     t.add_argument("--variant", choices=["rand", "static", "non-static", "multichannel"], default=d.variant,
                    help=VARIANT_HELP)
     t.add_argument("--cv", type=int, default=None, metavar="K",
-                   help="k-fold cross-validation (default: the data's test split if it has one, else 10 folds)")
+                   help="k-fold stratified cross-validation over all parts pooled, 10%% of each training fold as dev "
+                        "(default: the data's own train/dev/test split if it has one, else 10 folds)")
     t.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="folds trained in parallel processes, one torch thread each (default: CPU count)")
     t.add_argument("--out", metavar="CKPT", help="save the model here (with --cv: a final model trained on all data)")
@@ -96,7 +108,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    default=d.vectors_format, help="format of a --vectors file")
     g.add_argument("--dim", type=int, default=d.dim, help="embedding size for --variant rand")
     g.add_argument("--no-train-oov", dest="train_oov", action="store_false",
-                   help="keep random vectors of words missing from the pretrained set frozen in static channels")
+                   help="keep random vectors of words missing from the pretrained set frozen in static channels "
+                        "(default: they are trained)")
     g = t.add_argument_group("model and training")
     g.add_argument("--widths", type=_widths, default=d.widths, help="filter widths in tokens, e.g. 3,4,5")
     g.add_argument("--maps", type=int, default=d.maps, help="feature maps (filters) per width")
@@ -115,7 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.set_defaults(text_run=_run_train)
 
     e = sub.add_parser("eval", help="accuracy of a checkpoint on labelled data",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_Formatter)
     e.add_argument("checkpoint", metavar="CKPT", help="checkpoint from 'filterkit text train --out'")
     e.add_argument("data", metavar="DATA", help="benchmark name (its test part is used) or data file")
     _add_data_options(e)
@@ -123,7 +136,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.set_defaults(text_run=_run_eval)
 
     p = sub.add_parser("predict", help="label sentences, with probabilities (and --explain)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_Formatter)
     p.add_argument("checkpoint", metavar="CKPT", help="checkpoint from 'filterkit text train --out'")
     p.add_argument("sentences", metavar="SENTENCE", nargs="*", help="sentences to classify")
     p.add_argument("--file", metavar="PATH", help="also classify every non-empty line of PATH")
