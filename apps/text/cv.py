@@ -50,12 +50,14 @@ def _run_fold(cfg_dict: dict, classes, data: TextData, fold: int, train_idx, tes
     from filterkit.train import configure_threads
 
     configure_threads(1)
+    cpu_start = time.process_time()
     cfg = TextConfig.from_dict(cfg_dict)
     train, test = data.subset(train_idx), data.subset(test_idx)
     trained = train_text(cfg, train, classes, None, test.texts, seed=seed + fold, device=device, progress=False)
     accuracy, seconds = _timed_accuracy(trained, test)
     return {"fold": fold, "accuracy": accuracy, **_summary(trained),
-            "predict_sentences_per_second": len(test) / max(seconds, 1e-9)}
+            "predict_sentences_per_second": len(test) / max(seconds, 1e-9),
+            "cpu_seconds": time.process_time() - cpu_start}  # CPU time of this fold's process (load-independent)
 
 
 def cross_validate(
