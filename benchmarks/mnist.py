@@ -153,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--epochs", type=int, default=TARGET_EPOCHS, help="epochs of the accuracy run (default 3)")
     parser.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
-    parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"Adam peak learning rate (default {DEFAULT_LR:g})")
+    parser.add_argument(
+        "--lr", type=float, default=DEFAULT_LR, help=f"Adam peak learning rate (default {DEFAULT_LR:g})"
+    )
     parser.add_argument("--schedule", choices=list(SCHEDULES), default="onecycle",
                         help="learning-rate schedule of the accuracy run (default onecycle)")
     parser.add_argument("--speed-images", type=int, default=6400, help="images per speed measurement (default 6400)")
@@ -211,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     accuracy_rows: list[dict] = []
     reached = None
     if not args.no_accuracy:
-        print(f"\naccuracy run: {args.epochs} epoch(s), Adam {args.schedule} lr {args.lr:g}, batch {args.batch_size}, 1 thread, "
+        print(f"\naccuracy run: {args.epochs} epoch(s), Adam {args.schedule} lr {args.lr:g}, "
+              f"batch {args.batch_size}, 1 thread, "
               f"{len(data.train_labels)} training / {len(data.test_labels)} test images", file=sys.stderr)
         accuracy_rows = measure_accuracy(
             data, args.epochs, args.batch_size, args.lr, args.schedule, args.seed, args.progress

@@ -258,7 +258,8 @@ def build_variant(variant: str, seed: int) -> Any:
             bias=conv.bias is not None,  # a frozen zero bias: same parameter count as the other variants
         )
         if tuple(bank.weight.shape) != tuple(conv.weight.shape):
-            raise ValueError(f"fixed bank weight {tuple(bank.weight.shape)} does not fit conv1 {tuple(conv.weight.shape)}")
+            shapes = f"{tuple(bank.weight.shape)} vs conv1 {tuple(conv.weight.shape)}"
+            raise ValueError(f"the fixed bank's weight does not fit conv1: {shapes}")
         setattr(parent, name, bank)
     elif variant == "random":
         conv.requires_grad_(False)
@@ -276,7 +277,7 @@ def _tensors(images: np.ndarray, labels: np.ndarray):
 
 
 def make_loaders(data: DigitsData, batch_size: int, seed: int):
-    """``(train_loader, test_loader)``: shuffled training batches (order fixed by ``seed``), images as (N, 1, 28, 28)."""
+    """``(train_loader, test_loader)`` of normalised (N, 1, 28, 28) images; training order fixed by ``seed``."""
     import torch
 
     generator = torch.Generator().manual_seed(int(seed))
@@ -361,15 +362,40 @@ _WORKER_DATA: DigitsData | None = None
 
 def _init_worker(data: DigitsData, threads: int) -> None:
     global _WORKER_DATA
+    import signal
+
     import torch
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
     torch.set_num_threads(threads)
     _WORKER_DATA = data
 
 
-def _worker_run(variant: str, seed: int, config: CompareConfig) -> RunResult:
+def _worker_run(task: tuple[str, int, CompareConfig]) -> RunResult:
     assert _WORKER_DATA is not None, "worker not initialised"
+    variant, seed, config = task
     return train_run(_WORKER_DATA, variant, seed, config)
+
+
+def _run_in_processes(data: DigitsData, tasks, config: CompareConfig, done) -> None:
+    """Train ``tasks`` in ``config.jobs`` spawned processes; ``done(run)`` as each finishes.
+
+    Workers ignore SIGINT; on Ctrl-C (or any error) the main process kills them at once.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(min(config.jobs, len(tasks)), initializer=_init_worker, initargs=(data, config.threads))
+    try:
+        for run in pool.imap_unordered(_worker_run, [(v, s, config) for v, s in tasks]):
+            done(run)
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
 
 
 def run_compare(
@@ -400,19 +426,7 @@ def run_compare(
             for variant, seed in tasks:
                 done(train_run(data, variant, seed, config, progress=progress))
         else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                max_workers=min(config.jobs, len(tasks)),
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(data, config.threads),
-            ) as pool:
-                futures = [pool.submit(_worker_run, variant, seed, config) for variant, seed in tasks]
-                for future in as_completed(futures):
-                    done(future.result())
+            _run_in_processes(data, tasks, config, done)
     finally:
         bar.close()
     bank = fixed_bank_names() if "fixed" in config.variants or "learned" in config.variants else []
@@ -458,7 +472,8 @@ def render_report(result: CompareResult, command: str = "", figure_name: str = "
         f"- Data: {ds['description']} — {ds['train']} training, {ds['test']} test images",
         f"- Model: lecture CNN (conv 25@3x3, max-pool 2, conv 50@3x3, max-pool 2, dense 100, dense 10)",
         f"- Training: Adam, {cfg.schedule} schedule, lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
-        f"seeds {', '.join(map(str, cfg.seeds))}; device {cfg.device}; {cfg.jobs} process(es) x {cfg.threads} thread(s)",
+        f"seeds {', '.join(map(str, cfg.seeds))}; device {cfg.device}; "
+        f"{cfg.jobs} process(es) x {cfg.threads} thread(s)",
         f"- Wall time: {result.wall_seconds:.0f} s",
     ]
     if command:
@@ -477,8 +492,13 @@ def render_report(result: CompareResult, command: str = "", figure_name: str = "
         mean, std = result.mean_std(name)
         cells = " | ".join(_fmt_acc(m, s) for m, s in zip(mean, std))
         lines.append(f"| {name} | {VARIANTS[name]} | {runs[0].params:,} | {runs[0].trainable_params:,} | {cells} |")
-    lines += ["", "Final test accuracy (%) per seed:", "", "| variant | " + " | ".join(f"seed {s}" for s in cfg.seeds) + " |",
-              "|---|" + "---:|" * len(cfg.seeds)]
+    lines += [
+        "",
+        "Final test accuracy (%) per seed:",
+        "",
+        "| variant | " + " | ".join(f"seed {s}" for s in cfg.seeds) + " |",
+        "|---|" + "---:|" * len(cfg.seeds),
+    ]
     for name in cfg.variants:
         by_seed = {r.seed: r.test_accuracy[-1] for r in result.runs_of(name)}
         lines.append(f"| {name} | " + " | ".join(f"{100 * by_seed[s]:.2f}" for s in cfg.seeds) + " |")
@@ -489,11 +509,14 @@ def render_report(result: CompareResult, command: str = "", figure_name: str = "
                   + "): " + ", ".join(unique)]
     if "learned" in cfg.variants and result.bank_names:
         run = result.runs_of("learned")[0]
-        nearest = _nearest(run.conv1_final, result.bank_names)
-        cos = np.array([c for _, c in nearest])
-        lines += ["", f"Learned conv1 (seed {run.seed}) vs the fixed bank: nearest fixed kernel by cosine similarity, "
-                  f"median {np.median(cos):.2f}, min {cos.min():.2f}, max {cos.max():.2f}; "
-                  f"at init (same seed): median {np.median([c for _, c in _nearest(run.conv1_initial, result.bank_names)]):.2f}."]
+        cos = np.array([c for _, c in _nearest(run.conv1_final, result.bank_names)])
+        cos_init = np.array([c for _, c in _nearest(run.conv1_initial, result.bank_names)])
+        lines += [
+            "",
+            f"Learned conv1 (seed {run.seed}) vs the fixed bank, cosine similarity to the nearest fixed kernel: "
+            f"median {np.median(cos):.2f}, min {cos.min():.2f}, max {cos.max():.2f} "
+            f"(at init, same seed: median {np.median(cos_init):.2f}).",
+        ]
     lines += ["", f"![learned kernels beside their nearest fixed kernels; accuracy per epoch]({figure_name})", ""]
     return "\n".join(lines)
 

@@ -355,7 +355,7 @@ def load_builtin_digits(test_fraction: float = 0.2) -> DigitsData:
 
 
 def load_digits_data(data: str | os.PathLike | None = None, verify: bool = True) -> DigitsData:
-    """``"builtin"`` -> :func:`load_builtin_digits`; a folder (or ``None``: ``$FILTERKIT_DATA``) -> :func:`load_mnist`."""
+    """``"builtin"`` -> :func:`load_builtin_digits`; a folder or ``None`` -> :func:`load_mnist` (search order above)."""
     if data is not None and str(data) == BUILTIN:
         return load_builtin_digits()
     if data is None and os.environ.get(DATA_ENV_VAR) == BUILTIN:

@@ -119,8 +119,8 @@ def _command_line(args: argparse.Namespace, config) -> str:
         parts.append("--no-verify")
     parts += ["--epochs", str(config.epochs), "--seeds", ",".join(map(str, config.seeds))]
     parts += ["--variants", ",".join(config.variants), "--batch-size", str(config.batch_size)]
-    parts += ["--lr", f"{config.lr:g}", "--schedule", config.schedule, "--device", config.device, "--jobs", str(config.jobs)]
-    parts += ["--threads", str(config.threads)]
+    parts += ["--lr", f"{config.lr:g}", "--schedule", config.schedule, "--device", config.device]
+    parts += ["--jobs", str(config.jobs), "--threads", str(config.threads)]
     if args.limit is not None:
         parts += ["--limit", str(args.limit)]
     return " ".join(shlex.quote(p) for p in parts)
