@@ -386,5 +386,8 @@ def test_cli_input_channels_and_options(capsys):
     assert "conv1 (Conv2d)" in text and " 700 " in text  # 25 x 3 x 9 + 25
     assert main(["summary", "lenet5", "--set", "variant=modern", "--depth", "1"]) == 0
     assert "61,706" in capsys.readouterr().out
+    assert main(["summary", "googlenet", "--set", "aux_logits=true", "--train", "--depth", "1"]) == 0
+    aux_rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("aux")]
+    assert len(aux_rows) == 2 and all("(not called)" not in line for line in aux_rows)
     assert main(["summary", "--list"]) == 0
     assert "alexnet_grouped" in capsys.readouterr().out

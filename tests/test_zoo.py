@@ -107,6 +107,7 @@ def test_alexnet_grouped_layout_and_input_size():
     model = meta_model("alexnet_grouped")
     assert [model.get_submodule(f"conv{i}").groups for i in range(1, 6)] == [1, 2, 1, 2, 2]
     assert default_input("alexnet_grouped") == (3, 227, 227)
+    assert n_params(meta_model("alexnet_grouped", groups=1)) == 62_378_344  # the "62.4 M" of one tower
     with pytest.raises(RuntimeError):  # 224 gives 54x54 after conv1 and a 5x5 map at fc6
         model.eval()(torch.empty(1, 3, 224, 224, device="meta"))
 

@@ -11,6 +11,9 @@
   overlapping 3x3/2 max-pooling after both normalisations and after conv5;
   fc6 9216 -> 4096, fc7 4096 -> 4096 with dropout 0.5 on their outputs,
   fc8 4096 -> num_classes.  60,965,224 parameters ("60 million").
+  ``groups=1`` merges the two towers of conv2/4/5 (every kernel sees all
+  maps of the layer below): 62,378,344 parameters, the "62.4 M" often quoted
+  for AlexNet.
 * Input: the paper says 224x224x3, but 11x11/4 without padding only gives
   the published 55x55 maps from 227x227: (227 - 11)/4 + 1 = 55, whereas
   (224 - 11)/4 + 1 = 54.25.  We take 227x227 (the default input); 224 gives
@@ -39,8 +42,12 @@ def _paper_lrn() -> nn.LocalResponseNorm:
     return nn.LocalResponseNorm(size=LRN_SIZE, alpha=LRN_SIZE * 1e-4, beta=0.75, k=2.0)
 
 
-def alexnet_grouped(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Sequential:
-    """The 2012 two-GPU AlexNet for ``in_channels`` x 227 x 227 inputs; returns logits (N, num_classes)."""
+def alexnet_grouped(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5,
+                    groups: int = 2) -> nn.Sequential:
+    """The 2012 two-GPU AlexNet for ``in_channels`` x 227 x 227 inputs; returns logits (N, num_classes).
+
+    ``groups`` is the number of towers conv2, conv4 and conv5 are split into (2 in the paper).
+    """
     return nn.Sequential(
         OrderedDict(
             [
@@ -48,15 +55,15 @@ def alexnet_grouped(num_classes: int = 1000, in_channels: int = 3, dropout: floa
                 ("relu1", nn.ReLU(inplace=True)),
                 ("norm1", _paper_lrn()),
                 ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
-                ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=2)),
+                ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=groups)),
                 ("relu2", nn.ReLU(inplace=True)),
                 ("norm2", _paper_lrn()),
                 ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
                 ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
                 ("relu3", nn.ReLU(inplace=True)),
-                ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=2)),
+                ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=groups)),
                 ("relu4", nn.ReLU(inplace=True)),
-                ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=2)),
+                ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=groups)),
                 ("relu5", nn.ReLU(inplace=True)),
                 ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
                 *fc_head(256 * 6 * 6, num_classes, dropout),
