@@ -90,6 +90,16 @@ def test_non_square_and_same_padding():
     assert rows[1].arithmetic == "H: (9-3+2*1)/1+1 = 9; W: (8-3+2*1)/1+1 = 8"
 
 
+def test_one_and_three_dimensional_layers():
+    conv1d = summarize(nn.Sequential(nn.Conv1d(1, 4, 5, stride=2), nn.MaxPool1d(3)), (1, 100)).layers
+    assert conv1d[0].kernel == "5/2 p0" and conv1d[0].arithmetic == "(100-5+2*0)/2+1 = 48.5 -> 48"
+    assert conv1d[0].macs == 4 * 5 * 48 + 4 * 48
+    assert conv1d[1].output_shape == [4, 16] and conv1d[1].arithmetic == "(48-3+2*0)/3+1 = 16"
+    conv3d = summarize(nn.Conv3d(1, 2, 3, padding=1), (1, 4, 6, 8), bias_macs=False).layers[0]
+    assert conv3d.arithmetic.startswith("D: (4-3+2*1)/1+1 = 4; H: ")
+    assert conv3d.macs == 2 * 27 * 4 * 6 * 8
+
+
 # --------------------------------------------------------------------------- LeNet-5 (LeCun 1998, Section II.B)
 
 LENET_PAPER = {  # layer: (trainable parameters, connections)
