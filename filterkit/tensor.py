@@ -317,9 +317,8 @@ def _correlate2d(x: torch.Tensor, k: np.ndarray, mode: str, cval: float) -> torc
     factors = _rank1_factors(k)
     if factors is not None:  # separable: two 1-D passes
         rows, cols = factors
-        xp = _pad_dim(x, 1, kh // 2, kh // 2 + _extra(rows, h), mode, cval)
-        xp = _pad_dim(xp, 2, kw // 2, kw // 2 + _extra(cols, w), mode, cval)
-        return _valid_pass(_valid_pass(xp, rows, 1, h), cols, 2, w)
+        # a constant border seen by the y pass is the x-filtered constant: cval * sum(cols)
+        return _pass(_pass(x, cols, 2, mode, cval), rows, 1, mode, cval * float(cols.sum()))
     # sum of row-shifted horizontal passes; identical kernel rows share one pass
     groups: dict[bytes, list[int]] = {}
     for i in range(kh):
