@@ -56,7 +56,7 @@ from numba import njit
 
 from filterkit import border
 
-__all__ = ["median_filter", "SUPPORTED_DTYPES", "METHODS", "default_method"]
+__all__ = ["median_filter", "selection_network", "default_method", "SUPPORTED_DTYPES", "METHODS"]
 
 SUPPORTED_DTYPES: tuple[np.dtype, ...] = tuple(
     np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.float32, np.float64)
@@ -187,7 +187,7 @@ def selection_network(size: int, rank: int) -> tuple[np.ndarray, np.ndarray, int
     return column_ops, _prune(merge_pairs, output), int(output)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _apply_ops(wires, ops, m):
     """Run comparator rows ``ops`` on the first ``m`` lanes of ``wires`` (wire, lane)."""
     for c in range(ops.shape[0]):
