@@ -244,6 +244,9 @@ def test_agrees_with_the_numpy_layer(image):
     ]
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours.numpy(), theirs.transpose(2, 0, 1), rtol=1e-5, atol=1e-5)
+    # and a tensor given to the numpy layer comes here, options intact
+    torch.testing.assert_close(ndimage.sobel(x, 0, normalize=True, mode="wrap"), T.sobel(x, 0, normalize=True, mode="wrap"))
+    torch.testing.assert_close(ndimage.median(x, 4, even="lower"), T.median(x, 4, even="lower"))
 
 
 # ---------------------------------------------------------------------- gradients
