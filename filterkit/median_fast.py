@@ -310,6 +310,19 @@ def _nth_set_bit(word, n):
     return _DEBRUIJN_INDEX[(lowest * _DEBRUIJN) >> np.uint64(58)]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _swap_ranks(bits, word_count, leaving, entering, median_word):
+    """Take rank ``leaving`` out of the window bitset and put ``entering`` in.
+
+    Returns the change of the count of window ranks in words below ``median_word``.
+    """
+    bits[leaving >> 6] ^= np.uint64(1) << np.uint64(leaving & 63)
+    word_count[leaving >> 6] -= 1
+    bits[entering >> 6] |= np.uint64(1) << np.uint64(entering & 63)
+    word_count[entering >> 6] += 1
+    return np.int64((entering >> 6) < median_word) - np.int64((leaving >> 6) < median_word)
+
+
 @njit(cache=True, nogil=True)
 def _histogram_strip(padded_keys, key_bytes, size, rank, tile_cols, out):
     """Flat index into the padded strip of every window's median sample, by local ranks and a sliding histogram.
@@ -334,7 +347,6 @@ def _histogram_strip(padded_keys, key_bytes, size, rank, tile_cols, out):
     n_words = (max_region >> 6) + 1
     bits = np.zeros(n_words, dtype=np.uint64)
     word_count = np.zeros(n_words, dtype=np.int32)
-    one = np.uint64(1)
     for x0 in range(0, cols, tile_cols):
         tw = min(tile_cols, cols - x0)
         rw = tw + size - 1
@@ -353,7 +365,7 @@ def _histogram_strip(padded_keys, key_bytes, size, rank, tile_cols, out):
         for i in range(size):
             for j in range(size):
                 key = keys[i * rw + j]
-                bits[key >> 6] |= one << np.uint64(key & 63)
+                bits[key >> 6] |= np.uint64(1) << np.uint64(key & 63)
                 word_count[key >> 6] += 1
         word = 0  # the word holding the median rank
         below = 0  # window ranks in words < word
@@ -361,14 +373,7 @@ def _histogram_strip(padded_keys, key_bytes, size, rank, tile_cols, out):
         for r in range(rows):
             if r > 0:  # step down one row at column c
                 for j in range(c, c + size):
-                    key = keys[(r - 1) * rw + j]
-                    bits[key >> 6] ^= one << np.uint64(key & 63)
-                    word_count[key >> 6] -= 1
-                    below -= np.int64((key >> 6) < word)
-                    key = keys[(r + size - 1) * rw + j]
-                    bits[key >> 6] |= one << np.uint64(key & 63)
-                    word_count[key >> 6] += 1
-                    below += np.int64((key >> 6) < word)
+                    below += _swap_ranks(bits, word_count, keys[(r - 1) * rw + j], keys[(r + size - 1) * rw + j], word)
             step = 1 if r % 2 == 0 else -1
             for t in range(tw):
                 if t > 0:
@@ -381,14 +386,7 @@ def _histogram_strip(padded_keys, key_bytes, size, rank, tile_cols, out):
                         take = c - 1
                         c -= 1
                     for i in range(r, r + size):
-                        key = keys[i * rw + drop]
-                        bits[key >> 6] ^= one << np.uint64(key & 63)
-                        word_count[key >> 6] -= 1
-                        below -= np.int64((key >> 6) < word)
-                        key = keys[i * rw + take]
-                        bits[key >> 6] |= one << np.uint64(key & 63)
-                        word_count[key >> 6] += 1
-                        below += np.int64((key >> 6) < word)
+                        below += _swap_ranks(bits, word_count, keys[i * rw + drop], keys[i * rw + take], word)
                 while below > rank:
                     word -= 1
                     below -= word_count[word]
