@@ -573,8 +573,8 @@ def median_filter(
     after = size - 1 - before
     row_index = border.pad_indices(height, before, after, mode).astype(np.int64)
     col_index = border.pad_indices(width, before, after, mode).astype(np.int64)
-    src = np.ascontiguousarray(image)
-    out = np.empty_like(src)
+    src = image  # any strides: strips are gathered with take()
+    out = np.empty(image.shape, dtype=image.dtype)
     step = _strip_rows(size, method)
     starts = range(0, height, step)
 

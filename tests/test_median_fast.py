@@ -199,6 +199,16 @@ def test_refuses_bad_input():
         median_filter(np.zeros((4, 4), np.uint8), 3, threads=0)
 
 
+def test_strided_views_are_read_in_place():
+    rng = np.random.default_rng(8)
+    base = sample_image((40, 66), np.float32, rng)
+    for view in (base[:, ::3], base.T, base[::-2, 5:]):
+        for method in ALGORITHMS:
+            out = median_filter(view, 4, "wrap", method=method)
+            assert out.flags.c_contiguous
+            assert_identical(out, scipy_median(np.ascontiguousarray(view), 4, "wrap"), f"{method} {view.strides}")
+
+
 def test_output_is_a_new_array_and_input_untouched():
     image = np.arange(20, dtype=np.uint16).reshape(4, 5)
     before = image.copy()
