@@ -42,8 +42,16 @@ NaN: scipy's median of a window holding NaN depends on the order of comparisons 
 is not meaningful, so :func:`median_filter` raises ``ValueError`` for NaN in the image
 (or a NaN ``cval`` with ``mode="constant"``).  ``inf`` and ``-inf`` are ordinary values.
 
-Memory: the output plus, per thread, one padded strip and small work arrays (a few
-MB at most), so the extra peak is about one image.
+Cost of exactness for signed zeros: a strip holding both -0.0 and +0.0 recomputes
+its zero medians one by one at scipy's speed.
+
+Memory: the output plus, per thread, one padded strip of at most ``128 + size - 1``
+rows with about 17 bytes of keys and indices per sample, and tile work arrays of a
+few hundred kB.  Measured with tracemalloc on 2048 x 2048 float32 (benchmarks/median.py):
+1.04 x the image's size for the network, 1.3 x for the histogram, output included.
+
+The numba functions are cached on disk (``cache=True``): the first call per dtype
+compiles for a few seconds, later processes load them in well under a second.
 """
 
 from __future__ import annotations
