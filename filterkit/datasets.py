@@ -303,7 +303,9 @@ def load_mnist(data: str | os.PathLike | None = None, verify: bool = True) -> Di
         if labels.size and labels.max() > 9:
             raise UserError(f"{label_path}: label {int(labels.max())} out of range 0..9")
     rebuilt = paths["train_images"].name == _RECON_NAME
-    description = "MNIST (LeCun et al. 1998)" + (": train rebuilt, ±1 gray level; test original" if rebuilt else "")
+    description = "MNIST (LeCun et al. 1998)"
+    if rebuilt:
+        description += "; MNIST train (rebuilt, ±1 gray level), test original"
     return DigitsData(
         train_images=arrays["train_images"],
         train_labels=arrays["train_labels"].astype(np.int64),
