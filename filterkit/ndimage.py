@@ -44,10 +44,12 @@ Backends
     the numba median (:mod:`filterkit.median_fast`, if present) for medians
     OpenCV cannot do, and scipy.ndimage otherwise.  ``"opencv"``,
     ``"scipy"`` and ``"numba"`` force one (``ValueError`` if it cannot do the
-    case).  Backends agree exactly except: float results to float32
-    rounding, and uint8 ``gaussian`` on OpenCV, which sums in float32 and can
-    differ by 1 where the exact value is within 1e-4 of a ``.5`` tie (about
-    one pixel in 100,000; ``backend="scipy"`` is exact).
+    case).  Backends agree exactly except for float results at float32
+    rounding.  uint8 ``gaussian`` on OpenCV sums in float32, which can be off
+    by one next to a ``.5`` tie (about one pixel in 100,000), so the pixels
+    within the float32 error bound of a tie are recomputed in float64
+    (:mod:`filterkit.exact_round`): the result equals scipy's float64 value
+    rounded half to even, to the last pixel.
 
     OpenCV calls (OpenCV's own thread pool applies: ``cv2.setNumThreads``):
     ``blur`` for mean (uint16 sizes >= 15: ``boxFilter`` in float64, as
@@ -85,6 +87,7 @@ import numpy as np
 from . import border as _border
 from . import kernels as _kernels
 from .dtypes import check_dtype, float_dtype_for, round_saturate
+from .exact_round import round_uint8_exact
 
 __all__ = [
     "BACKENDS",
@@ -104,6 +107,8 @@ Backend = Literal["auto", "opencv", "scipy", "numba"]
 BACKENDS: tuple[str, ...] = ("auto", "opencv", "scipy", "numba")
 
 _CV_DDEPTH = {np.dtype(np.float32): 5, np.dtype(np.float64): 6}  # cv2.CV_32F, cv2.CV_64F
+# cv2.BORDER_CONSTANT, REPLICATE, REFLECT, REFLECT_101 -> filterkit names (a nonzero cval is always padded)
+_MODE_OF_CV_BORDER = {0: "constant", 1: "nearest", 2: "reflect", 4: "mirror"}
 
 
 # ----------------------------------------------------------------- torch hand-off
@@ -519,7 +524,8 @@ def gaussian(
             return _cv_round_saturate(cv2.sepFilter2D(plane, cv2.CV_64F, g, g, borderType=border_type), dtype)
         if dtype == np.uint8:  # not GaussianBlur: its 8-bit fixed-point weights are off by one often
             kern = g.astype(np.float32)
-            return cv2.sepFilter2D(plane, -1, kern, kern, borderType=border_type)
+            approx = cv2.sepFilter2D(plane, cv2.CV_32F, kern, kern, borderType=border_type)
+            return round_uint8_exact(approx, plane, g, _MODE_OF_CV_BORDER[border_type])
         # floats: GaussianBlur given the size and sigma samples exactly this kernel (and is faster)
         return cv2.GaussianBlur(plane, (len(g), len(g)), sigma_used, borderType=border_type)
 

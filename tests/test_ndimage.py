@@ -129,7 +129,7 @@ def assert_smooth_matches(out, x, ref, mode, cval=0.0, tie_tolerance=False):
         if not tie_tolerance:
             np.testing.assert_array_equal(out, expected)
         else:
-            # uint8 Gaussian on OpenCV sums in float32: off by one only next to an exact .5 tie
+            # off by one only next to an exact .5 tie
             assert np.abs(diff).max(initial=0) <= 1
             tie_distance = np.abs(exact - np.floor(exact) - 0.5)
             assert np.all(tie_distance[diff != 0] < 1e-4)
@@ -149,8 +149,7 @@ def test_smoothing_parity(op, dtype, mode, backend):
     x = random_image(dtype)
     fn, ref = SMOOTHING[op]
     out = fn(x, mode=mode, backend=backend)
-    tie = op.startswith("gaussian") and dtype == np.uint8 and backend == "auto"
-    assert_smooth_matches(out, x, ref, mode, tie_tolerance=tie)
+    assert_smooth_matches(out, x, ref, mode)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -196,8 +195,7 @@ def test_constant_border_cval(op, cval, dtype):
     for backend in BACKENDS:
         out = fn(x, mode="constant", cval=cval, backend=backend)
         # with cval=0.5 a mean of 9 values can be an exact .5 tie, which 1/9 weights cannot represent
-        tie = (op.startswith("gaussian") and dtype == np.uint8 and backend == "auto") or cval == 0.5
-        assert_smooth_matches(out, x, ref, "constant", cval, tie_tolerance=tie)
+        assert_smooth_matches(out, x, ref, "constant", cval, tie_tolerance=cval == 0.5)
 
 
 @pytest.mark.parametrize("cval", [-2.5, 3.0])
@@ -224,15 +222,13 @@ def test_large_box_and_median_exact(size, dtype):
 
 
 @pytest.mark.parametrize("sigma", [0.7, 2.0, 3.3])
-def test_uint8_gaussian_ties_are_rare(sigma):
-    """The only inexact path: off-by-one pixels are next to .5 ties, and rare."""
+def test_uint8_gaussian_is_exact(sigma):
+    """The OpenCV float32 path is fixed up next to .5 ties: equal to scipy's float64 value rounded."""
     x = random_image(np.uint8, shape=(256, 256), seed=7)
-    out = fk.gaussian(x, sigma, mode="mirror")
     ref = lambda a, m, c: ndi.gaussian_filter(a.astype(float), sigma, mode=m, cval=c)  # noqa: E731
-    assert_smooth_matches(out, x, ref, "mirror", tie_tolerance=True)
     expected, _ = expected_smooth(x, ref, "mirror", 0.0)
-    assert np.count_nonzero(out != expected) <= 5
-    np.testing.assert_array_equal(fk.gaussian(x, sigma, mode="mirror", backend="scipy"), expected)
+    for backend in BACKENDS:
+        np.testing.assert_array_equal(fk.gaussian(x, sigma, mode="mirror", backend=backend), expected)
 
 
 def test_rounding_not_truncation():

@@ -63,6 +63,10 @@ def test_built_wheel_contains_and_imports_apps(tmp_path):
     (wheel,) = dist.glob("filterkit-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "filterkit/apps/__init__.py" in names
+    for init in sorted(ROOT.glob("filterkit/**/__init__.py")) + sorted(ROOT.glob("apps/**/__init__.py")):
+        rel = init.relative_to(ROOT).as_posix()
+        packaged = "filterkit/" + rel if rel.startswith("apps/") else rel
+        assert packaged in names, f"{rel} is not in the wheel: add its package to pyproject.toml"
     assert all(not n.startswith("apps/") for n in names), "apps must not be a top-level package"
     target = tmp_path / "site"
     subprocess.run(
