@@ -18,7 +18,7 @@ import numpy as np
 
 from filterkit.errors import UserError
 
-__all__ = ["AudioError", "load_audio", "fit_length", "is_silent"]
+__all__ = ["AudioError", "load_audio", "fit_length", "is_silent", "trim_silence"]
 
 #: peak amplitude below which a clip counts as silent (about -80 dBFS)
 SILENCE_PEAK = 1e-4
@@ -70,6 +70,24 @@ def fit_length(wave: np.ndarray, num_samples: int, *, offset: int | None = None)
     if length > 0:
         out[dst0 : dst0 + length] = wave[src0 : src0 + length]
     return out
+
+
+def trim_silence(wave: np.ndarray, sample_rate: int, top_db: float = 40.0, frame_ms: float = 10.0) -> np.ndarray:
+    """``wave`` without leading/trailing 10 ms frames more than ``top_db`` dB below the loudest frame.
+
+    A silent clip is returned unchanged.  Frames are non-overlapping; RMS per frame.
+    """
+    hop = max(1, int(round(frame_ms * 1e-3 * sample_rate)))
+    n = wave.size // hop
+    if n == 0:
+        return wave
+    rms = np.sqrt(np.mean(wave[: n * hop].astype(np.float64).reshape(n, hop) ** 2, axis=1))
+    peak = float(rms.max())
+    if peak <= 0.0:
+        return wave
+    loud = np.flatnonzero(rms >= peak * 10.0 ** (-top_db / 20.0))
+    start, stop = loud[0] * hop, (wave.size if loud[-1] == n - 1 else (loud[-1] + 1) * hop)
+    return wave[start:stop]
 
 
 def _short(exc: BaseException) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from filterkit.errors import UserError
 
-HELP = "speech keyword classifier: train, eval, predict, features, synth"
+HELP = "speech keyword classifier: train, eval, predict, features, synth, download"
 
 DESCRIPTION = """\
 Keyword / spoken-digit classification with CNNs whose filters slide along the
@@ -26,6 +26,7 @@ examples:
   filterkit speech train FSDD/recordings --eval official -o runs/fsdd
   filterkit speech predict runs/fsdd/model.pt clip.wav --top-k 3
   filterkit speech features clip.wav --plot clip.png
+  filterkit speech download fsdd data/fsdd              # verified against shipped checksums
 """
 
 
@@ -43,6 +44,11 @@ def _add_feature_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fmax", type=float, default=None, help="highest mel band edge in Hz (default sample_rate/2)")
     g.add_argument("--normalize", choices=["cmvn", "mean", "none"], default="cmvn",
                    help="per-utterance normalisation of each mel band over time (default cmvn)")
+    g.add_argument("--placement", choices=["center", "stretch"], default="stretch",
+                   help="center: pad/crop the clip to --duration; stretch: trim silence and resample the "
+                        "log-mel image to --stretch-frames frames, whatever the speaking rate (default stretch)")
+    g.add_argument("--stretch-frames", type=int, default=32, help="frames per clip with --placement stretch "
+                                                                   "(default 32)")
 
 
 def _feature_config(args: argparse.Namespace):
@@ -51,7 +57,8 @@ def _feature_config(args: argparse.Namespace):
     try:
         return FeatureConfig(sample_rate=args.sample_rate, duration_s=args.duration, win_ms=args.win_ms,
                              hop_ms=args.hop_ms, n_mels=args.n_mels, fmin=args.fmin, fmax=args.fmax,
-                             normalize=args.normalize)
+                             normalize=args.normalize, placement=args.placement,
+                             stretch_frames=args.stretch_frames)
     except ValueError as exc:
         raise UserError(f"feature settings: {exc}") from None
 
@@ -65,7 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("train", help="train a classifier and report held-out accuracy",
                        description="Train from scratch and evaluate on held-out clips (or speakers).")
     p.add_argument("data", metavar="DATA", help="folder per label, FSDD-named folder, or CSV manifest")
-    p.add_argument("--model", default="fstride4", help="fstride4 (default), fpool, trad-fpool3 or tf2d")
+    p.add_argument("--model", default="fstack",
+                   help="fstack (default: stacked frequency-only convolutions), fstride4, fpool (frequency-only, "
+                        "one layer), trad-fpool3 (Sainath & Parada) or tf2d (time-frequency 2-D baseline)")
     p.add_argument("--eval", choices=["official", "hash", "loso", "none"], default="official",
                    help="official: the dataset's split (FSDD takes 0-4 / Speech Commands testing_list.txt); "
                         "hash: 20%% of speakers by a stable hash; loso: leave one speaker out, one fold per "
@@ -76,6 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--no-augment", action="store_true", help="switch off shift, noise, SpecAugment and VTLP")
     p.add_argument("--seeds", type=int, default=1, help="repeat with seeds SEED..SEED+N-1 and report the spread")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the engine's, 1)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="with --eval loso: train this many folds at once, one process each with 1 torch "
+                        "thread (default 1; use the number of free cores)")
     p.add_argument("-o", "--out", metavar="DIR", default=None,
                    help="write model.pt, metrics and a confusion-matrix PNG here")
     p.add_argument("--force", action="store_true", help="overwrite an existing model.pt in --out")
@@ -120,9 +132,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="rewrite existing files")
     add_seed_option(p)
 
+    p = sub.add_parser("download", help="download Speech Commands v2 or FSDD and verify checksums",
+                       description="Download a dataset, check its SHA-256 and unpack it into DEST. FSDD "
+                                   "recordings are checked one by one against the v1.0.10 checksums shipped "
+                                   "with filterkit; the Speech Commands v2 tarball against its published "
+                                   "SHA-256 (TensorFlow Datasets / torchaudio).")
+    p.add_argument("name", metavar="NAME", choices=["speech-commands-v2", "fsdd"],
+                   help="speech-commands-v2 (2.4 GB) or fsdd (about 20 MB)")
+    p.add_argument("dest", metavar="DEST", help="folder to unpack into (FSDD: DEST/recordings)")
+    p.add_argument("--url", default=None, help="download from this URL instead (a mirror, or file:// for a local "
+                                               "copy); the same checks apply")
+    p.add_argument("--sha256", default=None, help="also require this SHA-256 of the downloaded file")
+    p.add_argument("--force", action="store_true", help="unpack into a folder that is not empty")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
 
 def run(args: argparse.Namespace) -> int:
-    return {"train": _train, "eval": _eval, "predict": _predict, "features": _features, "synth": _synth}[
+    return {"train": _train, "eval": _eval, "predict": _predict, "features": _features, "synth": _synth,
+            "download": _download}[
         args.speech_command
     ](args)
 
@@ -180,49 +207,55 @@ def _train(args: argparse.Namespace) -> int:
     from filterkit.apps.speech.data import find_clips, hash_split, label_names, loso_folds, official_split
     from filterkit.apps.speech.model import model_names
     from filterkit.apps.speech.pipeline import (TrainSettings, background_noise, evaluate_model, load_waves,
-                                                 train_model)
+                                                 run_jobs, train_model)
     from filterkit.io import write_json
 
     if args.model not in model_names():
         raise UserError(f"unknown --model {args.model!r}; choose one of {', '.join(model_names())}")
-    if args.epochs < 1 or args.batch_size < 1 or args.seeds < 1:
-        raise UserError("--epochs, --batch-size and --seeds must be at least 1")
+    if args.epochs < 1 or args.batch_size < 1 or args.seeds < 1 or args.jobs < 1:
+        raise UserError("--epochs, --batch-size, --seeds and --jobs must be at least 1")
     out = Path(args.out) if args.out else None
     if out is not None and args.eval != "loso":
         _check_new(out / "model.pt", args.force)
+    if args.json:
+        _check_new(Path(args.json), args.force)
     features = _feature_config(args)
     clips, layout = find_clips(args.data)
+    progress = not args.no_progress
+    clips, wave_list = load_waves(clips, features.sample_rate, progress=progress, skip_bad=True)
+    if not clips:
+        raise UserError(f"{args.data}: no usable audio clips")
     labels = label_names(clips, source=args.data)
     index = {name: i for i, name in enumerate(labels)}
-    progress = not args.no_progress
-    waves = dict(zip(clips, load_waves(clips, features.sample_rate, progress=progress)))
+    waves = dict(zip(clips, wave_list))
     noise = background_noise(args.data if Path(args.data).is_dir() else None, features.sample_rate, args.seed)
     augment = AugmentConfig.off() if args.no_augment else AugmentConfig()
 
-    def fit_and_score(train, test, seed, out_dir=None):
-        settings = TrainSettings(model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                                 features=features, augment=augment, seed=seed)
-        trainer = train_model([waves[c] for c in train], [index[c.label] for c in train], labels, settings,
-                              noise=noise, device=args.device, out_dir=out_dir, progress=progress,
-                              threads=args.threads)
-        result = evaluate_model(trainer.module, [waves[c] for c in test], test, labels, device=trainer.device) \
-            if test else None
-        return trainer, result
+    def settings_for(seed: int) -> TrainSettings:
+        return TrainSettings(model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             features=features, augment=augment, seed=seed)
 
     seeds = [args.seed + k for k in range(args.seeds)]
     if args.eval == "loso":
         folds = loso_folds(clips)
-        rows = []
-        for seed in seeds:
-            for speaker, train, test in folds:
-                _, r = fit_and_score(train, test, seed)
-                rows.append({"speaker": speaker, "seed": seed, "accuracy": r["accuracy"], "n": r["n"]})
-                print(f"seed {seed} speaker {speaker:<14} accuracy {r['accuracy']:.2%} (n={r['n']})", flush=True)
+        plan = [(seed, speaker, train, test) for seed in seeds for speaker, train, test in folds]
+        jobs = [{"train_waves": [waves[c] for c in train], "train_targets": [index[c.label] for c in train],
+                 "test_waves": [waves[c] for c in test], "test_clips": test, "labels": labels,
+                 "settings": settings_for(seed).to_dict(), "noise": noise, "threads": args.threads or 1}
+                for seed, _, train, test in plan]
+        rows: list[dict | None] = [None] * len(jobs)
+        for i, r in run_jobs(jobs, args.jobs):
+            seed, speaker = plan[i][0], plan[i][1]
+            rows[i] = {"speaker": speaker, "seed": seed, "accuracy": r["accuracy"], "n": r["n"],
+                       "train_s": round(r["train_s"], 1)}
+            print(f"seed {seed} speaker {speaker:<14} accuracy {r['accuracy']:.2%} (n={r['n']}, "
+                  f"trained in {r['train_s']:.0f} s)", flush=True)
         per_seed = [statistics.fmean(r["accuracy"] for r in rows if r["seed"] == s) for s in seeds]
         accs = [r["accuracy"] for r in rows]
         fold_means = {spk: statistics.fmean(r["accuracy"] for r in rows if r["speaker"] == spk) for spk, _, _ in folds}
         report = {
             "eval": "loso", "model": args.model, "epochs": args.epochs, "seeds": seeds,
+            "settings": settings_for(args.seed).to_dict(),
             "folds": rows,
             "mean": statistics.fmean(accs),
             "min": min(fold_means.values()),
@@ -231,7 +264,8 @@ def _train(args: argparse.Namespace) -> int:
             "seed_means": per_seed,
             "seed_std": statistics.pstdev(per_seed) if len(per_seed) > 1 else 0.0,
         }
-        print(f"LOSO mean {report['mean']:.2%}  worst speaker {report['min']:.2%}  std {report['std']:.2%}")
+        print(f"LOSO mean {report['mean']:.2%}  worst speaker {report['min']:.2%}  std over folds "
+              f"{report['std']:.2%}" + (f"  std of seed means {report['seed_std']:.2%}" if len(seeds) > 1 else ""))
         if args.json:
             write_json(args.json, report)
         if out is not None:
@@ -246,7 +280,11 @@ def _train(args: argparse.Namespace) -> int:
         train, test = clips, []
     results = []
     for seed in seeds:
-        trainer, r = fit_and_score(train, test, seed, out_dir=out if seed == seeds[0] else None)
+        trainer = train_model([waves[c] for c in train], [index[c.label] for c in train], labels,
+                              settings_for(seed), noise=noise, device=args.device,
+                              out_dir=out if seed == seeds[0] else None, progress=progress, threads=args.threads)
+        r = evaluate_model(trainer.module, [waves[c] for c in test], test, labels, device=trainer.device) \
+            if test else None
         if seed == seeds[0] and out is not None:
             trainer.save_checkpoint(out / "model.pt", extra={"eval": args.eval, "data": str(args.data)})
             if r is not None:
@@ -256,7 +294,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"seed {seed}: ", end="")
             _print_result(r)
     report: dict = {"eval": args.eval, "model": args.model, "epochs": args.epochs, "seeds": seeds,
-                    "train_clips": len(train)}
+                    "train_clips": len(train), "settings": settings_for(args.seed).to_dict()}
     if results:
         report.update({k: results[0][k] for k in ("accuracy", "n", "per_speaker", "confusion", "labels")})
         if len(results) > 1:
@@ -280,7 +318,9 @@ def _eval(args: argparse.Namespace) -> int:
     clips, layout = find_clips(args.data)
     if args.split == "test":
         _, clips = official_split(clips, layout, args.data if Path(args.data).is_dir() else None)
-    waves = load_waves(clips, model.frontend.config.sample_rate)
+    clips, waves = load_waves(clips, model.frontend.config.sample_rate, skip_bad=True)
+    if not clips:
+        raise UserError(f"{args.data}: no usable audio clips")
     result = evaluate_model(model, waves, clips, ckpt["label_names"], device=select_device(args.device))
     _print_result(result)
     if args.plot:
@@ -370,4 +410,13 @@ def _synth(args: argparse.Namespace) -> int:
     paths = synthesize_digits(args.out, voices=args.voices, takes=args.takes, sample_rate=args.sample_rate,
                               seed=args.seed, force=args.force)
     print(f"{len(paths)} clips in {args.out}")
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    from filterkit.apps.speech.download import download_dataset
+
+    folder = download_dataset(args.name, args.dest, url=args.url, sha256=args.sha256, force=args.force,
+                              progress=not args.no_progress)
+    print(f"{args.name}: ready in {folder}")
     return 0

@@ -1,13 +1,26 @@
 """Log-mel spectrograms in torch (CPU or CUDA, batched), every parameter explicit.
 
-The mel filterbank is librosa's (``librosa.filters.mel``, Slaney scale and
-normalisation by default), computed once per :class:`LogMel` module; the STFT is
+The mel filterbank is librosa's default (``librosa.filters.mel``: Slaney mel scale,
+Slaney area normalisation), computed by :func:`mel_filterbank` with the same
+formulas (tested equal to librosa's; importing librosa costs seconds of start-up); the STFT is
 ``torch.stft`` with a periodic Hann window, centred frames and zero padding, as
 ``librosa.feature.melspectrogram`` does, so ``scale="db"`` reproduces
 ``librosa.power_to_db(librosa.feature.melspectrogram(...))`` within float tolerance.
 
 Shapes: waveforms ``(B, samples)`` or ``(samples,)`` -> features ``(B, n_mels, frames)``
 (frequency on axis -2, time on axis -1); ``frames = 1 + samples // hop_length``.
+
+Placing a clip in the model's fixed input (:func:`clip_features`):
+
+* ``placement="center"``: the waveform is zero-padded / cropped to ``duration_s``
+  around its centre, then analysed (``num_frames = 1 + num_samples // hop``).
+* ``placement="stretch"``: leading and trailing silence is trimmed
+  (:func:`~filterkit.apps.speech.audio.trim_silence`, ``trim_db`` below the
+  loudest 10 ms frame), the trimmed clip is analysed and normalised on its own
+  frames, and the log-mel image is resampled linearly along time to
+  ``stretch_frames`` frames.  Every utterance then starts at frame 0 and ends at
+  the last frame whatever the speaking rate: a filter spanning the whole clip
+  sees the same phone at the same place for a fast and a slow talker.
 """
 
 from __future__ import annotations
@@ -19,7 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["FeatureConfig", "LogMel", "normalize_features"]
+__all__ = ["FeatureConfig", "LogMel", "normalize_features", "clip_features", "mel_filterbank"]
+
+PLACEMENTS = ("center", "stretch")
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,9 @@ class FeatureConfig:
     top_db: with "db", clip to (max - top_db) per utterance (None: no clipping).
     normalize: "cmvn" (per utterance, per band zero mean / unit variance), "mean" (per-band mean only) or "none".
     duration_s: clips are padded / cropped to this length before the features (None: keep length).
+    placement: "center" (pad/crop to duration_s) or "stretch" (trim silence, resample to stretch_frames).
+    stretch_frames: frames per clip with placement "stretch".
+    trim_db: with "stretch", 10 ms frames quieter than (loudest - trim_db) dB at either end are cut.
     """
 
     sample_rate: int = 8000
@@ -50,6 +68,9 @@ class FeatureConfig:
     top_db: float | None = 80.0
     normalize: str = "cmvn"
     duration_s: float | None = 1.0
+    placement: str = "stretch"
+    stretch_frames: int = 32
+    trim_db: float = 40.0
 
     def __post_init__(self) -> None:
         if self.sample_rate <= 0:
@@ -62,6 +83,10 @@ class FeatureConfig:
             raise ValueError(f"normalize must be 'cmvn', 'mean' or 'none', got {self.normalize!r}")
         if self.fmax is not None and not self.fmin < self.fmax <= self.sample_rate / 2:
             raise ValueError(f"need fmin < fmax <= sample_rate/2, got {self.fmin}..{self.fmax} Hz")
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"placement must be one of {PLACEMENTS}, got {self.placement!r}")
+        if self.stretch_frames < 2 or self.trim_db <= 0:
+            raise ValueError(f"need stretch_frames >= 2 and trim_db > 0, got {self.stretch_frames}, {self.trim_db}")
         if self.n_fft is not None and self.n_fft < self.win_length:
             raise ValueError(f"n_fft {self.n_fft} is shorter than the window ({self.win_length} samples)")
 
@@ -87,7 +112,9 @@ class FeatureConfig:
 
     @property
     def num_frames(self) -> int | None:
-        """Frames per clip when ``duration_s`` is set."""
+        """Frames per clip: ``stretch_frames``, or from ``duration_s`` (None: variable)."""
+        if self.placement == "stretch":
+            return self.stretch_frames
         n = self.num_samples
         return None if n is None else 1 + n // self.hop_length
 
@@ -116,18 +143,43 @@ def normalize_features(x: torch.Tensor, how: str, eps: float = 1e-5) -> torch.Te
     return (x - mean) / (std + eps)
 
 
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz (3 mel per 200 Hz... 15 mel at 1 kHz), logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    return np.where(f < 1000.0, f / (200.0 / 3), 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27))
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    return np.where(m < 15.0, m * (200.0 / 3), 1000.0 * np.exp((m - 15.0) * (np.log(6.4) / 27)))
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
+                   fmax: float | None = None) -> np.ndarray:
+    """Triangular mel filters ``(n_mels, n_fft // 2 + 1)`` float32, Slaney scale and area normalisation.
+
+    Same definition as ``librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax)`` with its defaults.
+    """
+    fmax = sample_rate / 2 if fmax is None else fmax
+    fft_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))  # Hz
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
 class LogMel(nn.Module):
     """Waveform ``(B, samples)`` float -> log-mel ``(B, n_mels, frames)``, on the module's device."""
 
     def __init__(self, config: FeatureConfig | None = None) -> None:
         super().__init__()
-        import librosa  # only the filterbank; the hot path is torch
-
         self.config = config or FeatureConfig()
         c = self.config
-        mel = librosa.filters.mel(
-            sr=c.sample_rate, n_fft=c.fft_size, n_mels=c.n_mels, fmin=c.fmin, fmax=c.fmax, dtype=np.float32
-        )
+        mel = mel_filterbank(c.sample_rate, c.fft_size, c.n_mels, c.fmin, c.fmax)
         self.register_buffer("mel_basis", torch.from_numpy(mel), persistent=False)
         self.register_buffer("window", torch.hann_window(c.win_length, periodic=True), persistent=False)
 
@@ -162,3 +214,28 @@ class LogMel(nn.Module):
             out = torch.log(mel + c.log_offset)
         out = normalize_features(out, c.normalize)
         return out[0] if squeeze else out
+
+
+def clip_features(waves: list[np.ndarray], frontend: LogMel) -> torch.Tensor:
+    """Features ``(B, n_mels, num_frames)`` of variable-length clips, placed as ``frontend.config`` says."""
+    from filterkit.apps.speech.audio import fit_length, trim_silence
+
+    c = frontend.config
+    device = frontend.mel_basis.device
+    if not waves:
+        return torch.zeros(0, c.n_mels, c.num_frames or 0, device=device)
+    if c.placement == "center":
+        if c.num_samples is None:
+            raise ValueError("placement 'center' needs duration_s for a fixed-size batch")
+        batch = np.stack([fit_length(w, c.num_samples) for w in waves])
+        return frontend(torch.from_numpy(batch).to(device))
+    out = []
+    min_len = c.win_length
+    for w in waves:
+        w = trim_silence(w, c.sample_rate, c.trim_db)
+        if w.size < min_len:
+            w = np.pad(w, (0, min_len - w.size))
+        x = frontend(torch.from_numpy(np.ascontiguousarray(w)).to(device))  # (n_mels, frames)
+        out.append(torch.nn.functional.interpolate(x[None], size=c.stretch_frames, mode="linear",
+                                                   align_corners=True)[0])
+    return torch.stack(out)

@@ -6,6 +6,11 @@
   cnn-one-fstride4 family of Sainath & Parada (2015), after Abdel-Hamid et al.
   (2014).  A formant that moves up or down with the speaker is met by the same
   filter at another frequency position.
+* :class:`FreqStack`: several frequency-only layers.  The first filters span
+  ``n_frames / time_blocks`` frames (one block of time, non-overlapping blocks)
+  and slide along frequency; later layers are ``(k_f x 1)`` convolutions along
+  frequency within each block; each layer max-pools along frequency.  The
+  block outputs are then flattened in order, or max/avg-pooled over the blocks.
 * :class:`TradFPool3`: Sainath & Parada's cnn-trad-fpool3 (two conv layers,
   max-pool 3 along frequency only, a low-rank linear layer, one dense layer).
 * :class:`TimeFreqCNN`: an ordinary small 2-D CNN that convolves and pools
@@ -23,7 +28,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-__all__ = ["FreqConvNet", "TradFPool3", "TimeFreqCNN", "MODELS", "build_model", "model_names"]
+__all__ = ["FreqStack", "FreqConvNet", "TradFPool3", "TimeFreqCNN", "MODELS", "build_model", "model_names"]
 
 
 def _mlp(in_features: int, hidden: tuple[int, ...], n_classes: int, dropout: float) -> nn.Sequential:
@@ -75,6 +80,64 @@ class FreqConvNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.act(self.norm(self.conv(x.unsqueeze(1)))))
         return self.head(self.dropout(torch.flatten(x, 1)))
+
+
+class FreqStack(nn.Module):
+    """Stacked frequency-only convolutions with frequency pooling.
+
+    Input ``(B, n_mels, frames)``.  Layer 1: ``Conv2d(1, channels[0], (k_f[0],
+    frames // time_blocks), stride (1, frames // time_blocks))``; layer i > 1:
+    ``Conv2d(channels[i-1], channels[i], (k_f[i], 1))``; each followed by batch
+    norm, ReLU and ``MaxPool2d((pool_f[i], 1))``.  ``time_pool`` "max"/"avg"
+    reduces the time blocks (order-free), "none" keeps them in the flattened
+    vector.  Head: dropout and one linear layer.
+    """
+
+    def __init__(
+        self,
+        n_mels: int,
+        n_frames: int,
+        n_classes: int,
+        *,
+        channels: tuple[int, ...] = (48, 64),
+        k_f: tuple[int, ...] = (8, 4),
+        pool_f: tuple[int, ...] = (3, 1),
+        time_blocks: int = 1,
+        time_pool: str = "none",
+        dropout: float = 0.3,
+    ) -> None:
+        super().__init__()
+        if not len(channels) == len(k_f) == len(pool_f) >= 1:
+            raise ValueError("channels, k_f and pool_f need the same length (one entry per layer)")
+        if time_pool not in ("none", "max", "avg"):
+            raise ValueError(f"time_pool must be 'none', 'max' or 'avg', got {time_pool!r}")
+        if not 1 <= time_blocks <= n_frames:
+            raise ValueError(f"time_blocks must be in 1..{n_frames}, got {time_blocks}")
+        block = n_frames // time_blocks
+        layers: list[nn.Module] = []
+        c_in, f = 1, n_mels
+        for i, (c, k, p) in enumerate(zip(channels, k_f, pool_f)):
+            if k > f:
+                raise ValueError(f"layer {i + 1}: k_f={k} is larger than the {f} frequency positions left")
+            kernel, stride = ((k, block), (1, block)) if i == 0 else ((k, 1), (1, 1))
+            layers += [nn.Conv2d(c_in, c, kernel, stride=stride, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+            f = f - k + 1
+            if p > 1:
+                layers.append(nn.MaxPool2d((p, 1)))
+                f //= p
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        self.time_pool = time_pool
+        t_out = 1 if time_pool != "none" else time_blocks
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(c_in * f * t_out, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x.unsqueeze(1))  # (B, C, F', blocks)
+        if self.time_pool == "max":
+            x = x.amax(dim=-1)
+        elif self.time_pool == "avg":
+            x = x.mean(dim=-1)
+        return self.head(torch.flatten(x, 1))
 
 
 class TradFPool3(nn.Module):
@@ -130,6 +193,9 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     # frequency-only with frequency pooling
     "fpool": lambda m, t, c, **kw: FreqConvNet(m, t, c, **{"filters": 64, "k_f": 8, "stride_f": 1, "pool_f": 3,
                                                             "hidden": (64,), **kw}),
+    # several frequency-only layers with frequency pooling
+    "fstack": lambda m, t, c, **kw: FreqStack(m, t, c, **{"channels": (48, 64), "k_f": (8, 4), "pool_f": (3, 1),
+                                                          "time_blocks": 4, **kw}),
     "trad-fpool3": lambda m, t, c, **kw: TradFPool3(m, t, c, **kw),
     "tf2d": lambda m, t, c, **kw: TimeFreqCNN(m, t, c, **kw),
 }

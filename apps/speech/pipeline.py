@@ -5,7 +5,7 @@ log-mel front end (its settings travel in the checkpoint), feature
 augmentation in training mode, and one of the CNNs of
 :mod:`filterkit.apps.speech.model`.  Waveform augmentation (random placement
 of the clip in the fixed-length window, background noise at a random SNR) is
-done by :class:`WaveDataset`.
+done by :class:`ClipDataset`.
 """
 
 from __future__ import annotations
@@ -23,20 +23,22 @@ from torch import nn
 from filterkit.apps.speech.audio import fit_length, load_audio
 from filterkit.apps.speech.augment import AugmentConfig, augment_features, mix_noise
 from filterkit.apps.speech.data import AUDIO_SUFFIXES, Clip
-from filterkit.apps.speech.features import FeatureConfig, LogMel
+from filterkit.apps.speech.features import FeatureConfig, LogMel, clip_features
 from filterkit.apps.speech.model import build_model
 
 __all__ = [
     "APP",
     "TrainSettings",
     "SpeechClassifier",
-    "WaveDataset",
+    "ClipDataset",
     "load_waves",
     "train_model",
     "evaluate_model",
     "predict_waves",
     "load_classifier",
     "synthetic_noise",
+    "fit_and_evaluate",
+    "run_jobs",
     "background_noise",
 ]
 
@@ -47,7 +49,7 @@ APP = "speech"
 class TrainSettings:
     """Everything that decides a training run (stored in the checkpoint's config)."""
 
-    model: str = "fstride4"
+    model: str = "fstack"
     model_options: dict = field(default_factory=dict)
     epochs: int = 30
     batch_size: int = 64
@@ -73,34 +75,66 @@ class TrainSettings:
 
 
 class SpeechClassifier(nn.Module):
-    """Waveforms ``(B, samples)`` at ``features.sample_rate`` -> class logits ``(B, n_classes)``."""
+    """Log-mel features ``(B, n_mels, frames)`` -> class logits ``(B, n_classes)``.
+
+    :meth:`features` turns a list of waveforms (mono, ``features.sample_rate``)
+    into that input, placing each clip as the feature settings say; in training
+    mode :meth:`forward` applies VTLP and SpecAugment before the network.
+    """
 
     def __init__(self, settings: TrainSettings, n_classes: int) -> None:
         super().__init__()
         f = settings.features
         if f.num_frames is None:
-            raise ValueError("speech models need a fixed clip length (features.duration_s)")
+            raise ValueError("speech models need a fixed clip length (features.duration_s or placement 'stretch')")
         self.frontend = LogMel(f)
         self.augment = settings.augment
         self.net = build_model(settings.model, f.n_mels, f.num_frames, n_classes, **settings.model_options)
+        self.n_classes = n_classes
+        self.generator: torch.Generator | None = None
 
-    def features(self, wave: torch.Tensor) -> torch.Tensor:
-        """Log-mel features ``(B, n_mels, frames)`` (no augmentation)."""
-        return self.frontend(wave)
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """``(n_mels, frames)`` of one utterance."""
+        c = self.frontend.config
+        return c.n_mels, c.num_frames
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        x = self.frontend(wave)
+    @torch.no_grad()
+    def features(self, waves: list[np.ndarray]) -> torch.Tensor:
+        """Log-mel features ``(B, n_mels, frames)`` of variable-length clips (no augmentation)."""
+        return clip_features(waves, self.frontend)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
-            x = augment_features(x, self.augment, None)
+            x = augment_features(x, self.augment, self.generator)
         return self.net(x)
 
 
-def load_waves(clips: list[Clip], sample_rate: int, progress: bool = True) -> list[np.ndarray]:
-    """Decode every clip once (mono, resampled), in order; bad files raise a UserError naming them."""
+def load_waves(clips: list[Clip], sample_rate: int, progress: bool = True,
+               skip_bad: bool = False) -> tuple[list[Clip], list[np.ndarray]]:
+    """Decode every clip once (mono, resampled), in order: ``(clips, waves)``.
+
+    A file that cannot be used (not audio, corrupt, empty, silent) raises its
+    :class:`~filterkit.apps.speech.audio.AudioError`, or with ``skip_bad`` is
+    reported on stderr (one line each) and left out of both lists.
+    """
+    import sys
+
     from tqdm import tqdm
 
-    return [load_audio(c.path, sample_rate) for c in tqdm(clips, desc="reading audio", unit="clip",
-                                                          disable=not progress or len(clips) < 200)]
+    from filterkit.apps.speech.audio import AudioError
+
+    kept, waves = [], []
+    for c in tqdm(clips, desc="reading audio", unit="clip", disable=not progress or len(clips) < 200):
+        try:
+            waves.append(load_audio(c.path, sample_rate))
+        except AudioError as exc:
+            if not skip_bad:
+                raise
+            print(f"filterkit: warning: skipped {exc}", file=sys.stderr)
+            continue
+        kept.append(c)
+    return kept, waves
 
 
 def synthetic_noise(sample_rate: int, seconds: float = 10.0, seed: int = 0) -> list[np.ndarray]:
@@ -127,49 +161,61 @@ def background_noise(root: str | Path | None, sample_rate: int, seed: int = 0) -
     return synthetic_noise(sample_rate, seed=seed)
 
 
-class WaveDataset(torch.utils.data.Dataset):
-    """Fixed-length waveforms and label indices; random placement and noise when ``train``."""
+class ClipDataset(torch.utils.data.Dataset):
+    """Features ``(n_mels, frames)`` and label indices of clips.
+
+    For training with waveform augmentation (random placement of the clip in the
+    window, noise at a random SNR) features are computed per item from the
+    augmented waveform; otherwise they are computed once, up front.
+    """
 
     def __init__(
         self,
         waves: list[np.ndarray],
         targets: list[int],
-        num_samples: int,
+        frontend: LogMel,
         *,
-        sample_rate: int = 8000,
         train: bool = False,
         augment: AugmentConfig | None = None,
         noise: list[np.ndarray] | None = None,
         seed: int = 0,
     ) -> None:
-        self.waves, self.targets, self.num_samples = waves, targets, num_samples
-        self.train = train
+        self.waves, self.targets, self.frontend = waves, torch.as_tensor(targets, dtype=torch.long), frontend
+        cfg = frontend.config
         self.augment = augment or AugmentConfig.off()
         self.noise = noise or []
         self.rng = np.random.default_rng(seed)
-        self.max_shift = int(round(self.augment.shift_ms * 1e-3 * sample_rate))  # samples
+        shift = self.augment.shift_ms if cfg.placement == "center" else 0.0
+        self.max_shift = int(round(shift * 1e-3 * cfg.sample_rate))  # samples
+        self.per_item = train and (self.max_shift > 0 or (bool(self.noise) and self.augment.noise_prob > 0))
+        self.cached = None if self.per_item else clip_features(waves, frontend)
 
     def __len__(self) -> int:
         return len(self.waves)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        w = self.waves[i]
-        n = self.num_samples
-        if self.train:
-            centre = (n - w.size) // 2
-            offset = centre + int(self.rng.integers(-self.max_shift, self.max_shift + 1)) if self.max_shift else centre
-            if w.size <= n:
-                offset = int(np.clip(offset, 0, n - w.size))
-            out = fit_length(w, n, offset=offset)
-            if self.noise and self.rng.random() < self.augment.noise_prob:
-                noise = self.noise[int(self.rng.integers(len(self.noise)))]
-                out = mix_noise(out, noise, float(self.rng.uniform(*self.augment.snr_db)), self.rng)
-        else:
-            out = fit_length(w, n)
-        return torch.from_numpy(out), self.targets[i]
+    def _augmented_wave(self, w: np.ndarray) -> np.ndarray:
+        cfg = self.frontend.config
+        if cfg.placement == "center":
+            n = cfg.num_samples
+            offset = (n - w.size) // 2
+            if self.max_shift:
+                offset += int(self.rng.integers(-self.max_shift, self.max_shift + 1))
+                if w.size <= n:
+                    offset = int(np.clip(offset, 0, n - w.size))
+            w = fit_length(w, n, offset=offset)
+        if self.noise and self.rng.random() < self.augment.noise_prob:
+            noise = self.noise[int(self.rng.integers(len(self.noise)))]
+            w = mix_noise(w, noise, float(self.rng.uniform(*self.augment.snr_db)), self.rng)
+        return w
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.cached is not None:
+            return self.cached[i], self.targets[i]
+        with torch.no_grad():
+            return clip_features([self._augmented_wave(self.waves[i])], self.frontend)[0], self.targets[i]
 
 
-def _loader(dataset: WaveDataset, batch_size: int, shuffle: bool, seed: int) -> torch.utils.data.DataLoader:
+def _loader(dataset: ClipDataset, batch_size: int, shuffle: bool, seed: int) -> torch.utils.data.DataLoader:
     g = torch.Generator().manual_seed(seed)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=g, num_workers=0)
 
@@ -194,12 +240,13 @@ def train_model(
     seed_everything(settings.seed)
     f = settings.features
     model = SpeechClassifier(settings, len(labels))
-    train_ds = WaveDataset(train_waves, train_targets, f.num_samples, sample_rate=f.sample_rate, train=True,
-                           augment=settings.augment, noise=noise, seed=settings.seed)
+    model.generator = torch.Generator().manual_seed(settings.seed)
+    train_ds = ClipDataset(train_waves, train_targets, model.frontend, train=True, augment=settings.augment,
+                           noise=noise, seed=settings.seed)
     train_loader = _loader(train_ds, settings.batch_size, True, settings.seed)
     val_loader = None
     if val_waves:
-        val_loader = _loader(WaveDataset(val_waves, val_targets, f.num_samples), 256, False, 0)
+        val_loader = _loader(ClipDataset(val_waves, val_targets, model.frontend), 256, False, 0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     steps = settings.epochs * len(train_loader)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings.lr, total_steps=max(steps, 1))
@@ -225,14 +272,13 @@ def train_model(
 @torch.no_grad()
 def predict_waves(model: SpeechClassifier, waves: list[np.ndarray], batch_size: int = 256,
                   device: str | torch.device = "cpu") -> torch.Tensor:
-    """Class probabilities ``(N, n_classes)`` for fixed-length-fitted waveforms."""
+    """Class probabilities ``(N, n_classes)`` for mono waveforms at the model's sample rate."""
     model.eval().to(device)
-    n = model.frontend.config.num_samples
     out = []
     for i in range(0, len(waves), batch_size):
-        batch = torch.from_numpy(np.stack([fit_length(w, n) for w in waves[i : i + batch_size]])).to(device)
+        batch = model.features(waves[i : i + batch_size])
         out.append(torch.softmax(model(batch).float(), dim=1).cpu())
-    return torch.cat(out) if out else torch.zeros(0, model.net.head[-1].out_features)
+    return torch.cat(out) if out else torch.zeros(0, model.n_classes)
 
 
 def evaluate_model(model: SpeechClassifier, waves: list[np.ndarray], clips: list[Clip], labels: list[str],
@@ -267,9 +313,19 @@ def load_classifier(path: str | os.PathLike) -> tuple[SpeechClassifier, dict]:
     from filterkit.train import read_checkpoint
 
     ckpt = read_checkpoint(path, expected_app=APP)
-    settings = TrainSettings.from_dict(ckpt["config"])
-    model = SpeechClassifier(settings, len(ckpt["label_names"]))
-    model.load_state_dict(ckpt["model"])
+    try:
+        settings = TrainSettings.from_dict(ckpt["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        from filterkit.errors import UserError
+
+        raise UserError(f"{path}: speech checkpoint settings are not readable ({exc})") from None
+    try:
+        model = SpeechClassifier(settings, len(ckpt["label_names"]))
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        from filterkit.errors import UserError
+
+        raise UserError(f"{path}: weights do not fit a speech model ({str(exc).splitlines()[0]})") from None
     model.eval()
     return model, ckpt
 
@@ -277,3 +333,37 @@ def load_classifier(path: str | os.PathLike) -> tuple[SpeechClassifier, dict]:
 def label_counts(clips: list[Clip]) -> dict[str, int]:
     """Clips per label (for reports)."""
     return dict(sorted(Counter(c.label for c in clips).items()))
+
+
+def fit_and_evaluate(job: dict) -> dict:
+    """Train on ``job["train"]`` and score ``job["test"]`` (one fold); picklable for a process pool.
+
+    ``job``: train_waves, train_targets, test_waves, test_clips, labels, settings
+    (a dict), noise, threads.  Returns :func:`evaluate_model`'s result plus
+    ``train_s`` (seconds of training).
+    """
+    import time
+
+    settings = TrainSettings.from_dict(job["settings"])
+    start = time.perf_counter()
+    trainer = train_model(job["train_waves"], job["train_targets"], job["labels"], settings, noise=job["noise"],
+                          device="cpu", progress=False, threads=job.get("threads", 1))
+    seconds = time.perf_counter() - start
+    result = evaluate_model(trainer.module, job["test_waves"], job["test_clips"], job["labels"])
+    result["train_s"] = seconds
+    return result
+
+
+def run_jobs(jobs: list[dict], workers: int = 1):
+    """Yield ``(job_index, result)`` of :func:`fit_and_evaluate` as jobs finish, in ``workers`` processes."""
+    if workers <= 1 or len(jobs) <= 1:
+        for i, job in enumerate(jobs):
+            yield i, fit_and_evaluate(job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(fit_and_evaluate, job): i for i, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()

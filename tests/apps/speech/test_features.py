@@ -8,7 +8,34 @@ import torch
 
 librosa = pytest.importorskip("librosa")
 
-from filterkit.apps.speech.features import FeatureConfig, LogMel, normalize_features  # noqa: E402
+from filterkit.apps.speech.features import (  # noqa: E402
+    FeatureConfig, LogMel, clip_features, mel_filterbank, normalize_features,
+)
+
+
+@pytest.mark.parametrize("sr,n_fft,n_mels,fmin,fmax", [(8000, 256, 40, 20.0, None), (16000, 512, 64, 0.0, 7600.0),
+                                                       (22050, 2048, 128, 300.0, 3000.0)])
+def test_mel_filterbank_equals_librosa(sr, n_fft, n_mels, fmin, fmax):
+    ref = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    np.testing.assert_allclose(mel_filterbank(sr, n_fft, n_mels, fmin, fmax), ref, rtol=1e-5, atol=1e-8)
+
+
+def test_stretch_placement_fills_every_frame_whatever_the_speaking_rate():
+    cfg = FeatureConfig(placement="stretch", stretch_frames=24)
+    front = LogMel(cfg)
+    t = np.arange(4000) / 8000
+    word = np.sin(2 * np.pi * (300 + 1500 * t) * t).astype(np.float32)  # a rising chirp, 0.5 s
+    slow = np.repeat(word, 2)[: 8000]  # half the speed (and pitch) of the same sweep
+    padded = np.concatenate([np.zeros(2000, np.float32), word, np.zeros(3000, np.float32)])
+    x = clip_features([word, padded, slow], front)
+    assert x.shape == (3, 40, 24)
+    # silence around the clip is trimmed: the same frames as the bare clip
+    torch.testing.assert_close(x[1], x[0], atol=0.15, rtol=0)
+    # the loudest band moves up over the 24 frames for both rates
+    peaks = x.argmax(dim=1)
+    assert peaks[0, -3] > peaks[0, 2] and peaks[2, -3] > peaks[2, 2]
+    with pytest.raises(ValueError, match="placement"):
+        FeatureConfig(placement="left")
 
 
 def _chirp(sr: int, seconds: float = 0.7, seed: int = 0) -> np.ndarray:
@@ -35,7 +62,7 @@ def test_db_features_match_librosa(sr, win_ms, hop_ms, n_mels):
 
 
 def test_batched_equals_single_and_keeps_dtype():
-    cfg = FeatureConfig(normalize="cmvn")
+    cfg = FeatureConfig(normalize="cmvn", placement="center")
     waves = torch.from_numpy(np.stack([_chirp(8000, 1.0, s) for s in range(3)]))
     batch = LogMel(cfg)(waves)
     assert batch.shape == (3, cfg.n_mels, cfg.num_frames) and batch.dtype == torch.float32
