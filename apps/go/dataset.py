@@ -1,0 +1,199 @@
+"""Positions from game records, converted once into memory-mapped arrays.
+
+A prepared split is a folder::
+
+    positions.u8   (N, n) uint8, the packed encoding of :mod:`.features`
+    to_play.npy    (N,) uint8   colour to move (1 black, 2 white)
+    ko.npy         (N,) int16   ko point or -1
+    target.npy     (N,) int16   the move played (n = pass)
+    game.npy       (N,) int32   index of the game each position comes from
+    info.json      size, counts, source, skipped games
+
+``positions.u8`` is opened with ``np.memmap`` so a split of millions of
+positions (4.5 M x 361 B = 1.6 GB for the KGS training set) is read from disk
+in batches, never loaded whole.  Batches are decoded and given a random board
+symmetry on the fly (:class:`PositionBatches`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from filterkit.errors import UserError
+
+from .board import IllegalMove
+from .features import apply_symmetry, decode, encode_board
+from .records import GameRecord
+
+FORMAT = "filterkit-go-positions-1"
+
+
+@dataclass
+class Positions:
+    """Arrays of one split (``packed`` may be a memmap)."""
+
+    packed: np.ndarray
+    to_play: np.ndarray
+    ko: np.ndarray
+    target: np.ndarray
+    game: np.ndarray
+    size: int
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+
+def encode_game(record: GameRecord):
+    """``(packed (m, n) uint8, to_play (m,), ko (m,), target (m,))`` for every move of a game.
+
+    Raises :class:`IllegalMove` if the record contains an illegal move.
+    """
+    board = record.board()
+    m, n = len(record.moves), record.size * record.size
+    packed = np.empty((m, n), dtype=np.uint8)
+    to_play = np.empty(m, dtype=np.uint8)
+    ko = np.empty(m, dtype=np.int16)
+    target = np.empty(m, dtype=np.int16)
+    for i, (color, point) in enumerate(record.moves):
+        packed[i] = encode_board(board)
+        to_play[i] = color
+        ko[i] = board.ko if (board.ko is not None and color == board.to_play) else -1
+        target[i] = point
+        board.play(point, color)
+    return packed, to_play, ko, target
+
+
+def _games(records: Iterable[GameRecord], size: int, skipped: list, progress: bool):
+    from tqdm import tqdm
+
+    for index, record in enumerate(tqdm(records, desc="games", unit="game", disable=not progress)):
+        if record.size != size:
+            skipped.append(f"{record.name}: board size {record.size}, expected {size}")
+            continue
+        try:
+            yield index, encode_game(record)
+        except IllegalMove as exc:
+            skipped.append(f"{record.name}: illegal move ({exc})")
+
+
+def encode_games(records: Iterable[GameRecord], size: int = 19, progress: bool = False,
+                 skipped: list | None = None) -> Positions:
+    """Convert games in memory (for evaluation sets of up to ~10^5 positions)."""
+    skipped = [] if skipped is None else skipped
+    parts, games = [], []
+    for index, arrays in _games(records, size, skipped, progress):
+        parts.append(arrays)
+        games.append(np.full(len(arrays[3]), index, dtype=np.int32))
+    if not parts:
+        raise UserError("no usable games found")
+    packed, to_play, ko, target = (np.concatenate(a) for a in zip(*parts))
+    return Positions(packed, to_play, ko, target, np.concatenate(games), size)
+
+
+def write_positions(records: Iterable[GameRecord], out: str | Path, size: int = 19, force: bool = False,
+                    progress: bool = True, source: str = "") -> dict:
+    """Stream games into a prepared split folder ``out`` (atomically); return its info dict."""
+    out = Path(out)
+    if out.exists() and not force:
+        raise UserError(f"{out}: already exists (use --force to overwrite)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        skipped: list[str] = []
+        meta = {"to_play": [], "ko": [], "target": [], "game": []}
+        n_games = 0
+        counts = np.zeros(size * size + 1, dtype=np.int64)
+        with open(tmp / "positions.u8", "wb") as fh:
+            for index, (packed, to_play, ko, target) in _games(records, size, skipped, progress):
+                fh.write(packed.tobytes())
+                meta["to_play"].append(to_play)
+                meta["ko"].append(ko)
+                meta["target"].append(target)
+                meta["game"].append(np.full(len(target), index, dtype=np.int32))
+                counts += np.bincount(target, minlength=size * size + 1)
+                n_games += 1
+        if not n_games:
+            raise UserError(f"{source or out}: no usable games found")
+        for key, parts in meta.items():
+            np.save(tmp / f"{key}.npy", np.concatenate(parts))
+        info = {"format": FORMAT, "size": size, "games": n_games, "positions": int(counts.sum()),
+                "skipped": skipped, "source": source, "move_counts": counts.tolist()}
+        (tmp / "info.json").write_text(json.dumps(info, indent=1))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return info
+
+
+def read_info(folder: str | Path) -> dict:
+    """The ``info.json`` of a prepared split; :class:`UserError` if ``folder`` is not one."""
+    path = Path(folder) / "info.json"
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise UserError(f"{folder}: not a prepared go split (no readable info.json; run 'filterkit go prepare')") \
+            from None
+    if info.get("format") != FORMAT:
+        raise UserError(f"{folder}: unknown prepared-data format {info.get('format')!r}")
+    return info
+
+
+def open_positions(folder: str | Path) -> Positions:
+    """Memory-map a prepared split."""
+    folder = Path(folder)
+    info = read_info(folder)
+    n = info["size"] ** 2
+    packed = np.memmap(folder / "positions.u8", dtype=np.uint8, mode="r", shape=(info["positions"], n))
+    arrays = {k: np.load(folder / f"{k}.npy") for k in ("to_play", "ko", "target", "game")}
+    return Positions(packed, size=info["size"], **arrays)
+
+
+class PositionBatches:
+    """A map-style dataset whose items are whole batches: ``ds[list_of_indices]``.
+
+    Returns ``((planes, legal), target)`` as torch tensors, planes
+    ``(B, C, size, size)`` float32, legal ``(B, n)`` bool, target ``(B,)``
+    int64.  With ``augment=True`` each position gets one of the 8 board
+    symmetries at random (numpy ``Generator`` seeded by ``seed``).
+    """
+
+    def __init__(self, positions: Positions, feature_set: str = "full", augment: bool = False, seed: int = 0):
+        self.positions, self.feature_set, self.augment = positions, feature_set, augment
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, indices):
+        import torch
+
+        idx = np.sort(np.asarray(indices, dtype=np.int64))  # sorted reads are kinder to the page cache
+        pos = self.positions
+        packed, ko, target = np.asarray(pos.packed[idx]), pos.ko[idx].astype(np.int64), pos.target[idx].astype(np.int64)
+        if self.augment:
+            sym = self.rng.integers(0, 8, size=len(idx))
+            packed, ko, target = apply_symmetry(packed, ko, target, sym, pos.size)
+        planes, legal = decode(packed, pos.to_play[idx], ko, pos.size, self.feature_set)
+        return (torch.from_numpy(planes), torch.from_numpy(legal)), torch.from_numpy(target)
+
+
+def batch_loader(dataset: PositionBatches, batch_size: int, shuffle: bool, seed: int = 0, workers: int = 0):
+    """A ``DataLoader`` over :class:`PositionBatches` (random batches when ``shuffle``)."""
+    import torch
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+
+    generator = torch.Generator().manual_seed(seed)
+    base = RandomSampler(range(len(dataset)), generator=generator) if shuffle else SequentialSampler(range(len(dataset)))
+    return DataLoader(dataset, sampler=BatchSampler(base, batch_size, drop_last=False), batch_size=None,
+                      num_workers=workers, persistent_workers=workers > 0)

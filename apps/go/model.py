@@ -1,0 +1,84 @@
+"""The policy network: a plain stack of convolutions from board planes to move logits.
+
+``PolicyNet(in_planes, size, layers, width)`` follows AlphaGo's SL policy
+network (Silver et al. 2016): a 5x5 convolution, ``layers - 2`` 3x3
+convolutions (all ``width`` channels, ReLU, 'same' padding, no pooling), a
+1x1 convolution to one plane plus a per-point bias -> ``size*size`` logits.
+``pass_move=True`` adds a pass logit computed from the globally averaged last
+hidden features.  AlphaGo's network is ``layers=13, width=192``; the CPU
+default here is ``layers=6, width=64``.  ``batch_norm`` adds BatchNorm after
+each hidden convolution (faster training on CPU; off for the paper's net).
+
+Illegal moves are masked: ``forward(planes, legal)`` with ``legal`` ``(B, n)``
+bool sets their logits to a large negative number (pass is always legal).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+MASKED = -1e9
+
+
+class PolicyNet(nn.Module):
+    """Board planes ``(B, C, size, size)`` -> move logits ``(B, size*size [+ 1])``."""
+
+    def __init__(self, in_planes: int, size: int = 19, layers: int = 6, width: int = 64,
+                 pass_move: bool = True, batch_norm: bool = True) -> None:
+        super().__init__()
+        if layers < 2:
+            raise ValueError(f"layers must be at least 2 (a 5x5 and the 1x1 output), got {layers}")
+        self.size, self.pass_move = size, pass_move
+        blocks: list[nn.Module] = []
+        channels = in_planes
+        for i in range(layers - 1):
+            k = 5 if i == 0 else 3
+            blocks.append(nn.Conv2d(channels, width, k, padding=k // 2, bias=not batch_norm))
+            if batch_norm:
+                blocks.append(nn.BatchNorm2d(width))
+            blocks.append(nn.ReLU(inplace=True))
+            channels = width
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Conv2d(width, 1, 1, bias=False)
+        self.point_bias = nn.Parameter(torch.zeros(size * size))
+        self.pass_head = nn.Linear(width, 1) if pass_move else None
+
+    def forward(self, planes: torch.Tensor, legal: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(planes)
+        logits = self.head(h).flatten(1) + self.point_bias
+        if self.pass_head is not None:
+            logits = torch.cat([logits, self.pass_head(h.mean(dim=(2, 3)))], dim=1)
+        if legal is not None:
+            mask = legal
+            if self.pass_head is not None:
+                mask = torch.cat([legal, torch.ones_like(legal[:, :1])], dim=1)
+            logits = logits.masked_fill(~mask, MASKED)
+        return logits
+
+
+def symmetric_logits(model: nn.Module, planes: torch.Tensor, legal: torch.Tensor, symmetries: int = 1) -> torch.Tensor:
+    """Log-probabilities averaged over the first ``symmetries`` (1 or 8) board symmetries.
+
+    Each transformed board is evaluated and its log-softmax mapped back to
+    the original points before averaging the probabilities.
+    """
+    from .features import symmetry_permutations
+
+    if symmetries == 1:
+        return torch.log_softmax(model(planes, legal), dim=1)
+    size = planes.shape[-1]
+    n = size * size
+    b, c = planes.shape[:2]
+    perms = torch.from_numpy(symmetry_permutations(size))
+    flat, lflat = planes.reshape(b, c, n), legal
+    probs = None
+    for k in range(symmetries):
+        perm = perms[k]
+        logp = torch.log_softmax(model(flat[:, :, perm].reshape(b, c, size, size), lflat[:, perm]), dim=1)
+        back = torch.empty_like(logp)
+        back[:, perm] = logp[:, :n]  # new point j came from old point perm[j]
+        if logp.shape[1] > n:
+            back[:, n:] = logp[:, n:]
+        probs = back.exp() if probs is None else probs + back.exp()
+    return torch.log(probs / symmetries)
