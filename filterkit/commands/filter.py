@@ -47,8 +47,8 @@ operations (--op):
 
 pixels:
   Colour images are filtered per channel.  Alpha is kept untouched (copied to
-  the output as it was); only the colour channels are filtered.  Grey stays
-  grey.  The output has the input's bit depth: 8-bit stays 8-bit, 16-bit PNG or
+  the output as it was; with --float its values are stored as floats); only
+  the colour channels are filtered.  Grey stays grey.  The output has the input's bit depth: 8-bit stays 8-bit, 16-bit PNG or
   TIFF stays 16-bit, float TIFF stays float.  Smoothing results are rounded
   (half to even).  Derivative results are signed and larger than the input
   range; they are mapped into the bit depth with --scale:
