@@ -190,7 +190,7 @@ def _run_train(args) -> int:
     from filterkit.io import write_json
 
     from .cv import cross_validate, fixed_split
-    from .pipeline import train_text
+    from .pipeline import save_trained, train_text
 
     cfg = _config(args)
     _check_out(args.out, args.force)
@@ -232,7 +232,7 @@ def _run_train(args) -> int:
             trained = train_text(cfg, everything, corpus.classes, seed=args.seed, device=args.device,
                                  progress=progress)
     if args.out:
-        trained.trainer.save_checkpoint(args.out)
+        save_trained(trained, args.out)
         print(f"saved {args.out}")
     if args.json:
         write_json(args.json, report)

@@ -51,7 +51,7 @@ class TrainedText:
     trainer: object = None  # filterkit.train.Trainer (None when loaded for inference)
     history: list = field(default_factory=list)
     best_epoch: int | None = None
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0  # wall time of fit(), the per-epoch dev pass included
     train_sentences: int = 0  # sentences processed in training (epochs x examples)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
