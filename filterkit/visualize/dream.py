@@ -22,28 +22,9 @@ import torch
 
 from filterkit.errors import UserError
 from filterkit.visualize.common import VisModel, resize
+from filterkit.visualize.config import DreamConfig
 
 __all__ = ["DreamConfig", "DreamResult", "deep_dream", "dream_objective"]
-
-
-@dataclass(frozen=True)
-class DreamConfig:
-    """Deep Dream settings (plain data, stored in the JSON)."""
-
-    octaves: int = 4
-    octave_scale: float = 1.4
-    steps: int = 20
-    lr: float = 0.01
-    jitter: float = 1 / 16
-    min_size: int = 16
-
-    def __post_init__(self) -> None:
-        if self.octaves < 1 or self.steps < 1:
-            raise UserError("--octaves and --steps must be at least 1")
-        if not self.octave_scale > 1:
-            raise UserError(f"--octave-scale must be above 1, got {self.octave_scale}")
-        if not self.lr > 0:
-            raise UserError(f"--lr must be positive, got {self.lr}")
 
 
 @dataclass
@@ -106,7 +87,7 @@ def deep_dream(vm: VisModel, image: torch.Tensor, layer: str, config: DreamConfi
             grad = torch.roll(grad, (-dy, -dx), (-2, -1))
             with torch.no_grad():
                 x = (x + config.lr * grad / grad.abs().mean().clamp_min(1e-12)).clamp(0, 1)
-            history.append(float(objective))
+            history.append(float(objective.detach()))
             bar.update(1)
         detail = x - base
     bar.close()

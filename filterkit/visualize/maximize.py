@@ -28,8 +28,8 @@ greyscale models (sizes below scale with the image side ``S``):
   greyscale: no colour decorrelation), clamped to [0, 1] with a
   straight-through gradient.
 
-Objectives: ``channel`` K of a layer: the mean over positions of its output
-(its summed output divided by the number of positions); ``neuron`` J: element
+Objectives: ``channel`` K of a layer: its output summed over all positions;
+``neuron`` J: element
 J of the layer output flattened per sample; ``class`` C: the logit (default:
 it keeps rewarding evidence after the softmax saturates, which with the L1
 prior draws whole digits) or ``objective="logprob"``, ``log_softmax(logits)[C]``
@@ -50,6 +50,7 @@ import torch.nn.functional as F
 
 from filterkit.errors import UserError
 from filterkit.visualize.common import OUTPUT, VisModel, gaussian_blur
+from filterkit.visualize.config import MaximizeConfig
 
 __all__ = ["MaximizeConfig", "MaximizeResult", "Target", "FourierImage", "PixelImage", "maximize", "total_variation"]
 
@@ -74,52 +75,13 @@ class Target:
         return f"class {self.index}" if self.kind == "class" else f"{self.layer} {self.kind} {self.index}"
 
 
-@dataclass(frozen=True)
-class MaximizeConfig:
-    """Optimisation settings (plain data, stored in the JSON). Lengths are fractions of the image side."""
-
-    steps: int = 300
-    lr: float = 0.05
-    l1: float = 0.05
-    l1_warmup: float = 0.5
-    tv: float = 0.02
-    blur_sigma: float = 0.0
-    blur_every: int = 4
-    jitter: float = 1 / 14
-    scale: float = 0.1
-    rotate: float = 5.0
-    param: str = "pixel"
-    decay: float = 1.0
-    init_scale: float = 0.1
-    objective: str = "logit"
-    size: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.steps < 1:
-            raise UserError(f"--steps must be at least 1, got {self.steps}")
-        if self.param not in ("pixel", "fourier"):
-            raise UserError(f"--param must be pixel or fourier, got {self.param!r}")
-        if self.objective not in ("logprob", "logit"):
-            raise UserError(f"--objective must be logprob or logit, got {self.objective!r}")
-        for name in ("lr", "init_scale"):
-            if not getattr(self, name) > 0:
-                raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("l1", "l1_warmup", "tv", "blur_sigma", "jitter", "scale", "rotate"):
-            if getattr(self, name) < 0:
-                raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
-        if self.scale >= 1:
-            raise UserError(f"--scale must be below 1, got {self.scale}")
-        if self.blur_every < 1:
-            raise UserError(f"--blur-every must be at least 1, got {self.blur_every}")
-
-
 @dataclass
 class MaximizeResult:
     """Images and the figures behind them; arrays have one row per target."""
 
     targets: list[Target]
     images: np.ndarray  # (N, C, H, W) float32 in [0, 1]
-    start_activation: np.ndarray  # target value on the starting noise (channel mean / unit / logit)
+    start_activation: np.ndarray  # target value on the starting noise (channel sum / unit / logit)
     final_activation: np.ndarray
     start_objective: np.ndarray  # the objective that was maximised (log-prob for classes), before the priors
     final_objective: np.ndarray
@@ -262,7 +224,7 @@ def target_values(vm: VisModel, pixels: torch.Tensor, targets: Sequence[Target],
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """``(objective, activation, probability)`` per sample; sample i is scored on ``targets[i]``.
 
-    activation: channel mean, unit value or logit.  objective: the same, but
+    activation: channel sum, unit value or logit.  objective: the same, but
     the log-probability for classes when ``objective == "logprob"``.
     probability: softmax probability of the class (class targets), else None.
     """
@@ -275,7 +237,7 @@ def target_values(vm: VisModel, pixels: torch.Tensor, targets: Sequence[Target],
         if out.ndim < 2 or int(index.max()) >= out.shape[1]:
             raise UserError(f"layer {layer!r} has {out.shape[1] if out.ndim > 1 else 0} channels; "
                             f"--channel {int(index.max())} is out of range")
-        act = out[rows, index].flatten(1).mean(1)
+        act = out[rows, index].flatten(1).sum(1)
         return act, act, None
     flat = out.flatten(1)
     if int(index.max()) >= flat.shape[1]:

@@ -40,11 +40,10 @@ from torch import nn
 
 from filterkit.errors import UserError
 from filterkit.visualize.common import VisModel
+from filterkit.visualize.config import DEFAULT_LEVELS, DEFAULT_SCALES, StyleConfig
 
 __all__ = ["ModelFeatures", "RandomFilterFeatures", "StyleConfig", "StyleResult", "gram_matrix", "synthesize"]
 
-DEFAULT_SCALES = (3, 5, 7)
-DEFAULT_LEVELS = 4
 
 
 class RandomFilterFeatures(nn.Module):
@@ -110,26 +109,6 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     n, c = features.shape[:2]
     flat = features.reshape(n, c, -1)
     return flat @ flat.transpose(1, 2) / flat.shape[-1]
-
-
-@dataclass(frozen=True)
-class StyleConfig:
-    """Settings (plain data, stored in the JSON)."""
-
-    steps: int = 200  # loss evaluations (L-BFGS) or Adam steps
-    optimizer: str = "lbfgs"
-    lr: float = 0.02  # Adam only
-    style_weight: float = 1.0
-    content_weight: float = 0.02
-    lbfgs_every: int = 20
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in ("lbfgs", "adam"):
-            raise UserError(f"--optimizer must be lbfgs or adam, got {self.optimizer!r}")
-        if self.steps < 1 or self.lbfgs_every < 1:
-            raise UserError("--steps must be at least 1")
-        if self.style_weight < 0 or self.content_weight < 0:
-            raise UserError("loss weights must be >= 0")
 
 
 @dataclass
