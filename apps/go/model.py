@@ -9,6 +9,9 @@ hidden features.  AlphaGo's network is ``layers=13, width=192``; the CPU
 default here is ``layers=6, width=64``.  ``batch_norm`` adds BatchNorm after
 each hidden convolution (faster training on CPU; off for the paper's net).
 
+The convolutions accept any board size; the per-point bias is only added
+on the size the net was built for.
+
 Illegal moves are masked: ``forward(planes, legal)`` with ``legal`` ``(B, n)``
 bool sets their logits to a large negative number (pass is always legal).
 """
@@ -46,7 +49,9 @@ class PolicyNet(nn.Module):
 
     def forward(self, planes: torch.Tensor, legal: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(planes)
-        logits = self.head(h).flatten(1) + self.point_bias
+        logits = self.head(h).flatten(1)
+        if logits.shape[1] == self.point_bias.numel():  # other board sizes: fully convolutional, no bias
+            logits = logits + self.point_bias
         if self.pass_head is not None:
             logits = torch.cat([logits, self.pass_head(h.mean(dim=(2, 3)))], dim=1)
         if legal is not None:

@@ -1,0 +1,202 @@
+"""A go player driven by the policy network, and its GTP command handlers.
+
+:class:`PolicyPlayer` picks the legal move with the highest network
+probability (optionally averaged over the 8 symmetries), skipping moves that
+fill one of its own eyes.  It **passes** when no such move remains, when the
+network's first choice is a pass, or when the opponent has just passed and
+it is ahead on area score; it **resigns** when, after half the board's
+points have been played as moves, its area score is behind by more than
+``resign_margin`` x the number of points (a crude "hopeless" test: the
+policy net has no value head).
+
+:func:`gtp_handlers` exposes a player as the engine-side commands of
+:class:`filterkit.apps.go.gtp.GtpServer`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .board import BLACK, EMPTY, Board, IllegalMove, opponent, parse_color
+from .coords import check_size, from_gtp, to_gtp
+from .features import decode, encode_board
+from .gtp import GtpError
+
+RESIGN = -1
+
+
+def is_own_eye(board: Board, point: int, color: int) -> bool:
+    """An empty point surrounded by ``color`` whose diagonals it mostly controls (playing there is wasteful)."""
+    size, stones = board.size, board.stones
+    if stones[point] != EMPTY:
+        return False
+    r, c = divmod(point, size)
+    for q in board._nbrs[point]:
+        if stones[q] != color:
+            return False
+    diagonals = [(r + dr, c + dc) for dr in (-1, 1) for dc in (-1, 1)]
+    on_board = [rr * size + cc for rr, cc in diagonals if 0 <= rr < size and 0 <= cc < size]
+    enemy = sum(stones[q] == opponent(color) for q in on_board)
+    return enemy == 0 if len(on_board) < 4 else enemy <= 1
+
+
+class PolicyPlayer:
+    """Choose moves with a trained :class:`~filterkit.apps.go.model.PolicyNet`."""
+
+    def __init__(self, model, config: dict, symmetries: int = 1, resign_margin: float = 0.25,
+                 pass_threshold: float = 0.5) -> None:
+        if symmetries not in (1, 8):
+            raise ValueError("symmetries must be 1 or 8")
+        self.model, self.config = model, config
+        self.symmetries, self.resign_margin, self.pass_threshold = symmetries, resign_margin, pass_threshold
+
+    def move_log_probs(self, board: Board) -> np.ndarray:
+        """``(n + 1,)`` log-probabilities of every point and pass (illegal moves ~ -inf)."""
+        import torch
+
+        from .model import symmetric_logits
+
+        ko = board.ko if board.ko is not None else -1
+        planes, legal = decode(encode_board(board)[None], np.array([board.to_play]), np.array([ko]), board.size,
+                               self.config["features"])
+        with torch.inference_mode():
+            logp = symmetric_logits(self.model, torch.from_numpy(planes), torch.from_numpy(legal), self.symmetries)
+        logp = logp[0].numpy()
+        if logp.shape[0] == board.n:  # a net without a pass output
+            logp = np.append(logp, -np.inf)
+        return logp
+
+    def hopeless(self, board: Board) -> bool:
+        if self.resign_margin <= 0 or len(board.moves) < board.n // 2:
+            return False
+        score = board.score() if board.to_play == BLACK else -board.score()
+        return score < -self.resign_margin * board.n
+
+    def genmove(self, board: Board) -> int:
+        """A point, ``board.pass_point``, or :data:`RESIGN`. Does not play it."""
+        color = board.to_play
+        if board.game_over:
+            return board.pass_point
+        if self.hopeless(board):
+            return RESIGN
+        opponent_passed = bool(board.moves) and board.moves[-1][1] == board.pass_point
+        if opponent_passed:
+            ahead = board.score() > 0 if color == BLACK else board.score() < 0
+            if ahead:
+                return board.pass_point
+        logp = self.move_log_probs(board)
+        if np.exp(logp[board.pass_point]) > self.pass_threshold:
+            return board.pass_point
+        order = np.argsort(-logp, kind="stable")
+        for point in order:
+            point = int(point)
+            if point == board.pass_point:
+                continue
+            if not np.isfinite(logp[point]) or logp[point] < -1e8:
+                break  # only masked (illegal) moves are left
+            if is_own_eye(board, point, color):
+                continue
+            if board.is_legal(point, color):  # also checks positional superko when the board uses it
+                return point
+        return board.pass_point
+
+
+def gtp_handlers(player: PolicyPlayer, size: int = 19, komi: float = 7.5, superko: bool = False) -> dict:
+    """GTP engine commands for ``player`` (board state lives in this closure)."""
+    state = {"board": Board(size, komi, superko)}
+
+    def board() -> Board:
+        return state["board"]
+
+    def new_board(n: int) -> None:
+        state["board"] = Board(n, board().komi, superko)
+
+    def one_arg(args: list[str]) -> str:
+        if len(args) != 1:
+            raise GtpError("syntax error")
+        return args[0]
+
+    def boardsize(args):
+        text = one_arg(args)
+        try:
+            n = check_size(int(text))
+        except ValueError:
+            raise GtpError("unacceptable size") from None
+        new_board(n)
+        return ""
+
+    def clear_board(args):
+        new_board(board().size)
+        return ""
+
+    def komi_cmd(args):
+        try:
+            value = float(one_arg(args))
+        except ValueError:
+            raise GtpError("syntax error") from None
+        if not np.isfinite(value):
+            raise GtpError("syntax error")
+        board().komi = value
+        return ""
+
+    def parse_move(args):
+        if len(args) != 2:
+            raise GtpError("syntax error")
+        try:
+            return parse_color(args[0]), from_gtp(args[1], board().size)
+        except ValueError:
+            raise GtpError("syntax error") from None
+
+    def play(args):
+        color, point = parse_move(args)
+        b = board()
+        b.consecutive_passes = min(b.consecutive_passes, 1)  # the controller, not two passes, ends a GTP game
+        b.resigned = None
+        if point == b.pass_point:
+            b.play(point, color)
+            return ""
+        if not b.is_legal(point, color):
+            raise GtpError("illegal move")
+        try:
+            b.play(point, color)
+        except IllegalMove:
+            raise GtpError("illegal move") from None
+        return ""
+
+    def genmove(args):
+        try:
+            color = parse_color(one_arg(args))
+        except ValueError:
+            raise GtpError("syntax error") from None
+        b = board()
+        b.consecutive_passes = min(b.consecutive_passes, 1)
+        b.resigned = None
+        b.to_play = color
+        point = player.genmove(b)
+        if point == RESIGN:
+            return "resign"
+        b.play(point, color)
+        return to_gtp(point, b.size)
+
+    def undo(args):
+        b = board()
+        if not b.moves:
+            raise GtpError("cannot undo")
+        fresh = Board(b.size, b.komi, b.superko)
+        fresh.replay(b.setup, b.moves[:-1])
+        fresh.to_play = b.moves[-1][0]
+        state["board"] = fresh
+        return ""
+
+    def showboard(args):
+        return "\n" + str(board())
+
+    def final_score(args):
+        return board().result()
+
+    def ignored(args):
+        return ""
+
+    return {"boardsize": boardsize, "clear_board": clear_board, "komi": komi_cmd, "play": play,
+            "genmove": genmove, "undo": undo, "showboard": showboard, "final_score": final_score,
+            "time_settings": ignored, "time_left": ignored}
