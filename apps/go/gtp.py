@@ -13,18 +13,22 @@ tab/newline are removed, tabs become spaces, ``#`` comments and empty lines
 are dropped.
 
 Client: :class:`GtpClient` runs an engine as a subprocess (``"gnugo --mode
-gtp --level 10"``) and sends one command at a time.
+gtp --level 10"``; looked up on PATH, then in /usr/games) and sends one
+command at a time.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 from typing import Callable, Mapping, TextIO
 
 PROTOCOL_VERSION = "2"
 ADMIN_COMMANDS = ("protocol_version", "name", "version", "known_command", "list_commands", "quit")
+EXTRA_ENGINE_DIRS = ("/usr/games", "/usr/local/games")  # where Debian puts gnugo, often off PATH
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -120,8 +124,11 @@ class GtpClient:
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not argv:
             raise ValueError("empty engine command")
-        self.argv = argv
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        found = shutil.which(argv[0]) or shutil.which(argv[0], path=os.pathsep.join(EXTRA_ENGINE_DIRS))
+        if found is None:
+            raise FileNotFoundError(f"GTP engine {argv[0]!r} not found on PATH or in {', '.join(EXTRA_ENGINE_DIRS)}")
+        self.argv = [found] + argv[1:]
+        self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True, bufsize=1)
 
     def send(self, command: str) -> str:

@@ -1,0 +1,143 @@
+"""Play the policy player against any GTP engine and score the games.
+
+The match keeps its own referee :class:`~filterkit.apps.go.board.Board`:
+every move of either side is checked on it before it is sent on, so the
+player never sends an illegal move (a move the opponent still refuses is
+counted in ``illegal_moves`` and loses that game).  Colours alternate (game
+0: the player has Black).  A game ends by resignation, two passes, or the
+move limit; finished games are scored by the opponent's ``final_score``
+when it answers (GNU Go removes dead stones), else by the referee's area
+score.  Every game is saved as SGF in ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from filterkit.io import atomic_write
+
+from .board import BLACK, WHITE, Board, opponent
+from .coords import from_gtp, to_gtp
+from .engine import RESIGN, PolicyPlayer
+from .gtp import GtpClient, GtpError
+from .records import GameRecord, to_sgf
+from .stats import wilson_interval
+
+_SCORE = re.compile(r"^([BW])\+(\S+)$|^0$")
+
+
+def parse_score(text: str) -> str | None:
+    """A GTP ``final_score`` reply (``B+3.5``, ``W+R``, ``0``) normalised, or None if unreadable."""
+    text = text.strip().upper()
+    return text if _SCORE.match(text) else None
+
+
+def winner_of(result: str) -> int | None:
+    """BLACK, WHITE, or None (jigo / unknown) from a result string."""
+    if result.startswith("B+"):
+        return BLACK
+    if result.startswith("W+"):
+        return WHITE
+    return None
+
+
+def play_game(player: PolicyPlayer, client: GtpClient, size: int, komi: float, our_color: int,
+              max_moves: int) -> dict:
+    """One game; returns a dict with the record, result and counters."""
+    board = Board(size, komi)
+    for cmd in (f"boardsize {size}", f"komi {komi}", "clear_board"):
+        client.send(cmd)
+    illegal = opponent_illegal = 0
+    names = {BLACK: "b", WHITE: "w"}
+    note = ""
+    while not board.game_over and len(board.moves) < max_moves:
+        color = board.to_play
+        if color == our_color:
+            point = player.genmove(board)
+            if point == RESIGN:
+                board.resign(color)
+                break
+            if not board.is_legal(point, color):  # never happens by construction; never send it anyway
+                illegal += 1
+                point = board.pass_point
+            try:
+                client.send(f"play {names[color]} {to_gtp(point, size)}")
+            except GtpError as exc:
+                illegal += 1
+                note = f"opponent refused {to_gtp(point, size)}: {exc}"
+                board.resign(color)
+                break
+            board.play(point, color)
+        else:
+            reply = client.send(f"genmove {names[color]}").strip().lower()
+            if reply == "resign":
+                board.resign(color)
+                break
+            try:
+                point = from_gtp(reply, size)
+            except ValueError:
+                point = -1
+            if point < 0 or not board.is_legal(point, color):
+                opponent_illegal += 1
+                note = f"opponent played illegal move {reply!r}"
+                board.resign(color)
+                break
+            board.play(point, color)
+    scorer = "resignation"
+    result = board.result()
+    if board.resigned is None:
+        scorer = "area (referee)"
+        if board.consecutive_passes >= 2:
+            try:
+                theirs = parse_score(client.send("final_score"))
+            except GtpError:
+                theirs = None
+            if theirs is not None:
+                result, scorer = theirs, "opponent final_score"
+        else:
+            scorer = f"area (referee) at the {max_moves}-move limit"
+    record = GameRecord(size=size, komi=komi, moves=list(board.moves), result=result)
+    return {"record": record, "result": result, "scorer": scorer, "referee_area_result": board.result()
+            if board.resigned is None else result, "our_color": "black" if our_color == BLACK else "white",
+            "moves": len(board.moves), "illegal_moves": illegal, "opponent_illegal_moves": opponent_illegal,
+            "win": winner_of(result) == our_color, "loss": winner_of(result) == opponent(our_color), "note": note}
+
+
+def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir: str | Path, size: int = 19,
+               komi: float = 7.5, max_moves: int | None = None, player_name: str = "filterkit-go",
+               progress: bool = True) -> dict:
+    """Play ``games`` games against the engine started by ``opponent_command``; return the report."""
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    max_moves = max_moves or 3 * size * size
+    rows = []
+    start = time.perf_counter()
+    with GtpClient(opponent_command) as client:
+        try:
+            opponent_name = client.send("name") or opponent_command
+        except GtpError:
+            opponent_name = opponent_command
+        for i in tqdm(range(games), desc="games", unit="game", disable=not progress):
+            our_color = BLACK if i % 2 == 0 else WHITE
+            game = play_game(player, client, size, komi, our_color, max_moves)
+            black, white = (player_name, opponent_name) if our_color == BLACK else (opponent_name, player_name)
+            sgf = to_sgf(game.pop("record"), black=black, white=white, comment=f"scored by {game['scorer']}")
+            path = out_dir / f"game-{i:03d}.sgf"
+            atomic_write(path, lambda p, data=sgf: Path(p).write_bytes(data))
+            game["sgf"] = str(path)
+            rows.append(game)
+    wins = sum(g["win"] for g in rows)
+    losses = sum(g["loss"] for g in rows)
+    draws = len(rows) - wins - losses
+    low, high = wilson_interval(wins + 0.5 * draws, len(rows))
+    return {"games": len(rows), "wins": wins, "losses": losses, "draws": draws,
+            "win_rate": (wins + 0.5 * draws) / len(rows) if rows else None,
+            "wilson_low": low, "wilson_high": high,
+            "illegal_moves": sum(g["illegal_moves"] for g in rows),
+            "opponent_illegal_moves": sum(g["opponent_illegal_moves"] for g in rows),
+            "opponent": opponent_command, "size": size, "komi": komi, "seconds": time.perf_counter() - start,
+            "per_game": rows}
