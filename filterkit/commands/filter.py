@@ -74,6 +74,7 @@ exit status: 0 all done (or skipped), 1 some files failed, 2 usage error.
 example:
   filterkit filter samples/ -o out/ --op median --size 3
   filterkit filter scans/ --op sobel -o edges/ --recursive --jobs 8
+  filterkit filter /shared/scans/ --op median -o /shared/out/ --scheduler dask://10.0.0.5:8786
 """
 
 
@@ -145,6 +146,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(filterkit.tensor on --device; default auto)",
     )
     add_device_option(parser, default="cpu")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run the files on a Dask distributed cluster: dask://HOST:PORT (or tcp://HOST:PORT) of a running "
+        "`dask scheduler`; every worker must see INPUT and OUTDIR at the same paths (see filterkit.distributed)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not a tty)")
 
 
@@ -578,6 +586,12 @@ def _run_tasks(todo: list[tuple[Path, Path]], spec: FilterSpec, jobs: int, progr
 
 def run(args: argparse.Namespace) -> int:
     spec = _check_options(args)
+    if args.scheduler is not None:
+        from filterkit.distributed import scheduler_address
+
+        args.scheduler = scheduler_address(args.scheduler)
+        if args.jobs is not None:
+            raise UserError("--jobs is for local runs; with --scheduler the Dask workers run the files")
     _try_spec(spec)
     plan = make_plan(args, spec.out_format)
     start = time.perf_counter()
@@ -586,7 +600,17 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_jobs(len(plan.todo), spec.backend)
     done, failed = 0, len(plan.failed)
     if plan.todo:
-        for (status, message), bar in _run_tasks(plan.todo, spec, min(jobs, len(plan.todo)), not args.no_progress):
+        if args.scheduler:
+            from filterkit import distributed
+
+            def workers(n: int) -> None:
+                nonlocal jobs
+                jobs = n
+
+            tasks = distributed.run_tasks(plan.todo, spec, args.scheduler, not args.no_progress, on_connect=workers)
+        else:
+            tasks = _run_tasks(plan.todo, spec, min(jobs, len(plan.todo)), not args.no_progress)
+        for (status, message), bar in tasks:
             if status == "done":
                 done += 1
             else:
@@ -599,7 +623,8 @@ def run(args: argparse.Namespace) -> int:
     parts.append(f"{failed} failed")
     if plan.ignored:
         parts.append(f"{plan.ignored} non-image files ignored")
-    print(f"filter {spec.op}: {', '.join(parts)} -> {args.output} ({seconds:.1f} s, {jobs} job{'s' * (jobs > 1)})")
+    unit = "Dask worker" if args.scheduler else "job"
+    print(f"filter {spec.op}: {', '.join(parts)} -> {args.output} ({seconds:.1f} s, {jobs} {unit}{'s' * (jobs > 1)})")
     return 1 if failed else 0
 
 
