@@ -58,8 +58,8 @@ class DreamConfig:
 
     octaves: int = 4
     octave_scale: float = 1.4
-    steps: int = 20
-    lr: float = 0.01
+    steps: int = 10
+    lr: float = 0.005
     jitter: float = 1 / 16
     min_size: int = 16
 

@@ -200,7 +200,7 @@ def synthesize(extractor: nn.Module, style: torch.Tensor, content: torch.Tensor 
             opt.step()
             with torch.no_grad():
                 x.clamp_(0, 1)
-            history.append(float(total))
+            history.append(float(total.detach()))
             bar.update(1)
     else:
         done = 0

@@ -1,0 +1,93 @@
+"""Tests for ``filterkit visualize`` (random-weight zoo models and tiny inputs)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from filterkit.cli import main
+from filterkit.io import write_image
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CKPT = "zoo:lecture_cnn"
+
+
+@pytest.fixture()
+def digit(tmp_path):
+    image = np.zeros((28, 28), np.uint8)
+    image[6:22, 12:16] = 255  # a "1"
+    return str(write_image(tmp_path / "one.png", image))
+
+
+def _run(*argv) -> int:
+    return main(["visualize", *map(str, argv), "--no-progress"])
+
+
+def _outputs(tmp_path, name):
+    return tmp_path / f"{name}.png", tmp_path / f"{name}.json"
+
+
+def test_kernels_writes_png_json_and_npy(tmp_path, capsys):
+    png, js = _outputs(tmp_path, "k")
+    assert _run("kernels", CKPT, "--compare", "-o", png, "--json", js, "--npy", tmp_path / "k.npy") == 0
+    assert png.read_bytes().startswith(PNG_MAGIC)
+    data = json.loads(js.read_text())
+    assert data["layer"] == "conv1" and len(data["kernels"]) == 25 and data["seed"] == 0
+    assert np.load(tmp_path / "k.npy").shape == (25, 1, 3, 3)
+    assert "nearest" in capsys.readouterr().out
+
+
+def test_list_layers_prints_module_paths(capsys):
+    assert _run("maximize", CKPT, "--list-layers") == 0
+    out = capsys.readouterr().out
+    assert "conv2" in out and "fc1" in out and "output" in out
+
+
+def test_maximize_class_json_has_the_figures(tmp_path):
+    png, js = _outputs(tmp_path, "m")
+    assert _run("maximize", CKPT, "--class", "1,2", "--steps", "5", "-o", png, "--json", js, "--seed", "3") == 0
+    data = json.loads(js.read_text())
+    assert data["seed"] == 3 and len(data["results"]) == 2
+    row = data["results"][0]
+    for key in ("start_objective", "final_objective", "probability", "sparsity"):
+        assert key in row
+    assert png.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_features_saliency_dream(tmp_path, digit):
+    for name, extra in [("features", ["--layer", "conv2"]), ("saliency", ["--samples", "4", "--steps", "8"]),
+                        ("dream", ["--layer", "conv2", "--octaves", "2", "--steps", "2"])]:
+        png, js = _outputs(tmp_path, name)
+        assert _run(name, CKPT, digit, *extra, "-o", png, "--json", js) == 0, name
+        assert png.read_bytes().startswith(PNG_MAGIC)
+        assert json.loads(js.read_text())
+    sal = json.loads((tmp_path / "saliency.json").read_text())
+    assert sal["settings"]["baseline"] == "black" and "completeness_error" in sal
+
+
+def test_style_texture_from_skimage_sample(tmp_path):
+    png, js = _outputs(tmp_path, "t")
+    assert _run("style", "noise", "skimage:brick", "--size", "24", "--steps", "10", "--filters", "4",
+                "--levels", "2", "-o", png, "--json", js) == 0
+    data = json.loads(js.read_text())
+    assert data["mode"] == "texture" and data["final_gram_distance"] < data["start_gram_distance"]
+
+
+def test_user_mistakes_are_one_line_errors(tmp_path, digit, capsys):
+    png = tmp_path / "x.png"
+    png.write_bytes(b"old")
+    assert _run("kernels", CKPT, "-o", png) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert _run("kernels", CKPT, "--layer", "fc1", "-o", tmp_path / "y.png") == 2
+    assert "not a 2-D convolution" in capsys.readouterr().err
+    assert _run("maximize", CKPT, "--layer", "conv1", "--channel", "99", "-o", tmp_path / "z.png") == 2
+    assert "valid range" in capsys.readouterr().err
+    assert _run("saliency", tmp_path / "missing.pt", digit, "-o", tmp_path / "s.png") == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert _run("features", CKPT, "-o", tmp_path / "f.png") == 2
+    assert "give an IMAGE" in capsys.readouterr().err
+    assert png.read_bytes() == b"old"
