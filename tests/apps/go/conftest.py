@@ -13,3 +13,46 @@ def kgs_data() -> Path:
     if not (DATA / "manifest.csv.gz").is_file():
         pytest.skip(f"go data not found at {DATA}")
     return DATA
+
+
+def random_game(size: int = 9, moves: int = 60, seed: int = 0, komi: float = 6.5):
+    """A GameRecord of random legal moves (no own-eye filling), for tests that need games."""
+    import numpy as np
+
+    from filterkit.apps.go.engine import is_own_eye
+    from filterkit.apps.go.records import GameRecord
+
+    rng = np.random.default_rng(seed)
+    rec = GameRecord(size=size, komi=komi, name=f"random-{seed}")
+    board = rec.board()
+    for _ in range(moves):
+        legal = [int(p) for p in np.flatnonzero(board.legal_mask()) if not is_own_eye(board, int(p), board.to_play)]
+        point = int(rng.choice(legal)) if legal else board.pass_point
+        rec.moves.append((board.to_play, point))
+        board.play(point)
+        if board.game_over:
+            break
+    return rec
+
+
+def save_tiny_checkpoint(path, size: int = 9, features: str = "full", seed: int = 0):
+    """An untrained tiny policy net saved as a 'go' checkpoint."""
+    import torch
+
+    from filterkit.apps.go.pipeline import APP, build_model
+    from filterkit.train import Trainer, seed_everything
+
+    config = {"features": features, "size": size, "layers": 3, "width": 8, "batch_norm": True, "pass_move": True,
+              "move_counts": [1] * (size * size + 1)}
+    seed_everything(seed)
+    model = build_model(config)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), torch.nn.functional.cross_entropy,
+                      app=APP, config=config, device="cpu", progress=False, tensorboard=False)
+    trainer.save_checkpoint(path)
+    trainer.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("go") / "tiny.pt")
