@@ -207,15 +207,19 @@ def _run_train(args) -> int:
     smallest = min(_class_counts(corpus).values())
     if k is not None and smallest < k:
         raise UserError(f"{args.data}: a class has only {smallest} examples, fewer than --cv {k} folds")
+    from filterkit.train import distributed_info
+
+    main_rank = distributed_info()[0] == 0  # under torchrun only rank 0 prints and writes the report
     progress = not args.quiet
     report: dict = {"data": args.data, "variant": cfg.variant, "config": cfg.to_dict(), "seed": args.seed}
     trained = None
     if k is None:
         trained, figures = fixed_split(cfg, corpus, args.seed, args.device, progress)
         report.update(figures)
-        print(f"{corpus.name} {cfg.variant}: dev accuracy {figures['dev_accuracy']:.4f}  "
-              f"test accuracy {figures['test_accuracy']:.4f}  ({figures['epochs']} epochs, best "
-              f"{figures['best_epoch']}, {figures['train_sentences_per_second']:.0f} sentences/s training)")
+        if main_rank:
+            print(f"{corpus.name} {cfg.variant}: dev accuracy {figures['dev_accuracy']:.4f}  "
+                  f"test accuracy {figures['test_accuracy']:.4f}  ({figures['epochs']} epochs, best "
+                  f"{figures['best_epoch']}, {figures['train_sentences_per_second']:.0f} sentences/s training)")
     else:
         result = cross_validate(cfg, corpus, k, args.seed, args.jobs, _cv_device(args.device), progress)
         report.update(result)
@@ -232,9 +236,10 @@ def _run_train(args) -> int:
             trained = train_text(cfg, everything, corpus.classes, seed=args.seed, device=args.device,
                                  progress=progress)
     if args.out:
-        save_trained(trained, args.out)
-        print(f"saved {args.out}")
-    if args.json:
+        save_trained(trained, args.out)  # every rank calls it; the engine writes on rank 0 only
+        if main_rank:
+            print(f"saved {args.out}")
+    if args.json and main_rank:
         write_json(args.json, report)
     return 0
 
