@@ -1,0 +1,58 @@
+import numpy as np
+
+from filterkit.apps.go.board import BLACK, WHITE, Board, from_ascii
+from filterkit.apps.go.coords import from_gtp
+from filterkit.apps.go.engine import RESIGN, PolicyPlayer, is_own_eye
+from filterkit.apps.go.pipeline import load_model
+
+
+def player(ckpt, **kw):
+    model, config = load_model(ckpt)
+    return PolicyPlayer(model, config, **kw)
+
+
+def test_own_eye_detection():
+    b = from_ascii("""
+        .X.X.
+        XX.XX
+        .....
+        .....
+        .....""")
+    assert is_own_eye(b, 0, BLACK)  # corner eye
+    assert not is_own_eye(b, 0, WHITE)
+    assert not is_own_eye(b, 2, BLACK)  # C5 touches the empty C4
+
+
+def test_genmove_is_legal_and_skips_own_eyes(tiny_checkpoint):
+    p = player(tiny_checkpoint, pass_threshold=1.0)
+    b = Board(9)
+    for _ in range(40):
+        point = p.genmove(b)
+        assert point == b.pass_point or (b.is_legal(point) and not is_own_eye(b, point, b.to_play))
+        b.play(point)
+        if b.game_over:
+            break
+    logp = p.move_log_probs(b)
+    assert logp.shape == (82,) and np.isclose(np.exp(logp).sum(), 1, atol=1e-4)
+
+
+def test_passes_when_only_own_eyes_remain_and_resigns_when_hopeless(tiny_checkpoint):
+    p = player(tiny_checkpoint, pass_threshold=1.0)
+    rows = ["X.XXX", "XXXXX", "XXXXX", "XXX.X", "XXXXX"]
+    b = from_ascii("\n".join(rows), komi=0.5)
+    b.to_play = BLACK
+    assert p.genmove(b) == b.pass_point
+    hopeless = Board(5, komi=0.5)
+    for i in range(13):
+        hopeless.play(i, WHITE)  # white owns the board (moves recorded, so the game is "late")
+    hopeless.to_play = BLACK
+    assert p.genmove(hopeless) == RESIGN
+    assert player(tiny_checkpoint, resign_margin=0).genmove(hopeless) != RESIGN
+
+
+def test_passes_to_end_a_won_game(tiny_checkpoint):
+    p = player(tiny_checkpoint, pass_threshold=1.0)
+    b = Board(5, komi=0.5)
+    b.play(from_gtp("C3", 5))
+    b.play(b.pass_point)
+    assert p.genmove(b) == b.pass_point  # black is ahead by area and white passed

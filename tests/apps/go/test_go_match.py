@@ -1,0 +1,73 @@
+import shutil
+import sys
+
+import pytest
+
+from filterkit.apps.go.engine import PolicyPlayer
+from filterkit.apps.go.match import parse_score, play_match, winner_of
+from filterkit.apps.go.pipeline import load_model
+from filterkit.apps.go.records import parse_sgf
+
+RANDOM_ENGINE = """
+import sys
+import numpy as np
+from filterkit.apps.go.engine import gtp_handlers, is_own_eye
+from filterkit.apps.go.gtp import GtpServer, GtpError
+
+class RandomPlayer:
+    rng = np.random.default_rng(0)
+    def genmove(self, board):
+        legal = [int(p) for p in np.flatnonzero(board.legal_mask()) if not is_own_eye(board, int(p), board.to_play)]
+        return int(self.rng.choice(legal)) if legal else board.pass_point
+
+handlers = gtp_handlers(RandomPlayer(), 9)
+if "--refuse" in sys.argv:
+    def refuse(args):
+        raise GtpError("illegal move")
+    handlers["play"] = refuse
+GtpServer(handlers, "random", "1").serve(sys.stdin, sys.stdout)
+"""
+
+
+@pytest.fixture
+def tiny_player(tiny_checkpoint):
+    model, config = load_model(tiny_checkpoint)
+    return PolicyPlayer(model, config)
+
+
+def test_score_parsing():
+    assert parse_score("B+3.5") == "B+3.5" and parse_score("w+r") == "W+R" and parse_score("0") == "0"
+    assert parse_score("black wins") is None
+    assert winner_of("W+R") == 2 and winner_of("B+0.5") == 1 and winner_of("0") is None
+
+
+def test_match_against_a_random_gtp_engine(tmp_path, tiny_player):
+    engine = [sys.executable, "-c", RANDOM_ENGINE]
+    report = play_match(tiny_player, " ".join(f"'{a}'" for a in engine), 2, tmp_path / "games", size=9,
+                        komi=7.5, max_moves=120, progress=False)
+    assert report["games"] == 2 and report["wins"] + report["losses"] + report["draws"] == 2
+    assert report["illegal_moves"] == 0 and report["opponent_illegal_moves"] == 0
+    assert 0 <= report["wilson_low"] <= report["win_rate"] <= report["wilson_high"] <= 1
+    colors = [g["our_color"] for g in report["per_game"]]
+    assert colors == ["black", "white"]
+    for game in report["per_game"]:
+        rec = parse_sgf(open(game["sgf"], "rb").read())
+        assert len(rec.moves) == game["moves"] and rec.result == game["result"]
+        board = rec.board()
+        for color, point in rec.moves:  # the saved game replays legally
+            board.play(point, color)
+
+
+def test_a_refused_move_is_counted_and_loses(tmp_path, tiny_player):
+    engine = " ".join(f"'{a}'" for a in [sys.executable, "-c", RANDOM_ENGINE, "--refuse"])
+    report = play_match(tiny_player, engine, 1, tmp_path, size=9, progress=False)
+    assert report["illegal_moves"] == 1 and report["losses"] == 1
+    assert "refused" in report["per_game"][0]["note"]
+
+
+@pytest.mark.skipif(shutil.which("gnugo") is None and shutil.which("gnugo", path="/usr/games") is None,
+                    reason="GNU Go (gnugo) is not installed")
+def test_one_game_against_gnugo_on_9x9(tmp_path, tiny_player):
+    report = play_match(tiny_player, "gnugo --mode gtp --level 1", 1, tmp_path, size=9, komi=7.5, progress=False)
+    assert report["games"] == 1 and report["illegal_moves"] == 0 and report["opponent_illegal_moves"] == 0
+    assert report["per_game"][0]["result"][:2] in ("B+", "W+")
