@@ -36,7 +36,8 @@ blocks of max(32, taps - 1) output samples.  Along y the product reads an ``unfo
 the image and writes the result in place (only the border rows use a padded
 strip); along x the padded windows are copied for one large GEMM.  Borders
 are built from slices (``index_select`` was 20x slower).  A non-separable 2-D
-kernel is a sum of row-shifted x passes (identical rows share one pass).
+kernel is a sum of shifted views if it has at most 5 taps (the 4-neighbour
+Laplacian), else of row-shifted x passes (identical rows share one pass).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ MEDIAN_CHUNK_BYTES = 64 * 2**20
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 _SHIFT_ADD_MAX_TAPS = 1  # 1-D passes with up to this many non-zero taps use shifted views
+_SPARSE_MAX_TAPS = 5  # non-separable 2-D kernels with up to this many taps: sum of shifted views
 
 # ----------------------------------------------------------------- layout, dtypes
 
@@ -313,6 +315,19 @@ def _correlate2d(x: torch.Tensor, k: np.ndarray, mode: str, cval: float) -> torc
         rows, cols = factors
         # a constant border seen by the y pass is the x-filtered constant: cval * sum(cols)
         return _pass(_pass(x, cols, 2, mode, cval), rows, 1, mode, cval * float(cols.sum()))
+    taps = np.argwhere(k != 0)
+    if 0 < len(taps) <= _SPARSE_MAX_TAPS:  # e.g. the 4-neighbour Laplacian: a few shifted views
+        xp = _pad_dim(_pad_dim(x, 1, kh // 2, kh // 2, mode, cval), 2, kw // 2, kw // 2, mode, cval)
+        views = [(xp.narrow(1, int(i), h).narrow(2, int(j), w), float(k[i, j])) for i, j in taps]
+        (v0, w0), rest = views[0], views[1:]
+        if w0 == 1.0 and rest:
+            (v1, w1), rest = rest[0], rest[1:]
+            out = torch.add(v0, v1, alpha=w1)
+        else:
+            out = v0 * w0
+        for v, wt in rest:
+            out.add_(v, alpha=wt)
+        return out
     # sum of row-shifted horizontal passes; identical kernel rows share one pass
     groups: dict[bytes, list[int]] = {}
     for i in range(kh):
@@ -518,17 +533,7 @@ def laplace(
     k = _kernels.laplacian(neighbours)
     if normalize:
         k = k / k[k > 0].sum()
-    if neighbours != 4:
-        return correlate(x, k, mode=mode, cval=cval)
-    # the 4-neighbour kernel is d2/dy2 + d2/dx2: two 1-D passes (scipy.ndimage.laplace's own
-    # formula; equal to the 2-D correlation for every border mode, the centre tap being shared)
-    planes = _Planes(x, "laplace")
-    mode = _check_mode(mode)
-    xw = planes.work(smoothing=False)
-    second = np.array([k[0, 1], k[1, 1] / 2, k[2, 1]])
-    y = _pass(xw, second, 1, mode, cval)
-    y = y + _pass(xw, second, 2, mode, cval) if y.requires_grad else y.add_(_pass(xw, second, 2, mode, cval))
-    return planes.restore(y, smoothing=False)
+    return correlate(x, k, mode=mode, cval=cval)
 
 
 # -------------------------------------------------------------------------- median

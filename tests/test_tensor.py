@@ -260,10 +260,11 @@ def test_agrees_with_the_numpy_layer(image):
         lambda x, m: T.mean(x, 5, mode=m),
         lambda x, m: T.sobel(x, mode=m),  # magnitude
         lambda x, m: T.laplace(x, neighbours=8, mode=m, cval=CVAL),
+        lambda x, m: T.laplace(x, mode=m, cval=CVAL),
         lambda x, m: T.convolve(x, [[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [0.5, 0.0, 0.0]], mode=m),
         lambda x, m: T.gaussian(x, 3.0, mode=m),  # kernel wider than the image, Toeplitz blocks
     ],
-    ids=["gaussian", "mean5", "sobel_magnitude", "laplace8", "convolve", "gaussian_wide"],
+    ids=["gaussian", "mean5", "sobel_magnitude", "laplace8", "laplace4", "convolve", "gaussian_wide"],
 )
 def test_gradcheck(op, mode):
     x = torch.rand(1, 2, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(7)) + 0.1
