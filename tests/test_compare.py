@@ -103,6 +103,7 @@ def test_learned_variant_changes_conv1(tiny_digits):
     assert np.abs(run.conv1_final - run.conv1_initial).max() > 1e-4
 
 
+@pytest.mark.slow
 def test_parallel_jobs_give_the_same_numbers_as_one_process(tiny_digits):
     config = CompareConfig(epochs=1, seeds=(0,), variants=("learned", "fixed"), batch_size=32)
     serial = run_compare(tiny_digits, config, progress=False)
@@ -148,6 +149,7 @@ def test_cli_compare_user_errors_are_one_line(tmp_path, capsys):
     assert "unknown variant 'bogus'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.data
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"real MNIST not present at {SHARED_MNIST}")
 def test_compare_on_real_mnist_subset(tmp_path):
