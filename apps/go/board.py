@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import random
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,9 +109,11 @@ class Board:
         self.pass_point = pass_point(size)
         self._nbrs = neighbor_table(size)
         self._zobrist = zobrist_table(size)
-        self.stones = [EMPTY] * self.n
+        # flat per-point buffers (numpy views them without copying: see liberty_counts, features.encode_board)
+        self.stones = bytearray(self.n)  # EMPTY / BLACK / WHITE
+        self.libs = bytearray(self.n)  # liberties of the group on the point (0 when empty), capped at 255
+        self.placed_at = array("i", [-1]) * self.n  # index in `moves` of the move that put the stone there
         self.groups: list[Group | None] = [None] * self.n
-        self.placed_at = [-1] * self.n  # index in `moves` of the move that put the stone there (-1: setup/none)
         self.to_play = BLACK
         self.ko: int | None = None  # point the player to move may not take back at once
         self.consecutive_passes = 0
@@ -261,11 +264,18 @@ class Board:
         for q in nbrs[point]:
             if stones[q] == EMPTY:
                 group.liberties.add(q)
+        touched = {group}
+        for q in nbrs[point]:
+            if groups[q] is not None:
+                touched.add(groups[q])
         key = self._zobrist[opponent(color)]
+        libs = self.libs
         for g in captured:
+            touched.discard(g)
             for s in g.stones:
                 stones[s] = EMPTY
                 groups[s] = None
+                libs[s] = 0
                 self.placed_at[s] = -1
                 self.hash ^= key[s]
             for s in g.stones:
@@ -273,6 +283,11 @@ class Board:
                     h = groups[q]
                     if h is not None:
                         h.liberties.add(s)
+                        touched.add(h)
+        for g in touched:
+            count = min(len(g.liberties), 255)
+            for s in g.stones:
+                libs[s] = count
         return group
 
     def resign(self, color: int | None = None) -> None:
@@ -283,18 +298,18 @@ class Board:
 
     def array(self) -> np.ndarray:
         """Stones as a ``(size, size)`` uint8 array (0 empty, 1 black, 2 white), row 0 at the top."""
-        return np.array(self.stones, dtype=np.uint8).reshape(self.size, self.size)
+        return np.frombuffer(self.stones, dtype=np.uint8).reshape(self.size, self.size).copy()
 
     def liberty_counts(self) -> np.ndarray:
-        """Liberties of the group on each point (0 on empty points), ``(n,)`` int32."""
-        return np.array([len(g.liberties) if g is not None else 0 for g in self.groups], dtype=np.int32)
+        """Liberties of the group on each point (0 on empty points, capped at 255), ``(n,)`` int32."""
+        return np.frombuffer(self.libs, dtype=np.uint8).astype(np.int32)
 
     def legal_mask(self, color: int | None = None) -> np.ndarray:
         """``(n,)`` bool: points where ``color`` may play under simple ko (superko is not checked here)."""
         color = self.to_play if color is None else color
         if self.game_over:
             return np.zeros(self.n, dtype=bool)
-        mask = legal_points(np.array(self.stones, dtype=np.uint8), self.liberty_counts(), color, self.size)
+        mask = legal_points(np.frombuffer(self.stones, dtype=np.uint8), self.liberty_counts(), color, self.size)
         if self.ko is not None and color == self.to_play:
             mask[self.ko] = False
         return mask

@@ -46,11 +46,11 @@ def n_planes(feature_set: str) -> int:
 
 def encode_board(board: Board) -> np.ndarray:
     """The packed ``(n,)`` uint8 encoding of ``board`` (see the module docstring)."""
-    stones = np.array(board.stones, dtype=np.uint8)
-    libs = np.minimum(board.liberty_counts(), 3).astype(np.uint8)
-    placed = np.array(board.placed_at, dtype=np.int64)
-    age = np.where(placed >= 0, len(board.moves) - placed, SETUP_AGE)
-    age = np.where(stones != EMPTY, np.minimum(age, SETUP_AGE), 0).astype(np.uint8)
+    stones = np.frombuffer(board.stones, dtype=np.uint8)
+    libs = np.minimum(np.frombuffer(board.libs, dtype=np.uint8), 3)
+    placed = np.frombuffer(board.placed_at, dtype=np.int32)
+    age = np.where(placed >= 0, np.minimum(len(board.moves) - placed, SETUP_AGE), SETUP_AGE)
+    age = np.where(stones != EMPTY, age, 0).astype(np.uint8)
     return stones | (libs << 2) | (age << 4)
 
 

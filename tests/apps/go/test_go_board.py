@@ -181,3 +181,44 @@ def test_copy_is_independent():
     c.play(from_gtp("C3", 9))
     assert len(b.moves) == 2 and len(c.moves) == 3
     assert np.array_equal(b.array()[4], np.array([0, 0, 0, 2, 1, 0, 0, 0, 0]))
+
+
+def flood_fill_liberties(board):
+    """Liberties per point recomputed from scratch (reference for the incremental tracker)."""
+    size, n = board.size, board.n
+    out = np.zeros(n, dtype=np.int32)
+    seen = set()
+    for start in range(n):
+        color = board.stones[start]
+        if color == 0 or start in seen:
+            continue
+        chain, libs, stack = {start}, set(), [start]
+        while stack:
+            p = stack.pop()
+            r, c = divmod(p, size)
+            for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= rr < size and 0 <= cc < size:
+                    q = rr * size + cc
+                    if board.stones[q] == 0:
+                        libs.add(q)
+                    elif board.stones[q] == color and q not in chain:
+                        chain.add(q)
+                        stack.append(q)
+        seen |= chain
+        out[list(chain)] = len(libs)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_incremental_liberties_match_a_flood_fill_through_random_games(seed):
+    rng = np.random.default_rng(seed)
+    b = Board(7)
+    captured = 0
+    for _ in range(300):
+        legal = np.flatnonzero(b.legal_mask())
+        if len(legal) == 0:
+            break
+        captured += b.play(int(rng.choice(legal)))
+        assert np.array_equal(b.liberty_counts(), flood_fill_liberties(b))
+        assert set(np.flatnonzero(b.legal_mask()).tolist()) == {p for p in range(b.n) if b.is_legal(p)}
+    assert captured > 5  # the capture paths were exercised
