@@ -152,6 +152,8 @@ def test_large_images_take_the_in_place_block_path(mode, device):
         (T.gaussian(x, 1.0, mode=mode, cval=CVAL), lambda p: ndi.gaussian_filter(p, 1.0, mode=mode, cval=CVAL)),
         (T.mean(x, 33, mode=mode, cval=CVAL), lambda p: ndi.uniform_filter(p, 33, mode=mode, cval=CVAL)),
         (T.sobel(x, mode=mode, cval=CVAL), lambda p: sobel_magnitude(p, mode, CVAL)),
+        (T.laplace(x, neighbours=8, normalize=True, mode=mode, cval=CVAL),
+         lambda p: ndi.correlate(p, kernels.laplacian(8) / 8, mode=mode, cval=CVAL)),
         (T.correlate(x, np.arange(27.0).reshape(3, 9), mode=mode, cval=CVAL),
          lambda p: ndi.correlate(p, np.arange(27.0).reshape(3, 9), mode=mode, cval=CVAL)),
     ]:
