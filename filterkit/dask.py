@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 _DERIVATIVES = ("sobel", "scharr", "prewitt")
+_SMOOTHING = ("mean", "box", "median", "gaussian")
 
 
 def radius(op: str, **options: Any) -> tuple[int, int]:
@@ -104,7 +105,7 @@ def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...
 def _out_dtype(op: str, dtype: np.dtype) -> np.dtype:
     from filterkit.dtypes import float_dtype_for
 
-    if op in ("mean", "box", "median", "gaussian"):
+    if op in _SMOOTHING:
         return np.dtype(dtype)
     return np.dtype(float_dtype_for(np.dtype(dtype)))
 
@@ -174,97 +175,40 @@ def apply(image, op: str, *, channel_axis: int | None = None, **options: Any):
     return out
 
 
-def correlate(image, kernel, *, mode: str = "reflect", cval: float = 0.0, channel_axis: int | None = None, backend: str = "auto"):
-    """Blockwise :func:`filterkit.ndimage.correlate` (float32/float64 result)."""
-    kernel = np.asarray(kernel)
-    return apply(image, "correlate", kernel=kernel, mode=mode, cval=cval, channel_axis=channel_axis, backend=backend)
+def _blockwise(name: str):
+    """The dask twin of ``filterkit.ndimage.<name>``: same signature, lazy dask array out."""
+    import functools
+    import inspect
+
+    from filterkit import ndimage
+
+    original = getattr(ndimage, name)
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def blockwise(image, *args: Any, **kwargs: Any):
+        bound = signature.bind(image, *args, **kwargs)
+        bound.apply_defaults()
+        options = dict(bound.arguments)
+        del options["image"]
+        return apply(image, name, **options)
+
+    blockwise.__doc__ = (
+        f"Blockwise :func:`filterkit.ndimage.{name}` on a dask array; returns a lazy dask array.\n\n"
+        f"Arguments, dtypes and border modes as there (see the module notes on exactness)."
+    )
+    blockwise.__module__ = __name__
+    blockwise.__signature__ = signature.replace(return_annotation="dask.array.Array")  # type: ignore[attr-defined]
+    return blockwise
 
 
-def convolve(image, kernel, *, mode: str = "reflect", cval: float = 0.0, channel_axis: int | None = None, backend: str = "auto"):
-    """Blockwise :func:`filterkit.ndimage.convolve` (float32/float64 result)."""
-    kernel = np.asarray(kernel)
-    return apply(image, "convolve", kernel=kernel, mode=mode, cval=cval, channel_axis=channel_axis, backend=backend)
-
-
-def mean(image, size: int = 3, *, mode: str = "reflect", cval: float = 0.0, channel_axis: int | None = None, backend: str = "auto"):
-    """Blockwise :func:`filterkit.ndimage.mean` (input dtype)."""
-    return apply(image, "mean", size=size, mode=mode, cval=cval, channel_axis=channel_axis, backend=backend)
-
-
+correlate = _blockwise("correlate")
+convolve = _blockwise("convolve")
+mean = _blockwise("mean")
 box = mean
-
-
-def gaussian(
-    image,
-    sigma: float | None = None,
-    *,
-    size: int | None = None,
-    truncate: float = 4.0,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    channel_axis: int | None = None,
-    backend: str = "auto",
-):
-    """Blockwise :func:`filterkit.ndimage.gaussian` (input dtype)."""
-    return apply(
-        image, "gaussian", sigma=sigma, size=size, truncate=truncate, mode=mode, cval=cval,
-        channel_axis=channel_axis, backend=backend,
-    )  # fmt: skip
-
-
-def median(
-    image,
-    size: int = 3,
-    *,
-    even: str = "upper",
-    mode: str = "reflect",
-    cval: float = 0.0,
-    channel_axis: int | None = None,
-    backend: str = "auto",
-):
-    """Blockwise :func:`filterkit.ndimage.median` (input dtype)."""
-    return apply(image, "median", size=size, even=even, mode=mode, cval=cval, channel_axis=channel_axis, backend=backend)
-
-
-def _derivative(name: str):
-    def derivative_filter(
-        image,
-        axis: int | None = None,
-        *,
-        size: int = 3,
-        normalize: bool = False,
-        mode: str = "reflect",
-        cval: float = 0.0,
-        channel_axis: int | None = None,
-        backend: str = "auto",
-    ):
-        return apply(
-            image, name, axis=axis, size=size, normalize=normalize, mode=mode, cval=cval,
-            channel_axis=channel_axis, backend=backend,
-        )  # fmt: skip
-
-    derivative_filter.__name__ = derivative_filter.__qualname__ = name
-    derivative_filter.__doc__ = f"Blockwise :func:`filterkit.ndimage.{name}` (float32/float64 result)."
-    return derivative_filter
-
-
-sobel = _derivative("sobel")
-scharr = _derivative("scharr")
-prewitt = _derivative("prewitt")
-
-
-def laplace(
-    image,
-    *,
-    neighbours: int = 4,
-    normalize: bool = False,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    channel_axis: int | None = None,
-    backend: str = "auto",
-):
-    """Blockwise :func:`filterkit.ndimage.laplace` (float32/float64 result)."""
-    return apply(
-        image, "laplace", neighbours=neighbours, normalize=normalize, mode=mode, cval=cval,
-        channel_axis=channel_axis, backend=backend,
-    )  # fmt: skip
+gaussian = _blockwise("gaussian")
+median = _blockwise("median")
+sobel = _blockwise("sobel")
+scharr = _blockwise("scharr")
+prewitt = _blockwise("prewitt")
+laplace = _blockwise("laplace")
