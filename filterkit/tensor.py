@@ -634,7 +634,9 @@ def median(
                 windows = block.unfold(1, size, 1).unfold(2, size, 1).reshape(n, rows, w, count)
                 return windows.kthvalue(rank, dim=-1).values
 
-        budget = min(int(chunk_bytes), _MEDIAN_NETWORK_CACHE_BYTES) if size == 3 else int(chunk_bytes)
+        budget = int(chunk_bytes)
+        if size == 3 and xs.device.type == "cpu":
+            budget = min(budget, _MEDIAN_NETWORK_CACHE_BYTES)
         step = max(1, budget // per_row)
         out = torch.empty((n, h, w), dtype=xs.dtype, device=xs.device)
         for r0 in range(0, h, step):
