@@ -155,7 +155,10 @@ def map_files(
     try:
         for future in as_completed(futures):
             i = index[future.key]
-            status, message = future.result()
+            try:
+                status, message = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task killed its workers repeatedly
+                status, message = "failed", f"{absolute[i][0]}: lost on the Dask cluster ({type(exc).__name__}: {exc})"
             if message is not None:  # name the files as the user gave them
                 message = message.replace(absolute[i][0], str(pairs[i][0])).replace(absolute[i][1], str(pairs[i][1]))
             yield pairs[i], status, message

@@ -30,7 +30,7 @@ def cluster():
     from distributed import Client, LocalCluster
 
     with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
     ) as lc, Client(lc) as client:
         yield lc, client
 
@@ -157,3 +157,23 @@ def test_remove_partial_files_only_touches_the_given_outputs(tmp_path):
         p.write_bytes(b"x")
     assert remove_partial_files([tmp_path / "a.png"]) == 2
     assert sorted(tmp_path.iterdir()) == sorted(keep)
+
+
+def test_a_task_that_raises_on_the_worker_is_one_failed_line(tmp_path, cluster, monkeypatch):
+    import filterkit.distributed as fdist
+
+    _, client = cluster
+    sources = _make_images(tmp_path / "in", 2, seed=3)
+
+    def explode(src, dst, spec):  # stands in for a task the scheduler gave up on (KilledWorker)
+        if src.endswith("img001.png"):
+            raise RuntimeError("worker crashed")
+        return fdist._process(src, dst, spec)
+
+    monkeypatch.setattr(fdist, "_process", explode)
+    results = {p[0].name: (s, m) for p, s, m in map_files([(s, tmp_path / "out" / s.name) for s in sources],
+                                                         FilterSpec(op="mean"), client)}  # fmt: skip
+    assert results["img000.png"] == ("done", None)
+    status, message = results["img001.png"]
+    assert status == "failed"
+    assert message == f"{sources[1]}: lost on the Dask cluster (RuntimeError: worker crashed)"
