@@ -80,7 +80,7 @@ class StyleConfig:
     optimizer: str = "lbfgs"
     lr: float = 0.02  # Adam only
     style_weight: float = 1.0
-    content_weight: float = 0.02
+    content_weight: float = 0.005
     lbfgs_every: int = 20
 
     def __post_init__(self) -> None:

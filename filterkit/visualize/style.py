@@ -49,7 +49,7 @@ __all__ = ["ModelFeatures", "RandomFilterFeatures", "StyleConfig", "StyleResult"
 class RandomFilterFeatures(nn.Module):
     """Random conv filters of several sizes on an image pyramid, + ReLU: one ``(N, filters, h, w)`` map per (level, size).
 
-    Level ``k`` filters the image average-pooled by ``2**k``, so a ``s x s``
+    Level ``k`` filters the image downsampled (antialiased bilinear) by ``2**k``, so a ``s x s``
     filter there spans ``s * 2**k`` input pixels: ``levels=1`` is the
     single-resolution multi-scale layer of Ustyuzhaninov et al. 2016 (use
     ``scales=(3, 5, 7, 11, 15, 23)``); the default reaches the same 3..56 px
@@ -79,7 +79,8 @@ class RandomFilterFeatures(nn.Module):
             if level:
                 if min(x.shape[-2:]) < 2:
                     break
-                x = F.avg_pool2d(x, 2)
+                # antialiased (tent-filter) halving: smooth gradients, no 2**k-pixel blocks in the result
+                x = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False, antialias=True)
             for s in self.scales:
                 r = s // 2
                 mode = "reflect" if min(x.shape[-2:]) > r else "replicate"
