@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from filterkit.commands.filter import FilterSpec
 
-__all__ = ["scheduler_address", "connect", "map_files", "filter_files", "FilesReport", "remove_partial_files"]
+__all__ = ["scheduler_address", "connect", "map_files", "default_batch", "filter_files", "FilesReport", "remove_partial_files"]
 
 #: seconds to wait for the scheduler to answer and for a first worker to join
 CONNECT_TIMEOUT_S = 30
@@ -97,8 +97,8 @@ def connect(scheduler: "str | Client") -> Iterator["Client"]:
 _THREADS_SET = False
 
 
-def _process(src: str, dst: str, spec: "FilterSpec") -> tuple[str, str | None]:
-    """The task run on a worker: one file, like a local run (OpenCV single-threaded per task)."""
+def _process(files: list[tuple[str, str]], spec: "FilterSpec") -> list[tuple[str, str | None]]:
+    """The task run on a worker: a few files, each as in a local run (OpenCV single-threaded per task)."""
     global _THREADS_SET
     from filterkit.commands.filter import process_file
 
@@ -107,7 +107,15 @@ def _process(src: str, dst: str, spec: "FilterSpec") -> tuple[str, str | None]:
 
         cv2.setNumThreads(1)  # parallelism comes from the worker's task threads
         _THREADS_SET = True
-    return process_file(Path(src), Path(dst), spec)
+    return [process_file(Path(src), Path(dst), spec) for src, dst in files]
+
+
+def default_batch(n_files: int, n_threads: int) -> int:
+    """Files per task: enough to hide Dask's per-task cost, small enough to keep every thread busy.
+
+    The local pool's rule (``n / (8 * workers)``, at most 32).
+    """
+    return max(1, min(32, n_files // (8 * max(1, n_threads))))
 
 
 def _partial_files(dst: Path) -> list[Path]:
@@ -135,33 +143,39 @@ def remove_partial_files(destinations: Sequence[Path]) -> int:
 
 
 def map_files(
-    todo: Sequence[tuple[Path, Path]], spec: "FilterSpec", client: "Client"
+    todo: Sequence[tuple[Path, Path]], spec: "FilterSpec", client: "Client", batch: int | None = None
 ) -> Iterator[tuple[tuple[Path, Path], str, str | None]]:
     """Filter ``(source, destination)`` pairs on the cluster; yield ``(pair, status, message)`` as tasks finish.
 
     status is ``"done"`` or ``"failed"`` (message: one line naming the file and
-    the reason).  Paths are sent as absolute paths; messages name the paths as
-    given.  Leaving the loop early cancels the tasks not yet run; leftover
-    temporary files of these destinations are removed at the end either way.
+    the reason).  batch: files per task (default :func:`default_batch` of the
+    cluster's thread count).  Paths are sent as absolute paths; messages name
+    the paths as given.  Leaving the loop early cancels the tasks not yet run;
+    leftover temporary files of these destinations are removed at the end either way.
     """
     from distributed import as_completed
 
     pairs = [(Path(s), Path(d)) for s, d in todo]
     absolute = [(str(s.absolute()), str(d.absolute())) for s, d in pairs]
-    futures = client.map(
-        _process, [a for a, _ in absolute], [b for _, b in absolute], spec=spec, pure=False
-    )
-    index = {f.key: i for i, f in enumerate(futures)}
+    if batch is None:
+        batch = default_batch(len(pairs), sum(client.nthreads().values()))
+    starts = range(0, len(pairs), max(1, batch))
+    futures = client.map(_process, [absolute[i : i + batch] for i in starts], spec=spec, pure=False)
+    first = {f.key: i for i, f in zip(starts, futures)}
     try:
         for future in as_completed(futures):
-            i = index[future.key]
+            i0 = first[future.key]
+            n = min(batch, len(pairs) - i0)
             try:
-                status, message = future.result()
+                results = future.result()
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task killed its workers repeatedly
-                status, message = "failed", f"{absolute[i][0]}: lost on the Dask cluster ({type(exc).__name__}: {exc})"
-            if message is not None:  # name the files as the user gave them
-                message = message.replace(absolute[i][0], str(pairs[i][0])).replace(absolute[i][1], str(pairs[i][1]))
-            yield pairs[i], status, message
+                why = f"lost on the Dask cluster ({type(exc).__name__}: {exc})"
+                results = [("failed", f"{absolute[i][0]}: {why}") for i in range(i0, i0 + n)]
+            for i, (status, message) in zip(range(i0, i0 + n), results):
+                if message is not None:  # name the files as the user gave them
+                    message = message.replace(absolute[i][0], str(pairs[i][0]))
+                    message = message.replace(absolute[i][1], str(pairs[i][1]))
+                yield pairs[i], status, message
     finally:
         client.cancel(futures)
         remove_partial_files([d for _, d in pairs])

@@ -92,7 +92,7 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path, cluster):
 
     pids = client.run(os.getpid)
     statuses, killed_with = [], []
-    for i, (pair, status, message) in enumerate(map_files(todo, spec, client)):
+    for i, (pair, status, message) in enumerate(map_files(todo, spec, client, batch=3)):
         statuses.append((pair, status, message))
         if i == 0:  # the busiest worker dies with the tasks it holds; the scheduler reruns them elsewhere
             address, keys = max(client.processing().items(), key=lambda item: len(item[1]))
@@ -165,15 +165,24 @@ def test_a_task_that_raises_on_the_worker_is_one_failed_line(tmp_path, cluster, 
     _, client = cluster
     sources = _make_images(tmp_path / "in", 2, seed=3)
 
-    def explode(src, dst, spec):  # stands in for a task the scheduler gave up on (KilledWorker)
-        if src.endswith("img001.png"):
+    def explode(files, spec):  # stands in for a task the scheduler gave up on (KilledWorker)
+        if files[0][0].endswith("img001.png"):
             raise RuntimeError("worker crashed")
-        return fdist._process(src, dst, spec)
+        return fdist._process(files, spec)
 
     monkeypatch.setattr(fdist, "_process", explode)
     results = {p[0].name: (s, m) for p, s, m in map_files([(s, tmp_path / "out" / s.name) for s in sources],
-                                                         FilterSpec(op="mean"), client)}  # fmt: skip
+                                                         FilterSpec(op="mean"), client, batch=1)}  # fmt: skip
     assert results["img000.png"] == ("done", None)
     status, message = results["img001.png"]
     assert status == "failed"
     assert message == f"{sources[1]}: lost on the Dask cluster (RuntimeError: worker crashed)"
+
+
+def test_default_batch_follows_the_local_pool_rule():
+    from filterkit.distributed import default_batch
+
+    assert default_batch(10, 2) == 1
+    assert default_batch(2000, 2) == 32
+    assert default_batch(800, 4) == 25
+    assert default_batch(5, 0) == 1
