@@ -1,6 +1,6 @@
 """Run ``filterkit filter`` over many files on a Dask distributed cluster.
 
-One task per file: a worker reads the source, filters it with
+One task per few files (:func:`default_batch`): a worker reads each source, filters it with
 :func:`filterkit.commands.filter.process_file` (the very code of a local
 run, so the bytes written are the same) and writes the output itself with
 :func:`filterkit.io.atomic_write`.  Only file names and a short status go
@@ -8,7 +8,7 @@ over the network; every worker must therefore see the input and output
 folders at the same paths (one machine, or a shared file system), and have
 filterkit installed.
 
-Tasks are idempotent: the output path is fixed before the task is sent, and
+Tasks are idempotent: the output paths are fixed before the task is sent, and
 a task run twice (a worker died and the scheduler ran it again elsewhere)
 writes the same bytes to the same path; the rename is atomic, so the output
 folder never holds a half-written image and never two copies.  A worker
@@ -40,7 +40,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from filterkit.commands.filter import FilterSpec
 
-__all__ = ["scheduler_address", "connect", "map_files", "default_batch", "filter_files", "FilesReport", "remove_partial_files"]
+__all__ = [
+    "scheduler_address",
+    "connect",
+    "map_files",
+    "default_batch",
+    "filter_files",
+    "FilesReport",
+    "remove_partial_files",
+]
 
 #: seconds to wait for the scheduler to answer and for a first worker to join
 CONNECT_TIMEOUT_S = 30
@@ -51,17 +59,18 @@ def scheduler_address(text: str) -> str:
 
     Addresses with a Dask protocol (``tcp://``, ``tls://``, ``ucx://``, ``inproc://``) are kept.
     """
-    text = text.strip()
-    if text.startswith("dask://"):
-        text = "tcp://" + text[len("dask://") :]
-    elif "://" not in text:
-        text = "tcp://" + text
-    protocol, _, rest = text.partition("://")
+    given = text.strip()
+    address = given
+    if address.startswith("dask://"):
+        address = "tcp://" + address[len("dask://") :]
+    elif "://" not in address:
+        address = "tcp://" + address
+    protocol, _, rest = address.partition("://")
     if protocol not in ("tcp", "tls", "ucx", "inproc") or not rest:
-        raise UserError(f"--scheduler {text!r}: expected dask://HOST:PORT (or tcp://HOST:PORT)")
+        raise UserError(f"--scheduler {given}: expected dask://HOST:PORT (or tcp://HOST:PORT)")
     if protocol in ("tcp", "tls") and not rest.rpartition(":")[2].isdigit():
-        raise UserError(f"--scheduler {text!r}: no port; the scheduler prints its address (default port 8786)")
-    return text
+        raise UserError(f"--scheduler {given}: no port; the scheduler prints its address (default port 8786)")
+    return address
 
 
 @contextlib.contextmanager
