@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:42s} {value:9.2f}  {figures}")
     batched, single = medians["maximize 10 classes, batched"], medians["maximize 10 classes, one at a time"]
     lbfgs, adam = medians[f"style {args.size}px, lbfgs"], medians[f"style {args.size}px, adam"]
-    print(f"ratio one-at-a-time / batched maximisation: {single / batched:.2f}x; adam / lbfgs time: {adam / lbfgs:.2f}x")
+    print(f"ratio one-at-a-time / batched maximisation: {single / batched:.2f}x; "
+          f"adam / lbfgs time: {adam / lbfgs:.2f}x")
     if args.json:
         write_json(args.json, {
             "device": str(device), "threads": threads, "torch": torch.__version__, "checkpoint": source,

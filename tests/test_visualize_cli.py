@@ -33,7 +33,7 @@ def _outputs(tmp_path, name):
 
 def test_kernels_writes_png_json_and_npy(tmp_path, capsys):
     png, js = _outputs(tmp_path, "k")
-    assert _run("kernels", CKPT, "--compare", "-o", png, "--json", js, "--npy", tmp_path / "k.npy") == 0
+    assert _run("kernels", CKPT, "--compare", "--max", "6", "-o", png, "--json", js, "--npy", tmp_path / "k.npy") == 0
     assert png.read_bytes().startswith(PNG_MAGIC)
     data = json.loads(js.read_text())
     assert data["layer"] == "conv1" and len(data["kernels"]) == 25 and data["seed"] == 0
@@ -59,7 +59,8 @@ def test_maximize_class_json_has_the_figures(tmp_path):
 
 
 def test_features_saliency_dream(tmp_path, digit):
-    for name, extra in [("features", ["--layer", "conv2"]), ("saliency", ["--samples", "4", "--steps", "8"]),
+    for name, extra in [("features", ["--layer", "conv2", "--max", "6"]),
+                        ("saliency", ["--samples", "4", "--steps", "8"]),
                         ("dream", ["--layer", "conv2", "--octaves", "2", "--steps", "2"])]:
         png, js = _outputs(tmp_path, name)
         assert _run(name, CKPT, digit, *extra, "-o", png, "--json", js) == 0, name

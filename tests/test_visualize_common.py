@@ -23,7 +23,7 @@ from filterkit.visualize.digits import train_digits_cnn
 
 
 def test_zoo_model_is_seeded_frozen_and_in_eval_mode():
-    a, b, c = load_model("zoo:lecture_cnn", seed=1), load_model("zoo:lecture_cnn", seed=1), load_model("zoo:lecture_cnn", seed=2)
+    a, b, c = (load_model("zoo:lecture_cnn", seed=s) for s in (1, 1, 2))
     assert torch.equal(a.module.conv1.weight, b.module.conv1.weight)
     assert not torch.equal(a.module.conv1.weight, c.module.conv1.weight)
     assert not a.module.training and not any(p.requires_grad for p in a.module.parameters())

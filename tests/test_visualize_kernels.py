@@ -29,10 +29,10 @@ def test_known_kernels_are_named_with_cosine_one():
 
 def test_grids_are_pngs_for_grey_and_rgb_kernels(tmp_path):
     vm = load_model("zoo:lecture_cnn")
-    assert plot_kernels(vm, "conv2", tmp_path / "k.png").read_bytes().startswith(PNG_MAGIC)
-    assert plot_kernel_comparison(vm, "conv1", tmp_path / "c.png").read_bytes().startswith(PNG_MAGIC)
+    assert plot_kernels(vm, "conv2", tmp_path / "k.png", max_kernels=8).read_bytes().startswith(PNG_MAGIC)
+    assert plot_kernel_comparison(vm, "conv1", tmp_path / "c.png", max_kernels=6).read_bytes().startswith(PNG_MAGIC)
     rgb = load_model("zoo:allcnn_c")
-    assert plot_kernels(rgb, "conv1", tmp_path / "rgb.png", max_kernels=12).stat().st_size > 0
+    assert plot_kernels(rgb, "conv1", tmp_path / "rgb.png", max_kernels=6).stat().st_size > 0
 
 
 def test_non_conv_layer_is_a_user_error():

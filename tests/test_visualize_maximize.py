@@ -48,7 +48,7 @@ def test_sparsity_prior_makes_the_zeros():
 
 
 def test_target_activation_rises_far_above_the_starting_noise(digits_cnn):
-    cfg = MaximizeConfig(steps=150, l1=0.0)
+    cfg = MaximizeConfig(steps=100, l1=0.0)
     units = maximize(digits_cnn, [Target("neuron", "fc1", j) for j in range(8)], cfg, seed=0)
     gain = (units.final_activation - units.start_activation) / np.abs(units.start_activation)
     assert (gain > 0).all() and (gain > 5).mean() >= 0.5, gain  # dead-ish units rise little

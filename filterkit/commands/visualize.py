@@ -95,7 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        formatter_class=fmt)
     p.add_argument("checkpoint", metavar="CKPT")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--channel", metavar="K", help="channel(s) of --layer: K, K1,K2 or all (output summed over positions)")
+    what.add_argument("--channel", metavar="K",
+                      help="channel(s) of --layer: K, K1,K2 or all (output summed over positions)")
     what.add_argument("--neuron", metavar="J", help="unit(s) of --layer's flattened output: J, J1,J2 or all")
     what.add_argument("--class", dest="klass", metavar="C", help="class(es) of the output: C, C1,C2 or all")
     p.add_argument("--layer", default=None, help="layer for --channel/--neuron")

@@ -193,7 +193,8 @@ def load_model(spec: str | os.PathLike, device: str | torch.device = "cpu", seed
             module = build_model(name)
         shape = default_input(name)
         channels = shape[0]
-        vm = VisModel(module, name, shape, (0.0,) * channels, (1.0,) * channels, None, f"{name}, random init (seed {seed})")
+        vm = VisModel(module, name, shape, (0.0,) * channels, (1.0,) * channels, None,
+                      f"{name}, random init (seed {seed})")
     else:
         ckpt = read_checkpoint(text)
         config = ckpt.get("config") or {}
@@ -244,7 +245,10 @@ def load_image(path: str | os.PathLike, channels: int = 1, size: tuple[int, int]
     from filterkit.io import read_image
 
     text = str(path)
-    image = skimage_sample(text[len(SKIMAGE_PREFIX):]) if text.startswith(SKIMAGE_PREFIX) else np.asarray(read_image(path))
+    if text.startswith(SKIMAGE_PREFIX):
+        image = skimage_sample(text[len(SKIMAGE_PREFIX):])
+    else:
+        image = np.asarray(read_image(path))
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(image.dtype, 1.0)
     x = torch.from_numpy(image.astype(np.float32) / scale)
     x = x[None] if x.ndim == 2 else x.permute(2, 0, 1)
@@ -272,7 +276,8 @@ def skimage_sample(name: str) -> np.ndarray:
     try:
         return np.asarray(loader())
     except Exception as exc:  # some samples need a download (pooch); report it in one line
-        raise UserError(f"{SKIMAGE_PREFIX}{name}: cannot load ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{SKIMAGE_PREFIX}{name}: cannot load ({reason})") from None
 
 
 def resize(x: torch.Tensor, size: tuple[int, int] | int) -> torch.Tensor:
@@ -289,7 +294,7 @@ def resize(x: torch.Tensor, size: tuple[int, int] | int) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, C, H, W)`` (kernel from :func:`filterkit.kernels.gaussian_1d`, reflect border)."""
+    """Separable Gaussian blur of ``(N, C, H, W)``; kernel :func:`filterkit.kernels.gaussian_1d`, reflect border."""
     import torch.nn.functional as F
 
     from filterkit.kernels import gaussian_1d

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from filterkit.errors import UserError
 from filterkit.visualize.common import VisModel, resize
 from filterkit.visualize.config import DreamConfig
 

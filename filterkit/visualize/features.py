@@ -22,7 +22,7 @@ __all__ = ["feature_maps", "feature_stats", "plot_feature_maps"]
 
 @torch.no_grad()
 def feature_maps(vm: VisModel, image: torch.Tensor, layer: str) -> np.ndarray:
-    """Output of ``layer`` for one ``(1, C, H, W)`` pixel image: ``(channels, H', W')`` (a vector becomes ``(n, 1, 1)``)."""
+    """Output of ``layer`` for one ``(1, C, H, W)`` pixel image: ``(channels, H', W')`` (a vector: ``(n, 1, 1)``)."""
     out = vm.activations(image.to(vm.device), layer)[0].float().cpu().numpy()
     if out.ndim == 1:
         out = out[:, None, None]

@@ -80,7 +80,9 @@ def plot_kernels(vm: VisModel | nn.Module, layer: str, path: str | os.PathLike, 
     for ax, kernel, info in zip(axes.ravel(), w, rows_info):
         img, opts = _kernel_image(kernel)
         ax.imshow(img, interpolation="nearest", **opts)
-        label = f"#{info['index']}" if info["nearest"] is None else f"#{info['index']} {info['nearest']}\ncos {info['cosine']:.2f}"
+        label = f"#{info['index']}"
+        if info["nearest"] is not None:
+            label += f" {info['nearest']}\ncos {info['cosine']:.2f}"
         ax.set_title(label, fontsize=6.5)
     colour = "RGB, 0.5 grey = 0" if w.shape[1] == 3 else "summed over inputs, red > 0 > blue"
     fig.suptitle(f"{layer}: {w.shape[0]} kernels {w.shape[2]}x{w.shape[3]} ({colour}); nearest fixed kernel, cosine",
@@ -96,7 +98,8 @@ def plot_kernel_comparison(vm: VisModel | nn.Module, layer: str, path: str | os.
     w = conv_weight(vm, layer)[:max_kernels]
     info = kernel_table(vm, layer, bank)[: len(w)]
     if info and info[0]["nearest"] is None:
-        raise UserError(f"layer {layer!r}: kernels {w.shape[2]}x{w.shape[3]} have no centre to compare with fixed kernels")
+        shape = f"{w.shape[2]}x{w.shape[3]}"
+        raise UserError(f"layer {layer!r}: kernels {shape} have no centre to compare with fixed kernels")
     pairs = 5
     rows = -(-len(w) // pairs)
     fig, axes = plt.subplots(rows, 2 * pairs, figsize=(1.1 * 2 * pairs, 1.35 * rows + 0.4), squeeze=False)

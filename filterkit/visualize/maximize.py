@@ -198,7 +198,7 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 
 
 def random_transform(x: torch.Tensor, cfg: MaximizeConfig, generator: torch.Generator) -> torch.Tensor:
-    """Shift (roll) by up to ``jitter*S`` px, then scale and rotate about the centre (zero fill); same draw for the batch."""
+    """Roll by up to ``jitter*S`` px, then scale and rotate about the centre (zero fill); one draw per batch."""
     side = min(x.shape[-2:])
     j = int(round(cfg.jitter * side))
     if j > 0:

@@ -47,7 +47,9 @@ __all__ = ["ModelFeatures", "RandomFilterFeatures", "StyleConfig", "StyleResult"
 
 
 class RandomFilterFeatures(nn.Module):
-    """Random conv filters of several sizes on an image pyramid, + ReLU: one ``(N, filters, h, w)`` map per (level, size).
+    """Random conv filters of several sizes on an image pyramid, + ReLU.
+
+    Returns one ``(N, filters, h, w)`` map per (level, size).
 
     Level ``k`` filters the image downsampled (antialiased bilinear) by ``2**k``, so a ``s x s``
     filter there spans ``s * 2**k`` input pixels: ``levels=1`` is the
