@@ -25,14 +25,15 @@ class AugmentConfig:
     """Augmentation settings (plain types, stored in checkpoints).
 
     shift_ms: clips are shifted by up to +-shift_ms (zero fill).
-    noise_prob, snr_db: probability of mixing noise and the SNR range in dB.
+    noise_prob, snr_db: probability of mixing noise and the SNR range in dB (off by default: it did not
+        help on clean FSDD and makes every epoch compute features afresh; use it for noisy data).
     freq_masks, freq_mask_width: SpecAugment masks along mel bands (max width in bands).
     time_masks, time_mask_width: masks along frames (max width in frames).
     vtlp_range: warp factor alpha drawn from [1 - r, 1 + r] (0 disables).
     """
 
     shift_ms: float = 100.0
-    noise_prob: float = 0.5
+    noise_prob: float = 0.0
     snr_db: tuple[float, float] = (10.0, 30.0)
     freq_masks: int = 2
     freq_mask_width: int = 5

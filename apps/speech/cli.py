@@ -36,17 +36,18 @@ examples:
 def _add_feature_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("features (stored in the checkpoint)")
     g.add_argument("--sample-rate", type=int, default=8000, help="Hz; audio is resampled to it (default 8000)")
-    g.add_argument("--duration", type=float, default=1.0, help="clip length in seconds, pad/crop (default 1.0)")
+    g.add_argument("--duration", type=float, default=1.0,
+                   help="clip length in seconds with --placement center, pad/crop (default %(default)s)")
     g.add_argument("--win-ms", type=float, default=25.0, help="analysis window in ms (default 25)")
     g.add_argument("--hop-ms", type=float, default=10.0, help="hop between frames in ms (default 10)")
     g.add_argument("--n-mels", type=int, default=40, help="mel bands (default 40)")
     g.add_argument("--fmin", type=float, default=20.0, help="lowest mel band edge in Hz (default 20)")
     g.add_argument("--fmax", type=float, default=None, help="highest mel band edge in Hz (default sample_rate/2)")
     g.add_argument("--normalize", choices=["cmvn", "mean", "none"], default="cmvn",
-                   help="per-utterance normalisation of each mel band over time (default cmvn)")
+                   help="per-utterance normalisation of each mel band over time (default %(default)s)")
     g.add_argument("--placement", choices=["center", "stretch"], default="stretch",
                    help="center: pad/crop the clip to --duration; stretch: trim silence and resample the "
-                        "log-mel image to --stretch-frames frames, whatever the speaking rate (default stretch)")
+                        "log-mel image to --stretch-frames frames, whatever the speaking rate (default %(default)s)")
     g.add_argument("--stretch-frames", type=int, default=32, help="frames per clip with --placement stretch "
                                                                    "(default 32)")
 
@@ -83,6 +84,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="clips per batch (default 64)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule (default 3e-3)")
     p.add_argument("--no-augment", action="store_true", help="switch off shift, noise, SpecAugment and VTLP")
+    p.add_argument("--noise-prob", type=float, default=0.0,
+                   help="probability of mixing background noise (DATA/_background_noise_ or synthetic white/"
+                        "pink/brown) into a training clip at 10-30 dB SNR (default 0: off)")
     p.add_argument("--seeds", type=int, default=1, help="repeat with seeds SEED..SEED+N-1 and report the spread")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the engine's, 1)")
     p.add_argument("--jobs", type=int, default=1,
@@ -120,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="PNG", default=None, help="draw the spectrogram into this PNG")
     p.add_argument("--checkpoint", metavar="CKPT", default=None, help="use the feature settings of this model")
     _add_feature_options(p)
-    p.set_defaults(duration=None, normalize="none")
+    p.set_defaults(duration=None, normalize="none", placement="center")
     add_json_option(p)
 
     p = sub.add_parser("synth", help="make an offline spoken-digit dataset with espeak-ng")
@@ -229,7 +233,9 @@ def _train(args: argparse.Namespace) -> int:
     index = {name: i for i, name in enumerate(labels)}
     waves = dict(zip(clips, wave_list))
     noise = background_noise(args.data if Path(args.data).is_dir() else None, features.sample_rate, args.seed)
-    augment = AugmentConfig.off() if args.no_augment else AugmentConfig()
+    if not 0.0 <= args.noise_prob <= 1.0:
+        raise UserError(f"--noise-prob must be between 0 and 1, got {args.noise_prob}")
+    augment = AugmentConfig.off() if args.no_augment else AugmentConfig(noise_prob=args.noise_prob)
 
     def settings_for(seed: int) -> TrainSettings:
         return TrainSettings(model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -374,7 +380,12 @@ def _features(args: argparse.Namespace) -> int:
     else:
         config = _feature_config(args)
     wave = load_audio(args.file, config.sample_rate, allow_silent=True)
-    feats = LogMel(config)(torch.from_numpy(wave)).numpy()
+    if config.placement == "stretch" or config.duration_s is not None:  # exactly what a model sees
+        from filterkit.apps.speech.features import clip_features
+
+        feats = clip_features([wave], LogMel(config))[0].numpy()
+    else:
+        feats = LogMel(config)(torch.from_numpy(wave)).numpy()
     print(f"{args.file}: {wave.size / config.sample_rate:.3f} s at {config.sample_rate} Hz -> "
           f"{feats.shape[0]} mel bands x {feats.shape[1]} frames (hop {config.hop_ms:g} ms), "
           f"range {feats.min():.1f}..{feats.max():.1f} ({'dB' if config.scale == 'db' else 'ln'})")

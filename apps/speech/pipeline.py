@@ -69,7 +69,8 @@ class TrainSettings:
     @classmethod
     def from_dict(cls, data: dict) -> "TrainSettings":
         data = dict(data)
-        data["features"] = FeatureConfig.from_dict(data["features"])
+        # checkpoints from before "placement" existed all padded/cropped the clip around its centre
+        data["features"] = FeatureConfig.from_dict({"placement": "center", **data["features"]})
         data["augment"] = AugmentConfig.from_dict(data["augment"])
         return cls(**data)
 

@@ -62,7 +62,7 @@ def test_train_official_and_eval_report(fsdd_like, trained, tmp_path):
     report = tmp_path / "official.json"
     out = tmp_path / "run"
     assert main(["speech", "train", str(fsdd_like), *FAST, "--eval", "official", "--json", str(report),
-                 "-o", str(out), "--model", "tf2d", "--placement", "center", "--duration", "0.8"]) == 0
+                 "-o", str(out), "--model", "tf2d", "--placement", "center", "--duration", "0.8", "--noise-prob", "0.5"]) == 0
     data = json.loads(report.read_text())
     assert data["n"] == 45 and set(data["per_speaker"]) == {"ann", "bob", "cyd"}
     assert sum(v["n"] for v in data["per_speaker"].values()) == 45

@@ -87,3 +87,12 @@ def test_config_round_trip_and_errors():
         FeatureConfig.from_dict({"nmels": 3})
     with pytest.raises(ValueError, match="scale"):
         FeatureConfig(scale="linear")
+
+
+def test_settings_without_placement_mean_center():
+    from filterkit.apps.speech.pipeline import TrainSettings
+
+    d = TrainSettings().to_dict()
+    assert TrainSettings.from_dict(d).features.placement == "stretch"
+    del d["features"]["placement"]  # a checkpoint written before placements existed
+    assert TrainSettings.from_dict(d).features.placement == "center"
