@@ -31,12 +31,24 @@ examples:
   filterkit visualize style skimage:camera skimage:gravel --size 128 -o style.png
 """
 
-SUBCOMMANDS = ("train", "kernels", "features", "maximize", "saliency", "dream", "style")
+CKPT_HELP = "filterkit checkpoint, or zoo:NAME for a zoo model with random weights from --seed"
+IMAGE_HELP = "image file, or skimage:NAME (camera, brick, gravel, grass, ...)"
 
 
-def _common(p: argparse.ArgumentParser, needs_out: bool = True, model: bool = True) -> None:
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show a default once, and only when it says something (not None/False, not already in the help)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS \
+                or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
     p.add_argument("-o", "--out", metavar="OUT.png", required=False,
-                   help="output PNG" + (" (required)" if needs_out else ""))
+                   help="output PNG (required unless --list-layers)")
     add_json_option(p)
     p.add_argument("--npy", metavar="PATH", default=None, help="also save the raw float array (.npy)")
     add_seed_option(p)
@@ -57,7 +69,7 @@ def _image_options(p: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="technique", metavar="TECHNIQUE")
     sub.required = True
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _DefaultsFormatter
 
     p = sub.add_parser("train", help="train the lecture CNN on digits and save a checkpoint to visualise",
                        formatter_class=fmt)
@@ -73,15 +85,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("kernels", help="grid of a conv layer's kernels with their nearest fixed kernels",
                        formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
     p.add_argument("--layer", default=None, help="conv layer (default: the first Conv2d)")
     p.add_argument("--compare", action="store_true", help="draw each kernel beside its nearest fixed kernel")
     p.add_argument("--max", type=int, default=100, help="draw at most this many kernels")
     _common(p)
 
     p = sub.add_parser("features", help="feature maps of a layer for an input image", formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("image", metavar="IMAGE", nargs="?")
+    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
+    p.add_argument("image", metavar="IMAGE", nargs="?", help=IMAGE_HELP)
     p.add_argument("--layer", default=None, help="layer (default: the first Conv2d)")
     p.add_argument("--size", type=int, default=None, help="resize the image's shorter side (default: model input)")
     p.add_argument("--max", type=int, default=64, help="draw at most this many maps")
@@ -93,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = MaximizeConfig()
     p = sub.add_parser("maximize", help="the input that maximises a filter, a unit or a class (gradient ascent)",
                        formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
     what = p.add_mutually_exclusive_group()
     what.add_argument("--channel", metavar="K",
                       help="channel(s) of --layer: K, K1,K2 or all (output summed over positions)")
@@ -118,8 +130,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common(p)
 
     p = sub.add_parser("saliency", help="gradient, SmoothGrad and integrated-gradients maps", formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("image", metavar="IMAGE", nargs="?")
+    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
+    p.add_argument("image", metavar="IMAGE", nargs="?", help=IMAGE_HELP)
     p.add_argument("--target", type=int, default=None, help="class to explain (default: the predicted class)")
     p.add_argument("--samples", type=int, default=32, help="SmoothGrad noisy samples")
     p.add_argument("--noise", type=float, default=0.15, help="SmoothGrad noise std, fraction of the image range")
@@ -133,8 +145,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = DreamConfig()
     p = sub.add_parser("dream", help="Deep Dream: amplify what a layer sees (multi-scale octaves)",
                        formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("image", metavar="IMAGE", nargs="?")
+    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
+    p.add_argument("image", metavar="IMAGE", nargs="?", help=IMAGE_HELP)
     p.add_argument("--layer", default=None, help="layer to amplify (required unless --list-layers)")
     p.add_argument("--size", type=int, default=None, help="resize the image's shorter side first")
     p.add_argument("--octaves", type=int, default=d.octaves, help="number of scales")
@@ -396,7 +408,7 @@ def _run_saliency(args) -> int:
 
 def _run_dream(args) -> int:
     from filterkit.errors import UserError
-    from filterkit.visualize.common import figure_to_png, load_image, pyplot, to_uint8
+    from filterkit.visualize.common import load_image, plot_panels
     from filterkit.visualize.dream import DreamConfig, deep_dream
 
     vm = _prepare(args)
@@ -408,17 +420,9 @@ def _run_dream(args) -> int:
     config = DreamConfig(octaves=args.octaves, octave_scale=args.octave_scale, steps=args.steps, lr=args.lr)
     image = load_image(args.image, channels=vm.input_shape[0], size=args.size, invert=args.invert)
     result = deep_dream(vm, image, args.layer, config, seed=args.seed, progress=not args.no_progress)
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4.3))
-    for ax, (img, title) in zip(axes, ((image[0], "input"), (result.image, f"dream on {args.layer}"))):
-        shown = to_uint8(img)
-        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=255)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    fig.suptitle(f"mean squared activation {result.start_objective:.3g} -> {result.final_objective:.3g} "
-                 f"({len(result.octave_sizes)} octaves, seed {args.seed})", fontsize=8)
-    fig.tight_layout()
-    figure_to_png(fig, args.out)
+    plot_panels([(image[0], "input"), (result.image, f"dream on {args.layer}")], args.out,
+                f"mean squared activation {result.start_objective:.3g} -> {result.final_objective:.3g} "
+                f"({len(result.octave_sizes)} octaves, seed {args.seed})")
     print(f"{args.layer}: mean squared activation {result.start_objective:.4g} -> {result.final_objective:.4g}")
     return _finish(args, {"model": vm.source, "image": args.image, "layer": args.layer, **result.to_json()},
                    result.image)
@@ -427,7 +431,7 @@ def _run_dream(args) -> int:
 def _run_style(args) -> int:
     from filterkit.errors import UserError
     from filterkit.train import configure_threads, select_device
-    from filterkit.visualize.common import check_outputs, figure_to_png, load_image, load_model, pyplot, to_uint8
+    from filterkit.visualize.common import check_outputs, load_image, load_model, plot_panels
     from filterkit.visualize.style import ModelFeatures, RandomFilterFeatures, StyleConfig, synthesize
 
     if not args.out:
@@ -454,18 +458,10 @@ def _run_style(args) -> int:
     size = (args.size, args.size) if texture else None
     result = synthesize(extractor, style, content, size=size, config=config, seed=args.seed,
                         progress=not args.no_progress, extractor_name=name)
-    plt = pyplot()
     panels = ([] if texture else [(content[0], "content")]) + [(style[0], "style"), (result.image, result.mode)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6))
-    for ax, (img, title) in zip(axes, panels):
-        shown = to_uint8(img)
-        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=255)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    fig.suptitle(f"Gram distance {result.start_gram_distance:.3g} -> {result.final_gram_distance:.3g} "
-                 f"({config.optimizer}, {len(result.loss_history)} evaluations, {result.seconds:.0f} s)", fontsize=8)
-    fig.tight_layout()
-    figure_to_png(fig, args.out)
+    plot_panels(panels, args.out,
+                f"Gram distance {result.start_gram_distance:.3g} -> {result.final_gram_distance:.3g} "
+                f"({config.optimizer}, {len(result.loss_history)} evaluations, {result.seconds:.0f} s)")
     print(f"{result.mode}: Gram distance {result.start_gram_distance:.4g} -> {result.final_gram_distance:.4g}, "
           f"loss {result.start_loss:.4g} -> {result.final_loss:.4g} in {result.seconds:.1f} s ({config.optimizer})")
     figures = {"content": args.content, "style": args.style, **result.to_json()}

@@ -37,6 +37,7 @@ __all__ = [
     "layer_names",
     "load_image",
     "load_model",
+    "plot_panels",
     "to_uint8",
     "write_png",
 ]
@@ -345,6 +346,20 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def plot_panels(panels: Sequence[tuple[Any, str]], path: str | os.PathLike, title: str) -> Path:
+    """PNG of images side by side: ``panels`` is ``[(pixels (C, H, W) in [0, 1], caption), ...]``."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6), squeeze=False)
+    for ax, (img, caption) in zip(axes[0], panels):
+        shown = to_uint8(img)
+        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=255)
+        ax.set_title(caption, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return figure_to_png(fig, path)
 
 
 def check_outputs(paths: Sequence[str | os.PathLike | None], force: bool) -> None:
