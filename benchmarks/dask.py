@@ -225,12 +225,23 @@ def bench_blockwise(args, client) -> list[dict]:
 
 def print_table(rows: list[dict], args) -> None:
     mib = 2**20
+    parts = {r["part"] for r in rows}
+    if "files" in parts:
+        _print_files(rows, args, mib)
+    if "blockwise" in parts:
+        _print_blockwise(rows, args, mib)
+
+
+def _print_files(rows: list[dict], args, mib: int) -> None:
     print(f"\nfiles: {args.n} PNGs {args.image_side}x{args.image_side} RGB, gaussian sigma {args.sigma}, "
           f"median of {args.repeats}")  # fmt: skip
     print(f"{'contender':<20}{'seconds':>10}{'images/s':>10}{'speedup':>9}{'peak MiB':>10}{'base MiB':>10}")
     for r in (r for r in rows if r["part"] == "files"):
         print(f"{r['contender']:<20}{r['seconds']:>10.2f}{r['images_per_second']:>10.0f}{r['speedup_vs_local_1']:>9.2f}"
               f"{r['peak_rss_bytes'] / mib:>10.0f}{r['base_rss_bytes'] / mib:>10.0f}")  # fmt: skip
+
+
+def _print_blockwise(rows: list[dict], args, mib: int) -> None:
     print(f"\nblockwise: {args.side}x{args.side} uint8, chunks {args.chunk}, gaussian sigma {args.sigma}, "
           f"{args.threads} threads locally, median of {args.repeats}")  # fmt: skip
     print(f"{'contender':<20}{'seconds':>10}{'MP/s':>10}{'ratio':>9}{'peak MiB':>10}{'base MiB':>10}")
