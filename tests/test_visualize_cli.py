@@ -91,4 +91,8 @@ def test_user_mistakes_are_one_line_errors(tmp_path, digit, capsys):
     assert "checkpoint not found" in capsys.readouterr().err
     assert _run("features", CKPT, "-o", tmp_path / "f.png") == 2
     assert "give an IMAGE" in capsys.readouterr().err
+    assert _run("dream", CKPT, "skimage:camera", "--layer", "fc1", "--size", "64", "-o", tmp_path / "d.png") == 2
+    assert "does not reach layer(s) fc1" in capsys.readouterr().err
+    assert _run("maximize", CKPT, "--class", "1", "--size", "40", "-o", tmp_path / "m.png") == 2
+    assert "cannot take (1, 40, 40) inputs" in capsys.readouterr().err
     assert png.read_bytes() == b"old"

@@ -347,15 +347,17 @@ def _run_maximize(args) -> int:
     )
     c, h, w = vm.input_shape
     probe = torch.zeros((1, c, args.size or h, args.size or w), device=vm.device)
+    if args.klass is None and (args.channel is not None or args.neuron is not None) and not args.layer:
+        raise UserError("--channel/--neuron need --layer (see --list-layers)")
+    try:
+        with torch.no_grad():
+            out = vm.forward(probe) if args.klass is not None else vm.activations(probe, args.layer or OUTPUT)
+    except RuntimeError as exc:
+        raise UserError(f"{vm.name} cannot take {tuple(probe.shape[1:])} inputs "
+                        f"({str(exc).splitlines()[0]}); change --size") from None
     if args.klass is not None:
-        with torch.no_grad():
-            count = vm.forward(probe).shape[1]
-        targets = [Target("class", OUTPUT, i) for i in _indices(args.klass, count, "class")]
+        targets = [Target("class", OUTPUT, i) for i in _indices(args.klass, out.shape[1], "class")]
     elif args.channel is not None or args.neuron is not None:
-        if not args.layer:
-            raise UserError("--channel/--neuron need --layer (see --list-layers)")
-        with torch.no_grad():
-            out = vm.activations(probe, args.layer)
         if args.channel is not None:
             targets = [Target("channel", args.layer, i) for i in _indices(args.channel, out.shape[1], "channel")]
         else:

@@ -125,6 +125,9 @@ class VisModel:
             self.forward(pixels)
         except _Stop:
             pass
+        except RuntimeError as exc:  # typically a size mismatch at a dense layer
+            raise UserError(f"{self.name}: a {tuple(pixels.shape[1:])} input does not reach layer(s) "
+                            f"{', '.join(names)} ({str(exc).splitlines()[0]}); use another size or layer") from None
         finally:
             for h in handles:
                 h.remove()
