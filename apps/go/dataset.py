@@ -187,13 +187,30 @@ class PositionBatches:
         planes, legal = decode(packed, pos.to_play[idx], ko, pos.size, self.feature_set)
         return (torch.from_numpy(planes), torch.from_numpy(legal)), torch.from_numpy(target)
 
+    __getitems__ = __getitem__  # DataLoader with a batch_sampler hands over the whole index list
+
+
+def keep_batch(batch):
+    """``collate_fn`` for :class:`PositionBatches`: its items are already batches."""
+    return batch
+
+
+def position_loader(dataset: PositionBatches, batches, workers: int = 0, generator=None):
+    """A ``DataLoader`` yielding one decoded batch per index list of ``batches`` (a batch sampler).
+
+    Built with ``batch_sampler=`` so the shared Trainer can shard it under DDP.
+    """
+    from torch.utils.data import DataLoader
+
+    return DataLoader(dataset, batch_sampler=batches, collate_fn=keep_batch, num_workers=workers,
+                      persistent_workers=workers > 0, generator=generator)
+
 
 def batch_loader(dataset: PositionBatches, batch_size: int, shuffle: bool, seed: int = 0, workers: int = 0):
     """A ``DataLoader`` over :class:`PositionBatches` (random batches when ``shuffle``)."""
     import torch
-    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+    from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
 
     generator = torch.Generator().manual_seed(seed)
     base = RandomSampler(range(len(dataset)), generator=generator) if shuffle else SequentialSampler(range(len(dataset)))
-    return DataLoader(dataset, sampler=BatchSampler(base, batch_size, drop_last=False), batch_size=None,
-                      num_workers=workers, persistent_workers=workers > 0)
+    return position_loader(dataset, BatchSampler(base, batch_size, drop_last=False), workers, generator)

@@ -96,11 +96,11 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
           train_split: str = "train", val_split: str = "val", workers: int = 0) -> dict:
     """Train on prepared splits under ``data``; checkpoints in ``out`` (last.pt, best.pt); return a report."""
     import torch
-    from torch.utils.data import BatchSampler, DataLoader, RandomSampler
+    from torch.utils.data import BatchSampler, RandomSampler
 
     from filterkit.train import Trainer, accuracy, seed_everything
 
-    from .dataset import PositionBatches
+    from .dataset import PositionBatches, position_loader
 
     data = Path(data)
     train_info = read_info(data / train_split)
@@ -115,19 +115,16 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
     model = build_model(config)
     generator = torch.Generator().manual_seed(seed)
     n_epoch = min(epoch_positions or len(train_pos), len(train_pos))
-    train_loader = DataLoader(
+    train_loader = position_loader(
         PositionBatches(train_pos, features, augment=augment, seed=seed),
-        sampler=BatchSampler(RandomSampler(range(len(train_pos)), num_samples=n_epoch, generator=generator),
-                             batch_size, drop_last=False),
-        batch_size=None, num_workers=workers, persistent_workers=workers > 0)
-    train_loader.generator = generator
+        BatchSampler(RandomSampler(range(len(train_pos)), num_samples=n_epoch, generator=generator),
+                     batch_size, drop_last=False), workers, generator)
     val_loader = None
     if val_pos is not None:
         n_val = min(val_positions or len(val_pos), len(val_pos))
         # an evenly spaced fixed subset: the same positions every epoch
         subset = np.linspace(0, len(val_pos) - 1, n_val).astype(np.int64).tolist()
-        val_loader = DataLoader(PositionBatches(val_pos, features), batch_size=None,
-                                sampler=BatchSampler(subset, batch_size * 4, drop_last=False))
+        val_loader = position_loader(PositionBatches(val_pos, features), BatchSampler(subset, batch_size * 4, False))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     trainer = Trainer(model, optimizer, torch.nn.functional.cross_entropy, app=APP, config=config,
                       device=device, metrics={"top1": accuracy, "top5": top5}, max_epochs=epochs,
