@@ -64,6 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("data", metavar="PREPARED", help="folder written by 'filterkit go prepare'")
     t.add_argument("--out", required=True, metavar="DIR", help="run folder: last.pt, best.pt, metrics.csv")
     t.add_argument("--force", action="store_true", help="train into an existing run folder")
+    t.add_argument("--resume", metavar="CKPT", default=None,
+                   help="continue an interrupted run from its last.pt (same options; --epochs is the total)")
     t.add_argument("--train-split", default="train", help="split used for training")
     t.add_argument("--val-split", default="val", help="split used for validation (skipped when absent)")
     t.add_argument("--features", choices=["full", "stones"], default="full",
@@ -165,14 +167,14 @@ def _run_train(args) -> int:
     from .pipeline import train
 
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
+    if out.exists() and any(out.iterdir()) and not (args.force or args.resume):
         raise UserError(f"{out}: run folder exists and is not empty (use --force)")
     report = train(args.data, out, features=args.features, layers=args.layers, width=args.width,
                    batch_norm=args.batch_norm, pass_move=args.pass_move, epochs=args.epochs,
                    epoch_positions=args.epoch_positions, val_positions=args.val_positions,
                    batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, augment=args.augment,
                    device=args.device, seed=args.seed, progress=not args.quiet, train_split=args.train_split,
-                   val_split=args.val_split, workers=args.workers)
+                   val_split=args.val_split, workers=args.workers, resume=args.resume)
     last = report["history"][-1] if report["history"] else {}
     print(f"trained {report['train_positions_seen']} positions in {report['seconds']:.1f} s "
           f"({report['positions_per_second']:.0f} positions/s); last epoch: "

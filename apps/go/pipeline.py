@@ -93,8 +93,12 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
           batch_norm: bool = True, pass_move: bool = True, epochs: int = 1, epoch_positions: int | None = None,
           val_positions: int | None = 20000, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 1e-4,
           augment: bool = True, device: str = "auto", seed: int = 0, progress: bool = True,
-          train_split: str = "train", val_split: str = "val", workers: int = 0) -> dict:
-    """Train on prepared splits under ``data``; checkpoints in ``out`` (last.pt, best.pt); return a report."""
+          train_split: str = "train", val_split: str = "val", workers: int = 0, resume: str | None = None) -> dict:
+    """Train on prepared splits under ``data``; checkpoints in ``out`` (last.pt, best.pt); return a report.
+
+    ``resume``: a ``last.pt`` to continue from (model, optimiser, epoch, RNG
+    and data order restored by the Trainer); ``epochs`` is the total count.
+    """
     import torch
     from torch.utils.data import BatchSampler, RandomSampler
 
@@ -130,11 +134,14 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
                       device=device, metrics={"top1": accuracy, "top5": top5}, max_epochs=epochs,
                       early_stopping=("val_top1", "max", 10**6) if val_loader is not None else None,
                       out_dir=out, progress=progress, tensorboard=False, seed=seed)
+    if resume:
+        trainer.load_checkpoint(resume)
+    first_epoch = trainer.epoch
     start = time.perf_counter()
     history = trainer.fit(train_loader, val_loader)
     seconds = time.perf_counter() - start
+    seen = n_epoch * (trainer.epoch - first_epoch)
     trainer.close()
-    seen = n_epoch * len(history)
     return {"history": history, "seconds": seconds, "train_positions_seen": seen,
             "positions_per_second": seen / seconds if seconds > 0 else None, "out": str(out),
             "config": {k: v for k, v in config.items() if k != "move_counts"}}

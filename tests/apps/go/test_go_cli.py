@@ -29,6 +29,12 @@ def test_prepare_train_eval_end_to_end(tmp_path, sgf_folder, capsys):
                  "--layers", "2", "--width", "4", "--epochs", "1", "--quiet", "--device", "cpu",
                  "--json", str(tmp_path / "train.json")]) == 0
     assert (run / "last.pt").is_file() and (run / "best.pt").is_file()
+    assert main(["go", "train", str(prep), "--out", str(run), "--train-split", "all", "--val-split", "all",
+                 "--layers", "2", "--width", "4", "--epochs", "2", "--quiet", "--device", "cpu",
+                 "--resume", str(run / "last.pt"), "--json", str(tmp_path / "resumed.json")]) == 0
+    resumed = json.loads((tmp_path / "resumed.json").read_text())
+    assert [row["epoch"] for row in resumed["history"]] == [1, 2]
+    assert resumed["train_positions_seen"] == info["positions"]  # only the second epoch ran
     out = tmp_path / "eval.json"
     assert main(["go", "eval", str(run / "best.pt"), "--data", str(sgf_folder), "--split", "all", "--quiet",
                  "--symmetries", "8", "--json", str(out)]) == 0
@@ -48,6 +54,10 @@ def test_user_errors_are_one_line(tmp_path, sgf_folder, capsys):
     assert "only split is 'all'" in capsys.readouterr().err
     assert main(["go", "eval", str(tmp_path / "none.pt"), "--data", str(sgf_folder)]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("")
+    assert main(["go", "train", str(tmp_path), "--out", str(tmp_path / "busy"), "--quiet"]) == 2
+    assert "not empty" in capsys.readouterr().err
     assert main(["go", "train", str(tmp_path), "--out", str(tmp_path / "r"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("filterkit: error:") and "not a prepared go split" in err

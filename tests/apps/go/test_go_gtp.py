@@ -26,6 +26,21 @@ def test_protocol_layer_replies_and_ids():
     assert s.handle("quit") == "=\n\n" and s.finished
 
 
+def test_engine_survives_garbage(tiny_checkpoint):
+    import random
+
+    model, config = load_model(tiny_checkpoint)
+    s = GtpServer(gtp_handlers(PolicyPlayer(model, config), 9), "filterkit-go", "0")
+    rng = random.Random(0)
+    words = ["play", "genmove", "boardsize", "komi", "undo", "b", "w", "A1", "T19", "pass", "-1", "1e999",
+             "nan", "", "\x00", "é", "99999999999999999999", "showboard", "final_score", "clear_board"]
+    for _ in range(300):
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(0, 4)))
+        reply = s.handle(line)
+        assert reply is None or (reply[0] in "=?" and reply.endswith("\n\n"))
+        assert "internal error" not in (reply or ""), line
+
+
 def test_preprocessing():
     assert clean_line("\x01play\tb d4 # comment\r") == "play b d4"
     assert parse_command("12 genmove b") == ("12", "genmove", ["b"])
