@@ -18,6 +18,8 @@ module         public API
 
 The command line is ``filterkit visualize`` (see ``docs/visualize.md``).
 Names are imported lazily, so ``import filterkit.visualize.config`` stays free of torch.
+The function ``maximize`` shares its module's name: import it as
+``from filterkit.visualize.maximize import maximize``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import importlib
 _EXPORTS = {
     "OUTPUT": "common", "VisModel": "common", "layer_names": "common", "load_image": "common",
     "load_model": "common", "kernel_table": "kernels", "plot_kernels": "kernels", "feature_maps": "features",
-    "Target": "maximize", "maximize": "maximize", "MaximizeConfig": "config", "saliency_maps": "saliency",
+    "Target": "maximize", "MaximizeConfig": "config", "saliency_maps": "saliency",
     "deep_dream": "dream", "DreamConfig": "config", "synthesize": "style", "StyleConfig": "config",
     "RandomFilterFeatures": "style", "ModelFeatures": "style", "gram_matrix": "style",
     "train_digits_cnn": "digits",

@@ -1,6 +1,7 @@
 """Activation maximisation: the input that maximises one filter, one unit or one class score.
 
-    >>> from filterkit.visualize import load_model, maximize, MaximizeConfig, Target
+    >>> from filterkit.visualize import MaximizeConfig, load_model
+    >>> from filterkit.visualize.maximize import Target, maximize
     >>> vm = load_model("mnist_cnn.pt")
     >>> result = maximize(vm, [Target("class", "output", c) for c in range(10)], MaximizeConfig(), seed=0)
     >>> result.probability            # model's own probability of each target class, (10,)
