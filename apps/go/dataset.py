@@ -10,8 +10,12 @@ A prepared split is a folder::
     info.json      size, counts, source, skipped games
 
 ``positions.u8`` is opened with ``np.memmap`` so a split of millions of
-positions (4.5 M x 361 B = 1.6 GB for the KGS training set) is read from disk
-in batches, never loaded whole.  Batches are decoded and given a random board
+positions is read from disk in batches, never loaded whole.  Measured on the
+KGS training split (22,413 games, 4,508,250 positions, 1.6 GB): ``filterkit
+go prepare`` took 3 min 21 s wall / 103 s CPU with a 131 MB peak RSS; random
+batches of 128 (17 planes, symmetries) decode at ~33,500 positions/s with
+anonymous memory flat at ~190 MB (the mapped file pages show up in RSS as
+reclaimable page cache).  Batches are decoded and given a random board
 symmetry on the fly (:class:`PositionBatches`).
 """
 
