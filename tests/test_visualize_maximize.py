@@ -24,12 +24,16 @@ def digits_cnn(tmp_path_factory):
     return load_model(path)
 
 
-def test_class_maximisation_is_confident_and_sparse(digits_cnn):
+@pytest.mark.parametrize("param", ["pixel", "fourier"])
+def test_class_maximisation_is_confident_and_sparse(digits_cnn, param):
     classes = [0, 3, 7]
-    result = maximize(digits_cnn, [Target("class", OUTPUT, c) for c in classes], MaximizeConfig(steps=150), seed=0)
+    cfg = MaximizeConfig(steps=150, param=param)
+    result = maximize(digits_cnn, [Target("class", OUTPUT, c) for c in classes], cfg, seed=0)
     assert result.images.shape == (3, 1, 28, 28)
     assert np.isfinite(result.images).all() and result.images.min() >= 0 and result.images.max() <= 1
-    assert (result.probability > 0.99).all(), result.probability
+    # > 0.99 for the pixel default; the Fourier images of this weak few-second model reach ~0.85 on class 0
+    # (with the MNIST model of docs/visualize.md both exceed 0.999)
+    assert (result.probability > (0.99 if param == "pixel" else 0.8)).all(), result.probability
     assert (result.sparsity >= 0.5).all(), result.sparsity
     assert (result.final_activation > result.start_activation + 5).all()
     # the model really sees the target: its prediction on the returned image
