@@ -63,6 +63,7 @@ def test_user_errors_are_one_line(tmp_path, sgf_folder, capsys):
     assert err.startswith("filterkit: error:") and "not a prepared go split" in err
 
 
+@pytest.mark.data
 def test_ci_subset_prepare_and_eval(tmp_path, kgs_data):
     from .conftest import save_tiny_checkpoint
 

@@ -46,6 +46,7 @@ def test_folder_and_archive_sources(tmp_path):
         list(iter_records(tmp_path / "missing"))
 
 
+@pytest.mark.data
 def test_ci_subset_sample_replays_without_illegal_moves(kgs_data):
     games = moves = 0
     for rec in itertools.islice(iter_records(kgs_data, "ci_subset"), 60):
