@@ -43,7 +43,7 @@ def _add_feature_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--n-mels", type=int, default=40, help="mel bands (default 40)")
     g.add_argument("--fmin", type=float, default=20.0, help="lowest mel band edge in Hz (default 20)")
     g.add_argument("--fmax", type=float, default=None, help="highest mel band edge in Hz (default sample_rate/2)")
-    g.add_argument("--normalize", choices=["cmvn", "mean", "none"], default="cmvn",
+    g.add_argument("--normalize", choices=["cmvn", "mean", "none"], default="mean",
                    help="per-utterance normalisation of each mel band over time (default %(default)s)")
     g.add_argument("--placement", choices=["center", "stretch"], default="stretch",
                    help="center: pad/crop the clip to --duration; stretch: trim silence and resample the "

@@ -66,7 +66,7 @@ class FeatureConfig:
     amin: float = 1e-10
     log_offset: float = 1e-6
     top_db: float | None = 80.0
-    normalize: str = "cmvn"
+    normalize: str = "mean"
     duration_s: float | None = 1.0
     placement: str = "stretch"
     stretch_frames: int = 32
