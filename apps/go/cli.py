@@ -83,6 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="fixed, evenly spaced validation positions scored after each epoch")
     t.add_argument("--batch-size", type=int, default=128, help="positions per batch")
     t.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
+    t.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine",
+                   help="cosine: decay the learning rate to 0 over all steps of --epochs; constant: keep --lr")
     t.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
     t.add_argument("--no-augment", dest="augment", action="store_false",
                    help="no random board symmetry per training position")
@@ -173,7 +175,7 @@ def _run_train(args) -> int:
     report = train(args.data, out, features=args.features, layers=args.layers, width=args.width,
                    batch_norm=args.batch_norm, pass_move=args.pass_move, epochs=args.epochs,
                    epoch_positions=args.epoch_positions, val_positions=args.val_positions,
-                   batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, augment=args.augment,
+                   batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, augment=args.augment,
                    device=args.device, seed=args.seed, progress=not args.quiet, train_split=args.train_split,
                    val_split=args.val_split, workers=args.workers, resume=args.resume)
     last = report["history"][-1] if report["history"] else {}

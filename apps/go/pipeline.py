@@ -92,6 +92,7 @@ def top5(outputs, targets):
 def train(data: str | Path, out: str | Path, *, features: str = "full", layers: int = 6, width: int = 64,
           batch_norm: bool = True, pass_move: bool = True, epochs: int = 1, epoch_positions: int | None = None,
           val_positions: int | None = 20000, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 1e-4,
+          lr_schedule: str = "cosine",
           augment: bool = True, device: str = "auto", seed: int = 0, progress: bool = True,
           train_split: str = "train", val_split: str = "val", workers: int = 0, resume: str | None = None) -> dict:
     """Train on prepared splits under ``data``; checkpoints in ``out`` (last.pt, best.pt); return a report.
@@ -112,7 +113,8 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
     val_pos = open_positions(data / val_split) if (data / val_split / "info.json").is_file() else None
     size = train_info["size"]
     config = {"features": features, "size": size, "layers": layers, "width": width, "batch_norm": batch_norm,
-              "pass_move": pass_move, "lr": lr, "weight_decay": weight_decay, "batch_size": batch_size,
+              "pass_move": pass_move, "lr": lr, "lr_schedule": lr_schedule, "weight_decay": weight_decay,
+              "batch_size": batch_size,
               "augment": augment, "train_positions": len(train_pos), "seed": seed,
               "move_counts": train_info["move_counts"]}
     seed_everything(seed)
@@ -130,7 +132,14 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
         subset = np.linspace(0, len(val_pos) - 1, n_val).astype(np.int64).tolist()
         val_loader = position_loader(PositionBatches(val_pos, features), BatchSampler(subset, batch_size * 4, False))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = None
+    if lr_schedule == "cosine":  # decay to 0 over every step of the run
+        total_steps = epochs * -(-n_epoch // batch_size)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    elif lr_schedule != "constant":
+        raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
     trainer = Trainer(model, optimizer, torch.nn.functional.cross_entropy, app=APP, config=config,
+                      scheduler=scheduler, scheduler_interval="step",
                       device=device, metrics={"top1": accuracy, "top5": top5}, max_epochs=epochs,
                       early_stopping=("val_top1", "max", 10**6) if val_loader is not None else None,
                       out_dir=out, progress=progress, tensorboard=False, seed=seed)
