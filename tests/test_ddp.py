@@ -73,7 +73,7 @@ def _run_worker(tmp_path, nproc: int, batch_size: int) -> dict:
             sys.argv = argv
     else:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(out.read_text())
 
