@@ -45,6 +45,9 @@ __all__ = [
     "identity",
     "line",
     "edge",
+    "kirsch",
+    "emboss",
+    "mixed_derivative",
     "get_kernel",
     "kernel_names",
 ]
@@ -265,6 +268,45 @@ def edge(angle_deg: float) -> np.ndarray:
     return k
 
 
+def kirsch(angle_deg: float) -> np.ndarray:
+    """3x3 Kirsch compass kernel for brightness increasing towards ``angle_deg``.
+
+    Same angle convention as :func:`edge` (multiples of 45 degrees,
+    counter-clockwise from +x, 90 = towards the top of the image).  Weights: 5
+    on the three border cells facing ``angle_deg``, -3 on the other five, 0 in
+    the centre (sum 0); ``kirsch(90)`` is the textbook north mask
+    ``[[5,5,5],[-3,0,-3],[-3,-3,-3]]``.
+    """
+    a = int(round(angle_deg)) % 360
+    if a % 45:
+        raise ValueError(f"kirsch angle must be a multiple of 45 degrees, got {angle_deg!r}")
+    ring = [(1, 2), (0, 2), (0, 1), (0, 0), (1, 0), (2, 0), (2, 1), (2, 2)]
+    weights = [5.0, 5.0, -3.0, -3.0, -3.0, -3.0, -3.0, 5.0]
+    k = np.zeros((3, 3))
+    for i, (r, c) in enumerate(ring):
+        k[r, c] = weights[(i - a // 45) % 8]
+    return k
+
+
+def emboss() -> np.ndarray:
+    """3x3 emboss kernel ``[[-2,-1,0],[-1,1,1],[0,1,2]]`` (sum 1).
+
+    By correlation it brightens where brightness increases towards the bottom
+    right and keeps flat areas at their value (the identity plus a diagonal edge).
+    """
+    return np.array([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
+
+
+def mixed_derivative() -> np.ndarray:
+    """Mixed second derivative ``outer([-1,0,1], [-1,0,1])`` = ``[[1,0,-1],[0,0,0],[-1,0,1]]``.
+
+    Four times the central difference of d2/dxdy (y downwards), the off-diagonal
+    Hessian entry; not scaled, like the Sobel kernels.  Sum 0.
+    """
+    d = np.array(_DIFF[3])
+    return np.outer(d, d)
+
+
 # ------------------------------------------------------------------ name registry
 
 _REGISTRY: dict[str, Callable[..., np.ndarray]] = {
@@ -282,11 +324,14 @@ _REGISTRY: dict[str, Callable[..., np.ndarray]] = {
     "laplacian4": lambda **_: laplacian(4),
     "laplacian8": lambda **_: laplacian(8),
     "identity": lambda size=3, **_: identity(size),
+    "emboss": lambda **_: emboss(),
+    "dxy": lambda **_: mixed_derivative(),
 }
 for _a in (0, 45, 90, 135):
     _REGISTRY[f"line_{_a}"] = (lambda a: (lambda **_: line(a)))(_a)
 for _a in range(0, 360, 45):
     _REGISTRY[f"edge_{_a}"] = (lambda a: (lambda **_: edge(a)))(_a)
+    _REGISTRY[f"kirsch_{_a}"] = (lambda a: (lambda **_: kirsch(a)))(_a)
 
 
 def kernel_names() -> list[str]:

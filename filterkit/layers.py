@@ -4,7 +4,7 @@ Usage::
 
     from filterkit.layers import FIXED_BANK, KernelConv2d, nearest_kernels
 
-    fixed = KernelConv2d.from_kernels(FIXED_BANK, trainable=False)          # 1 -> 21 channels, 3x3
+    fixed = KernelConv2d.from_kernels(FIXED_BANK, trainable=False)          # 1 -> 25 channels, 3x3
     learn = KernelConv2d.from_kernels(["sobel_x", "sobel_y"], trainable=True, size=5)
     rgb = KernelConv2d.from_kernels(["laplacian4"], in_channels=3, channel_mode="depthwise")
     custom = KernelConv2d.from_kernels([("gaussian", {"sigma": 1.0, "size": 5}), "mean"], size=5)
@@ -59,11 +59,14 @@ __all__ = [
 #: A kernel for :func:`kernel_bank`: a name, or ``(name, params for get_kernel)``.
 KernelSpec = Union[str, tuple[str, Mapping[str, Any]]]
 
-#: The standard bank of 21 distinct 3x3 fixed filters.  Edges at 8 orientations
+#: The standard bank of 25 distinct 3x3 fixed filters.  Edges at 8 orientations
 #: (``edge_0`` equals ``sobel_x`` and ``edge_270`` equals ``sobel_y``, so the
 #: Sobel pair stands for those two orientations and no kernel appears twice),
-#: Scharr and Prewitt derivatives, both Laplacians, line detectors at 4 angles,
-#: Gaussian, mean and identity.
+#: Scharr and Prewitt derivatives, the Kirsch east and north compass masks,
+#: both Laplacians, the mixed second derivative ``dxy``, line detectors at 4
+#: angles, emboss, Gaussian, mean and identity.  No two are equal or have a
+#: cosine of +-1 (a point detector would be ``-laplacian8`` and sharpening
+#: ``identity - laplacian4`` has cosine -0.997 with ``laplacian4``, so neither is in).
 FIXED_BANK: tuple[str, ...] = (
     "sobel_x",
     "edge_45",
@@ -77,12 +80,16 @@ FIXED_BANK: tuple[str, ...] = (
     "scharr_y",
     "prewitt_x",
     "prewitt_y",
+    "kirsch_0",
+    "kirsch_90",
     "laplacian4",
     "laplacian8",
+    "dxy",
     "line_0",
     "line_45",
     "line_90",
     "line_135",
+    "emboss",
     "gaussian",
     "mean",
     "identity",

@@ -128,6 +128,34 @@ def test_line_and_edge_kernels():
         kernels.line(10)
 
 
+def test_kirsch_compass_kernels():
+    np.testing.assert_array_equal(kernels.kirsch(90), [[5, 5, 5], [-3, 0, -3], [-3, -3, -3]])  # north
+    np.testing.assert_array_equal(kernels.kirsch(0), [[-3, -3, 5], [-3, 0, 5], [-3, -3, 5]])  # east
+    np.testing.assert_array_equal(kernels.kirsch(45), [[-3, 5, 5], [-3, 0, 5], [-3, -3, -3]])
+    for angle in range(0, 360, 45):
+        k = kernels.get_kernel(f"kirsch_{angle}")
+        assert k.sum() == 0 and (k == 5).sum() == 3 and (k == -3).sum() == 5
+        np.testing.assert_array_equal(k, np.rot90(kernels.kirsch(angle - 90)))  # +90 deg = a CCW quarter turn
+        assert np.sum(k * kernels.edge(angle)) > 0  # faces the same way as the Sobel-style edge
+    with pytest.raises(ValueError, match="multiple of 45"):
+        kernels.kirsch(30)
+
+
+def test_emboss_and_mixed_derivative():
+    np.testing.assert_array_equal(kernels.get_kernel("emboss"), [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
+    np.testing.assert_array_equal(kernels.emboss(), kernels.identity() - kernels.edge(135))
+    flat = np.full((5, 5), 7.0)
+    assert ndi.correlate(flat, kernels.emboss())[2, 2] == 7.0  # flat areas keep their value
+    dxy = kernels.get_kernel("dxy")
+    np.testing.assert_array_equal(dxy, [[1, 0, -1], [0, 0, 0], [-1, 0, 1]])
+    y, x = np.mgrid[0:7, 0:9].astype(float)
+    surface = 3.0 * x * y + x**2 - 2.0 * y**2 + 5.0 * x
+    np.testing.assert_allclose(ndi.correlate(surface, dxy)[1:-1, 1:-1], 4 * 3.0)  # 4 d2f/dxdy
+    img = np.random.default_rng(2).random((8, 10))
+    two_pass = ndi.correlate1d(ndi.correlate1d(img, [-1, 0, 1], axis=0), [-1, 0, 1], axis=1)
+    np.testing.assert_allclose(ndi.correlate(img, dxy), two_pass, atol=1e-13)
+
+
 def test_registry():
     for name in kernels.kernel_names():
         k = kernels.get_kernel(name)

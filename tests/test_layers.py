@@ -17,10 +17,15 @@ def test_fixed_bank_has_about_25_distinct_named_kernels_of_the_promised_kinds():
     assert bank.shape == (len(FIXED_BANK), 3, 3)
     flat = bank.reshape(len(bank), -1)
     assert len({tuple(row) for row in flat}) == len(FIXED_BANK)  # no kernel twice
+    unit = flat / np.linalg.norm(flat, axis=1, keepdims=True)
+    cos = (unit @ unit.T)[np.triu_indices(len(flat), 1)]
+    assert cos.max() < 0.99  # nor a scaled copy (negated ones are opposite edges, by design)
     # edges at 8 orientations: sobel_x/sobel_y are edge_0/edge_270
     edges = [get_kernel(f"edge_{a}") for a in range(0, 360, 45)]
     assert all(any(np.array_equal(e, k) for k in bank) for e in edges)
-    for name in ("laplacian4", "laplacian8", "line_0", "line_90", "gaussian", "mean", "identity"):
+    assert len(FIXED_BANK) == 25
+    for name in ("laplacian4", "laplacian8", "line_0", "line_90", "gaussian", "mean", "identity",
+                 "kirsch_0", "kirsch_90", "emboss", "dxy"):
         assert name in FIXED_BANK
 
 
