@@ -213,11 +213,17 @@ def _train(args: argparse.Namespace) -> int:
     from filterkit.apps.speech.pipeline import (TrainSettings, background_noise, evaluate_model, load_waves,
                                                  run_jobs, train_model)
     from filterkit.io import write_json
+    from filterkit.train import distributed_info
 
+    rank, world, _ = distributed_info()
+    main_rank = rank == 0  # under torchrun every rank trains; only rank 0 prints and writes the report
     if args.model not in model_names():
         raise UserError(f"unknown --model {args.model!r}; choose one of {', '.join(model_names())}")
     if args.epochs < 1 or args.batch_size < 1 or args.seeds < 1 or args.jobs < 1:
         raise UserError("--epochs, --batch-size, --seeds and --jobs must be at least 1")
+    if world > 1 and args.jobs > 1:
+        raise UserError(f"--jobs {args.jobs}: fold processes cannot run under torchrun ({world} processes); "
+                        "use --jobs 1")
     out = Path(args.out) if args.out else None
     if out is not None and args.eval != "loso":
         _check_new(out / "model.pt", args.force)
@@ -225,7 +231,7 @@ def _train(args: argparse.Namespace) -> int:
         _check_new(Path(args.json), args.force)
     features = _feature_config(args)
     clips, layout = find_clips(args.data)
-    progress = not args.no_progress
+    progress = not args.no_progress and main_rank
     clips, wave_list = load_waves(clips, features.sample_rate, progress=progress, skip_bad=True)
     if not clips:
         raise UserError(f"{args.data}: no usable audio clips")
@@ -254,8 +260,9 @@ def _train(args: argparse.Namespace) -> int:
             seed, speaker = plan[i][0], plan[i][1]
             rows[i] = {"speaker": speaker, "seed": seed, "accuracy": r["accuracy"], "n": r["n"],
                        "train_s": round(r["train_s"], 1)}
-            print(f"seed {seed} speaker {speaker:<14} accuracy {r['accuracy']:.2%} (n={r['n']}, "
-                  f"trained in {r['train_s']:.0f} s)", flush=True)
+            if main_rank:
+                print(f"seed {seed} speaker {speaker:<14} accuracy {r['accuracy']:.2%} (n={r['n']}, "
+                      f"trained in {r['train_s']:.0f} s)", flush=True)
         per_seed = [statistics.fmean(r["accuracy"] for r in rows if r["seed"] == s) for s in seeds]
         accs = [r["accuracy"] for r in rows]
         fold_means = {spk: statistics.fmean(r["accuracy"] for r in rows if r["speaker"] == spk) for spk, _, _ in folds}
@@ -270,6 +277,8 @@ def _train(args: argparse.Namespace) -> int:
             "seed_means": per_seed,
             "seed_std": statistics.pstdev(per_seed) if len(per_seed) > 1 else 0.0,
         }
+        if not main_rank:
+            return 0
         print(f"LOSO mean {report['mean']:.2%}  worst speaker {report['min']:.2%}  std over folds "
               f"{report['std']:.2%}" + (f"  std of seed means {report['seed_std']:.2%}" if len(seeds) > 1 else ""))
         if args.json:
@@ -292,13 +301,15 @@ def _train(args: argparse.Namespace) -> int:
         r = evaluate_model(trainer.module, [waves[c] for c in test], test, labels, device=trainer.device) \
             if test else None
         if seed == seeds[0] and out is not None:
+            # every rank calls it; the engine writes on rank 0 only
             trainer.save_checkpoint(out / "model.pt", extra={"eval": args.eval, "data": str(args.data)})
-            if r is not None:
+            if r is not None and main_rank:
                 _confusion_png(r, out / "confusion.png", f"{args.model} on {Path(args.data).name}")
         if r is not None:
             results.append(r)
-            print(f"seed {seed}: ", end="")
-            _print_result(r)
+            if main_rank:
+                print(f"seed {seed}: ", end="")
+                _print_result(r)
     report: dict = {"eval": args.eval, "model": args.model, "epochs": args.epochs, "seeds": seeds,
                     "train_clips": len(train), "settings": settings_for(args.seed).to_dict()}
     if results:
@@ -307,6 +318,8 @@ def _train(args: argparse.Namespace) -> int:
             accs = [r["accuracy"] for r in results]
             report.update({"accuracy_per_seed": accs, "accuracy_mean": float(np.mean(accs)),
                            "accuracy_std": float(np.std(accs))})
+    if not main_rank:
+        return 0
     if args.json:
         write_json(args.json, report)
     if out is not None:
