@@ -22,9 +22,13 @@ Borders
     nearest, constant with ``cval``, wrap) and works for pads of any width.
 Conventions
     Correlation (``F.conv2d``'s, scipy's); axis 1 = x (columns), axis 0 = y
-    (rows).  Separable filters are two 1-D passes, each padded with the
-    border mode, in scipy.ndimage's order, so ``constant`` borders with a
-    non-zero ``cval`` give scipy's numbers too.
+    (rows).  Separable filters are two 1-D passes in scipy.ndimage's order,
+    but the result is always that of the full 2-D kernel on the image padded
+    in 2-D, as in :mod:`filterkit.ndimage`: with ``constant`` and a non-zero
+    ``cval`` the second pass pads with the first pass's response to the
+    constant.  (scipy.ndimage.sobel/prewitt pad each pass with ``cval``, so
+    their derivatives differ from these, and from ``scipy.ndimage.correlate``
+    with the 2-D kernel, next to the border.)
 Gradients
     Every filter except :func:`median` is differentiable with respect to the
     image (kernels are constants; no gradient flows to them).
@@ -289,11 +293,18 @@ def _pass(x: torch.Tensor, w: np.ndarray, dim: int, mode: str, cval: float) -> t
 
 
 def _separable(x: torch.Tensor, sep: _kernels.Separable, mode: str, cval: float, cols_first: bool = True):
-    """Two padded 1-D passes: ``sep.cols`` along x and ``sep.rows`` along y."""
+    """Two padded 1-D passes: ``sep.cols`` along x and ``sep.rows`` along y.
+
+    Equal to correlating with ``sep.full()`` on the image padded in 2-D: with a
+    constant border the second pass sees the first pass's result of the
+    constant, ``cval * sum(first kernel)`` (scipy.ndimage.sobel pads with
+    ``cval`` again, which adds a spurious edge at the border; filterkit.ndimage
+    does not, and neither does this).
+    """
     rows, cols = np.asarray(sep.rows, np.float64), np.asarray(sep.cols, np.float64)
     if cols_first:
-        return _pass(_pass(x, cols, 2, mode, cval), rows, 1, mode, cval)
-    return _pass(_pass(x, rows, 1, mode, cval), cols, 2, mode, cval)
+        return _pass(_pass(x, cols, 2, mode, cval), rows, 1, mode, cval * float(cols.sum()))
+    return _pass(_pass(x, rows, 1, mode, cval), cols, 2, mode, cval * float(rows.sum()))
 
 
 def _rank1_factors(k: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -375,7 +386,7 @@ def correlate(x: torch.Tensor, kernel, *, mode: str = "reflect", cval: float = 0
 
     x: ``(B, C, H, W)``, ``(C, H, W)`` or ``(H, W)``.  kernel: 2-D array-like
     or tensor with odd sides, or a :class:`filterkit.kernels.Separable` (two
-    1-D passes, x first, each padded as scipy's ``correlate1d``).
+    1-D passes, x first; the result of ``kernel.full()``, borders included).
     Returns the input's shape and device; float dtypes kept, integer input
     gives float32 (never rounded or clipped).
     """
@@ -471,7 +482,7 @@ def _derivative(name: str, x, axis, size: int, normalize: bool, mode: str, cval:
         if normalize:
             full = sep.full()
             sep = _kernels.Separable(rows=sep.rows / full[full > 0].sum(), cols=sep.cols)
-        # scipy.ndimage.sobel's order: difference along `a` first, then smoothing
+        # scipy.ndimage.sobel's order: difference along `a` first, then smoothing (borders: _separable)
         results.append(_separable(xw, sep, mode, cval, cols_first=(a == 1)))
     y = results[0] if axis is not None else _Magnitude.apply(results[1], results[0])
     return planes.restore(y, smoothing=False)

@@ -27,8 +27,9 @@ def per_plane(fn, a: np.ndarray) -> np.ndarray:
     return np.stack([[fn(p) for p in batch] for batch in a])
 
 
-def sobel_magnitude(p, mode, cval, op=ndi.sobel):
-    return np.hypot(op(p, 0, mode=mode, cval=cval), op(p, 1, mode=mode, cval=cval))
+def sobel_magnitude(p, mode, cval, kernel=kernels.sobel):
+    """hypot of the 2-D correlations: scipy.ndimage.sobel pads each 1-D pass with cval again, we do not."""
+    return np.hypot(*(ndi.correlate(p, kernel(a), mode=mode, cval=cval) for a in (0, 1)))
 
 
 # op name -> (our call, scipy reference on one float64 plane)
@@ -55,11 +56,11 @@ CASES = {
     ),
     "sobel_x": (
         lambda x, m: T.sobel(x, 1, mode=m, cval=CVAL),
-        lambda p, m: ndi.sobel(p, 1, mode=m, cval=CVAL),
+        lambda p, m: ndi.correlate(p, kernels.sobel(1), mode=m, cval=CVAL),
     ),
     "sobel_y": (
         lambda x, m: T.sobel(x, 0, mode=m, cval=CVAL),
-        lambda p, m: ndi.sobel(p, 0, mode=m, cval=CVAL),
+        lambda p, m: ndi.correlate(p, kernels.sobel(0), mode=m, cval=CVAL),
     ),
     "sobel_magnitude": (
         lambda x, m: T.sobel(x, mode=m, cval=CVAL),
@@ -71,7 +72,7 @@ CASES = {
     ),
     "prewitt_x": (
         lambda x, m: T.prewitt(x, 1, mode=m, cval=CVAL),
-        lambda p, m: ndi.prewitt(p, 1, mode=m, cval=CVAL),
+        lambda p, m: ndi.correlate(p, kernels.prewitt(1), mode=m, cval=CVAL),
     ),
     "sobel5_x_normalized": (
         lambda x, m: T.sobel(x, 1, size=5, normalize=True, mode=m),
@@ -99,9 +100,7 @@ CASES = {
     ),
     "correlate_separable": (
         lambda x, m: T.correlate(x, kernels.Separable(rows=np.array([1.0, 2, 3]), cols=np.array([0.5, -1, 4, 1, 2])), mode=m, cval=CVAL),
-        lambda p, m: ndi.correlate1d(
-            ndi.correlate1d(p, [0.5, -1, 4, 1, 2], axis=1, mode=m, cval=CVAL), [1.0, 2, 3], axis=0, mode=m, cval=CVAL
-        ),
+        lambda p, m: ndi.correlate(p, np.outer([1.0, 2, 3], [0.5, -1, 4, 1, 2]), mode=m, cval=CVAL),
     ),
     "median3": (
         lambda x, m: T.median(x, 3, mode=m, cval=CVAL),
@@ -249,6 +248,60 @@ def test_agrees_with_the_numpy_layer(image):
     # and a tensor given to the numpy layer comes here, options intact
     torch.testing.assert_close(ndimage.sobel(x, 0, normalize=True, mode="wrap"), T.sobel(x, 0, normalize=True, mode="wrap"))
     torch.testing.assert_close(ndimage.median(x, 4, even="lower"), T.median(x, 4, even="lower"))
+
+
+NUMPY_LAYER_OPS = {
+    "mean3": lambda f, i, **kw: f.mean(i, 3, **kw),
+    "mean15": lambda f, i, **kw: f.mean(i, 15, **kw),
+    "gaussian": lambda f, i, **kw: f.gaussian(i, 1.5, **kw),
+    "gaussian_size5": lambda f, i, **kw: f.gaussian(i, size=5, **kw),
+    "median3": lambda f, i, **kw: f.median(i, 3, **kw),
+    "median4": lambda f, i, **kw: f.median(i, 4, **kw),
+    "median7": lambda f, i, **kw: f.median(i, 7, **kw),
+    "correlate": lambda f, i, **kw: f.correlate(i, np.arange(15.0).reshape(3, 5) - 7, **kw),
+    "correlate_rank1": lambda f, i, **kw: f.correlate(i, np.outer([1.0, 2, 1], [1.0, 0, -1, 2, 3]), **kw),
+    "convolve": lambda f, i, **kw: f.convolve(i, np.arange(15.0).reshape(3, 5) - 7, **kw),
+    "laplace4": lambda f, i, **kw: f.laplace(i, **kw),
+    "laplace8": lambda f, i, **kw: f.laplace(i, neighbours=8, **kw),
+    "laplace8_normalized": lambda f, i, **kw: f.laplace(i, neighbours=8, normalize=True, **kw),
+    "sobel5_x": lambda f, i, **kw: f.sobel(i, 1, size=5, **kw),
+    "sobel5_y": lambda f, i, **kw: f.sobel(i, 0, size=5, **kw),
+}
+for _name in ("sobel", "scharr", "prewitt"):
+    for _axis, _label in ((1, "x"), (0, "y"), (None, "magnitude")):
+        for _norm in (False, True):
+            NUMPY_LAYER_OPS[f"{_name}_{_label}{'_normalized' if _norm else ''}"] = (
+                lambda name, axis, norm: lambda f, i, **kw: getattr(f, name)(i, axis, normalize=norm, **kw)
+            )(_name, _axis, _norm)
+
+
+@pytest.mark.parametrize("op", sorted(NUMPY_LAYER_OPS))
+def test_constant_border_with_nonzero_cval_agrees_with_the_numpy_layer(op):
+    """mode="constant", cval=7.5 on a grey float32 image: the torch backend gives filterkit.ndimage's numbers
+    (the image padded with cval in 2-D; derivatives used to pad their second 1-D pass with cval again)."""
+    ndimage = pytest.importorskip("filterkit.ndimage")
+    a = (np.random.default_rng(8).random((19, 23)) * 10).astype(np.float32)
+    ours = NUMPY_LAYER_OPS[op](T, torch.from_numpy(a), mode="constant", cval=7.5)
+    theirs = NUMPY_LAYER_OPS[op](ndimage, a, mode="constant", cval=7.5)
+    assert ours.dtype == torch.float32 and theirs.dtype == np.float32 and ours.shape == a.shape
+    scale = max(1.0, float(np.abs(theirs).max()))
+    np.testing.assert_allclose(ours.numpy(), theirs, rtol=0, atol=2e-6 * scale)
+    # and both are the float64 reference of the image padded with 7.5 (cropped after filtering)
+    padded = np.pad(a.astype(np.float64), 12, constant_values=7.5)
+    exact = NUMPY_LAYER_OPS[op](T, torch.from_numpy(padded), mode="constant", cval=7.5)[12:-12, 12:-12].numpy()
+    np.testing.assert_allclose(ours.numpy(), exact, rtol=0, atol=2e-6 * scale)
+
+
+def test_separable_kernel_equals_its_full_kernel_at_a_constant_border():
+    x = torch.from_numpy(np.random.default_rng(9).random((2, 9, 11)))
+    sep = kernels.derivative_separable("sobel", 1)
+    full = T.correlate(x, sep.full(), mode="constant", cval=-3.0)
+    torch.testing.assert_close(T.correlate(x, sep, mode="constant", cval=-3.0), full, rtol=0, atol=1e-12)
+    torch.testing.assert_close(T.sobel(x, 1, mode="constant", cval=-3.0), full, rtol=0, atol=1e-12)
+    # scipy.ndimage.sobel pads its second pass with cval again: it differs at the border only
+    scipy_sobel = per_plane(lambda q: ndi.sobel(q, 1, mode="constant", cval=-3.0), x.numpy()[None])[0]
+    assert np.abs(scipy_sobel - full.numpy())[:, [0, -1], :].max() > 1.0
+    np.testing.assert_allclose(scipy_sobel[:, 1:-1], full.numpy()[:, 1:-1], atol=1e-12)
 
 
 # ---------------------------------------------------------------------- gradients
