@@ -13,10 +13,11 @@ Shapes
 Devices and dtypes
     Any device; the result stays on the input's device.  float16, bfloat16,
     float32, float64 keep their dtype (half types are computed in float32).
-    Integer tensors follow :mod:`filterkit.dtypes`: smoothing filters (mean,
-    gaussian, median) return the input dtype, the exact (float64) value rounded
-    half to even and saturated; derivative filters and correlate/convolve
-    return float32.
+    Integer tensors (uint8, uint16, int8 ... int64) follow
+    :mod:`filterkit.dtypes`: smoothing filters (mean, gaussian, median) return
+    the input dtype, the exact (float64) value rounded half to even and
+    saturated, as the numpy layer does for uint8/uint16 arrays; derivative
+    filters and correlate/convolve return float32.
 Borders
     ``mode`` is one of :mod:`filterkit.border`'s names (reflect, mirror,
     nearest, constant with ``cval``, wrap) and works for pads of any width.
@@ -80,7 +81,8 @@ MEDIAN_CHUNK_BYTES = 16 * 2**20
 """Default working-memory budget of one row chunk of :func:`median` (bytes)."""
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+# uint16: torch has few uint16 kernels, but converting is enough (every filter computes in float32/float64)
+_INT_DTYPES = (torch.uint8, torch.uint16, torch.int8, torch.int16, torch.int32, torch.int64)
 _SHIFT_ADD_MAX_TAPS = 1  # 1-D passes with up to this many non-zero taps use shifted views
 _MEDIAN_NETWORK_CACHE_BYTES = 2 * 2**20  # 3x3 median chunks that stay in cache: 3x faster than 64 MiB ones
 _SPARSE_MAX_TAPS = 5  # non-separable 2-D kernels with up to this many taps: sum of shifted views
@@ -102,7 +104,7 @@ class _Planes:
             raise ValueError(f"{name}: empty tensor of shape {tuple(x.shape)}")
         if x.dtype not in _FLOAT_DTYPES + _INT_DTYPES:
             raise ValueError(
-                f"{name}: unsupported dtype {x.dtype}; use a float tensor (x.float()) or uint8 (x.to(torch.uint8))"
+                f"{name}: unsupported dtype {x.dtype}; use a float tensor (x.float()), uint8, uint16 or int32"
             )
         self.shape = x.shape
         self.dtype = x.dtype

@@ -220,6 +220,38 @@ def test_uint8_smoothing_is_rounded_half_to_even_and_saturated():
     np.testing.assert_array_equal(median.numpy(), ndi.median_filter(a, (1, 3, 3)))
 
 
+def test_uint16_smoothing_equals_the_numpy_uint16_path():
+    """torch.uint16 (few torch kernels) is computed in float64/float32 and comes back as uint16 with the
+    numpy layer's rules: exact value rounded half to even, saturated at 0 and 65535."""
+    ndimage = pytest.importorskip("filterkit.ndimage")
+    rng = np.random.default_rng(10)
+    a = rng.integers(0, 65536, size=(17, 20), dtype=np.uint16)
+    a[:6, :7] = rng.integers(65000, 65536, size=(6, 7))  # near the top: rounding must not wrap around
+    x = torch.from_numpy(a)
+    calls = [
+        lambda f, i: f.mean(i, 3),
+        lambda f, i: f.mean(i, 5, mode="constant", cval=70000.0),  # saturates
+        lambda f, i: f.mean(i, 7, mode="constant", cval=-5.0),
+        lambda f, i: f.gaussian(i, 1.3, mode="mirror"),
+        lambda f, i: f.gaussian(i, size=5, mode="wrap"),
+        lambda f, i: f.median(i, 3),
+        lambda f, i: f.median(i, 4, mode="constant", cval=65535),
+        lambda f, i: f.median(i, 7, mode="nearest"),
+    ]
+    for call in calls:
+        ours, theirs = call(T, x), call(ndimage, a)
+        assert ours.dtype == torch.uint16 and theirs.dtype == np.uint16
+        np.testing.assert_array_equal(ours.numpy(), theirs)
+    assert (T.mean(x, 5, mode="constant", cval=70000.0).numpy() == 65535).any()
+    exact = ndi.uniform_filter(a.astype(np.float64), 5, mode="constant", cval=70000.0)
+    np.testing.assert_array_equal(T.mean(x, 5, mode="constant", cval=70000.0).numpy(), np.clip(np.rint(exact), 0, 65535))
+    # batch and channel axes, and the derivatives (float32, as for uint8)
+    batch = torch.from_numpy(np.stack([a, a[::-1].copy()]))[:, None]
+    assert T.gaussian(batch, 1.0).dtype == torch.uint16 and T.gaussian(batch, 1.0).shape == (2, 1, 17, 20)
+    np.testing.assert_allclose(T.sobel(x, 1).numpy(), ndi.sobel(a.astype(np.float64), 1), rtol=1e-6, atol=0.1)
+    assert T.sobel(x, 1).dtype == torch.float32
+
+
 def test_uint8_derivatives_are_float32():
     a = np.random.default_rng(6).integers(0, 256, size=(12, 13), dtype=np.uint8)
     x = torch.from_numpy(a)
