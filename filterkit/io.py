@@ -13,8 +13,10 @@ channels in **RGB(A)** order, dtype ``uint8``, ``uint16`` or ``float32``.
   metadata, so its pixels must already be upright); no other metadata is kept.
 
 Every per-file problem (unreadable, truncated, not an image, zero-size, too
-many pixels, unsupported pixel type) raises :class:`ImageError` with a message
-that names the file and the reason.
+many pixels, unsupported pixel type) raises :class:`ImageError` with a one-line
+message that names the file and the reason; a file that cannot be opened or
+decoded gives ``"<path>: cannot read image (<short reason>)"``, e.g.
+``"a.png: cannot read image (truncated PNG data)"`` (no decoder object reprs).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -55,6 +59,15 @@ IMAGE_FORMATS: dict[str, tuple[str, ...]] = {
 }
 _SUFFIX_TO_FORMAT = {s: fmt for fmt, suffixes in IMAGE_FORMATS.items() for s in suffixes}
 _CV2_SUFFIX = {"png": ".png", "jpeg": ".jpg", "bmp": ".bmp"}
+# the first bytes of each format, to tell "not this format at all" from "damaged"
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "bmp": (b"BM",),
+    "tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+    "gif": (b"GIF87a", b"GIF89a"),
+}
+_MAX_REASON = 100  # characters of a decoder's message kept in a reason
 
 
 def _current_umask() -> int:
@@ -172,18 +185,74 @@ def _read_header(path: Path, data: bytes, fmt: str, max_pixels: int | None) -> s
                 width, height = im.size
                 mode = im.mode
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path}: refused as a possible decompression bomb ({exc})") from None
+        raise ImageError(f"{path}: refused as a possible decompression bomb ({_reason(exc)})") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"{path}: not a readable {fmt.upper()} image ({_reason(exc)})") from None
+        raise _unreadable(path, _header_reason(data, fmt, exc)) from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     _check_pixels(path, width, height, max_pixels)
     return mode
 
 
+def _unreadable(path: Path, reason: str) -> ImageError:
+    """The one message for a file that cannot be opened or decoded (inner parentheses become ": ")."""
+    reason = re.sub(r"\s*\(([^()]*)\)", r": \1", reason)
+    return ImageError(f"{path}: cannot read image ({reason})")
+
+
+def _clean(text: str) -> str:
+    """First line of a library message, object reprs (``<... object at 0x...>``) removed, shortened."""
+    lines = str(text).strip().splitlines()
+    line = re.sub(r"\s*<[^<>]*(?: object at 0x[0-9a-fA-F]+| @-?\d+)>", "", lines[0] if lines else "").strip(" :")
+    return line if len(line) <= _MAX_REASON else line[: _MAX_REASON - 3].rstrip() + "..."
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return _clean(str(exc)) or type(exc).__name__
+
+
+def _sniff(data: bytes) -> str | None:
+    """The format ``data`` starts like (see ``_MAGIC``), else None."""
+    for fmt, magics in _MAGIC.items():
+        if data.startswith(magics):
+            return fmt
+    return None
+
+
+def _header_reason(data: bytes, fmt: str, exc: BaseException) -> str:
+    """Short reason why Pillow could not read the header of ``fmt`` file ``data``."""
+    from PIL import UnidentifiedImageError
+
+    name = fmt.upper()
+    found = _sniff(data)
+    if found is None:
+        return f"not a readable {name} file: no {name} signature"
+    if found != fmt:
+        return f"not a readable {name} file: the data starts like a {found.upper()} file"
+    if isinstance(exc, UnidentifiedImageError):  # Pillow hides its format plugin's reason
+        exc = _plugin_error(data, fmt) or exc
+    text = _reason(exc)
+    if "truncat" in text.lower() or "buffer" in text.lower():  # struct.error on a short read
+        return f"truncated {name} header"
+    if isinstance(exc, UnidentifiedImageError):
+        return f"damaged {name} header"
+    return f"damaged {name} header: {text}"
+
+
+def _plugin_error(data: bytes, fmt: str) -> BaseException | None:
+    """The exception of Pillow's own ``fmt`` plugin on ``data`` (None if it opens)."""
+    from PIL import BmpImagePlugin, JpegImagePlugin, PngImagePlugin
+
+    plugin = {
+        "png": PngImagePlugin.PngImageFile,
+        "jpeg": JpegImagePlugin.JpegImageFile,
+        "bmp": BmpImagePlugin.BmpImageFile,
+    }[fmt]
+    try:
+        plugin(io.BytesIO(data)).close()
+    except Exception as exc:  # noqa: BLE001 - any plugin error is the reason we report
+        return exc
+    return None
 
 
 def _decode_with_cv2(path: Path, data: bytes, fmt: str, mode: str, bgr: bool):
@@ -196,7 +265,7 @@ def _decode_with_cv2(path: Path, data: bytes, fmt: str, mode: str, bgr: bool):
     with _quiet_stderr():
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if image is None:
-        raise ImageError(f"{path}: corrupt or truncated {fmt.upper()} data ({_pillow_reason(data)})")
+        raise _unreadable(path, _pillow_reason(data, fmt))
     if image.ndim == 3 and image.shape[2] == 4 and mode in ("LA", "La"):
         if np.array_equal(image[..., 0], image[..., 1]):
             return np.ascontiguousarray(image[..., [0, 3]])  # grey + alpha stays grey + alpha
@@ -214,16 +283,40 @@ def _swap_red_blue(image):
     return image
 
 
-def _pillow_reason(data: bytes) -> str:
-    """Why Pillow cannot decode ``data`` (used only after OpenCV failed)."""
+def _pillow_reason(data: bytes, fmt: str) -> str:
+    """Why Pillow cannot decode ``data`` (used only after OpenCV failed), e.g. ``"truncated PNG data"``."""
     from PIL import Image
 
+    name = fmt.upper()
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
     except Exception as exc:  # noqa: BLE001 - any decoder error is the reason we report
-        return _reason(exc)
-    return "decoder returned no image"
+        text = _reason(exc)
+        if "truncat" in text.lower():
+            return f"truncated {name} data"
+        return f"corrupt {name} data: {text}"
+    return f"corrupt {name} data: OpenCV could not decode it"
+
+
+@contextlib.contextmanager
+def _tifffile_messages() -> Iterator[list[str]]:
+    """Collect tifffile's log messages (it logs "<tifffile.TiffPages @...> invalid offset ..." to stderr)."""
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(_clean(record.getMessage()))
+
+    log = logging.getLogger("tifffile")
+    handler, propagate = _Collect(logging.WARNING), log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        yield messages
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
 
 
 def _read_tiff(path: Path, data: bytes, max_pixels: int | None):
@@ -231,9 +324,10 @@ def _read_tiff(path: Path, data: bytes, max_pixels: int | None):
     import tifffile
 
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with _tifffile_messages() as messages, tifffile.TiffFile(io.BytesIO(data)) as tif:
             if not tif.pages:
-                raise ImageError(f"{path}: TIFF holds no image")
+                why = f": {messages[0]}" if messages and messages[0] else ""
+                raise _unreadable(path, f"TIFF holds no image{why}")
             page = tif.pages[0]
             axes, shape = page.axes, page.shape
             y, x = axes.find("Y"), axes.find("X")
@@ -246,7 +340,9 @@ def _read_tiff(path: Path, data: bytes, max_pixels: int | None):
     except ImageError:
         raise
     except Exception as exc:  # noqa: BLE001 - tifffile raises many types for broken files
-        raise ImageError(f"{path}: not a readable TIFF image ({_reason(exc)})") from None
+        if _sniff(data) != "tiff":
+            raise _unreadable(path, "not a readable TIFF file: no TIFF signature") from None
+        raise _unreadable(path, f"damaged TIFF file: {_reason(exc)}") from None
     if axes == "SYX":  # planar (channel-first) storage
         image = np.moveaxis(image, 0, -1)
     elif axes not in ("YX", "YXS"):
@@ -294,7 +390,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise _unreadable(path, exc.strerror or _reason(exc)) from None
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
     if fmt == "tiff":

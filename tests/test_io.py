@@ -138,9 +138,9 @@ def _png_bytes(shape=(30, 40)) -> bytes:
     "name, content, reason",
     [
         ("empty.png", b"", "empty file"),
-        ("text.png", b"just some text, not an image\n", "not a readable PNG image"),
-        ("cut.png", _png_bytes()[:200], "corrupt or truncated PNG"),
-        ("text.tif", b"II*\x00garbage", "TIFF holds no image|not a readable TIFF"),
+        ("text.png", b"just some text, not an image\n", r"cannot read image \(not a readable PNG file: no PNG signature\)"),
+        ("cut.png", _png_bytes()[:200], r"cannot read image \(truncated PNG data\)"),
+        ("text.tif", b"II*\x00garbage", r"cannot read image \(TIFF holds no image: invalid offset to first page"),
         ("notes.txt", b"hello", "not an image file name"),
     ],
 )
@@ -154,11 +154,55 @@ def test_bad_files_give_one_clear_reason(tmp_path, capfd, name, content, reason)
     assert capfd.readouterr().err == ""  # libpng's own complaint is silenced
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _bad_crc_png() -> bytes:
+    data = bytearray(_png_bytes())
+    data[40] ^= 0xFF  # a byte of the first IDAT chunk's name
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("sig_garbage.png", _PNG_SIGNATURE + bytes(range(256)) * 3, "damaged PNG header: broken PNG file: chunk b'"),
+        ("sig_only.png", _PNG_SIGNATURE, "truncated PNG header"),
+        ("header_cut.png", _png_bytes()[:20], "truncated PNG header"),
+        ("data_cut.png", _png_bytes()[:60], "truncated PNG data"),
+        ("bad_chunk.png", _bad_crc_png(), "damaged PNG header: broken PNG file: chunk b'"),
+        ("archive.png", b"PK\x03\x04" + bytes(200), "not a readable PNG file: no PNG signature"),
+        ("jpeg_cut.png", b"\xff\xd8\xff\xe0" + bytes(20), "not a readable PNG file: the data starts like a JPEG file"),
+        ("text.jpg", b"hello, not a photo\n", "not a readable JPEG file: no JPEG signature"),
+        ("text.bmp", b"hello, not a bitmap\n", "not a readable BMP file: no BMP signature"),
+        ("text.tiff", b"hello, not a TIFF\n", "not a readable TIFF file: no TIFF signature"),
+    ],
+)
+def test_corrupt_and_non_image_files_give_one_line_without_object_reprs(tmp_path, capfd, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImageError) as info:
+        read_image(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: cannot read image (") and message.endswith(")"), message
+    assert message[len(f"{path}: cannot read image (") : -1].startswith(reason), message
+    assert "\n" not in message and " at 0x" not in message and "<" not in message and "object" not in message
+    assert capfd.readouterr().err == ""  # neither libpng nor tifffile's logger prints anything
+
+
+def test_missing_file_and_folder_with_an_image_name(tmp_path):
+    with pytest.raises(ImageError, match=r"gone.png: cannot read image \(No such file or directory\)$"):
+        read_image(tmp_path / "gone.png")
+    (tmp_path / "dir.png").mkdir()
+    with pytest.raises(ImageError, match=r"dir.png: cannot read image \(Is a directory\)$"):
+        read_image(tmp_path / "dir.png")
+
+
 def test_truncated_jpeg(tmp_path):
     buf = io.BytesIO()
     Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, format="JPEG")
     (tmp_path / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
-    with pytest.raises(ImageError, match="cut.jpg: corrupt or truncated JPEG"):
+    with pytest.raises(ImageError, match=r"cut.jpg: cannot read image \(truncated JPEG data\)$"):
         read_image(tmp_path / "cut.jpg")
 
 
