@@ -15,7 +15,6 @@ import random
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -24,22 +23,6 @@ torch = pytest.importorskip("torch")
 TORCHRUN = shutil.which("torchrun")
 pytestmark = pytest.mark.skipif(TORCHRUN is None, reason="torchrun is not on PATH")
 
-SPY = textwrap.dedent(
-    """
-    import os
-    import filterkit.io as _io
-
-    _write = _io.atomic_write
-
-    def atomic_write(path, write):
-        out = _write(path, write)
-        with open(os.environ["SPY_LOG"], "a") as log:
-            log.write(os.environ.get("RANK", "-") + " " + str(path) + "\\n")
-        return out
-
-    _io.atomic_write = atomic_write
-    """
-)
 
 
 def _corpus(root: Path, seed: int = 0) -> None:
@@ -65,18 +48,9 @@ def test_python_m_filterkit_cli_runs():
     assert done.returncode == 0 and "text" in done.stdout
 
 
-def test_text_train_two_processes(tmp_path):
+def test_text_train_two_processes(tmp_path, write_spy):
     _corpus(tmp_path)
-    spy = tmp_path / "spy"
-    spy.mkdir()
-    (spy / "sitecustomize.py").write_text(SPY)
-    log = tmp_path / "writes.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(spy), os.environ.get("PYTHONPATH", "")]),
-        "SPY_LOG": str(log),
-        "OMP_NUM_THREADS": "1",
-    }
+    env = write_spy.env
     ckpt, report = tmp_path / "model.pt", tmp_path / "report.json"
     cmd = [
         TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "filterkit.cli", "text", "train", "SST-2",
@@ -87,7 +61,7 @@ def test_text_train_two_processes(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
 
-    writes = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    writes = write_spy.writes()
     assert sorted(writes) == sorted([["0", str(ckpt)], ["0", str(report)]]), writes  # rank 0 only, once each
     assert done.stdout.count("saved") == 1 and done.stdout.count("test accuracy") == 1, done.stdout
 

@@ -10,10 +10,8 @@ confusion-matrix PNG use it), with the process's RANK.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -24,22 +22,6 @@ sf = pytest.importorskip("soundfile")
 
 SR = 8000
 
-SPY = textwrap.dedent(
-    """
-    import os
-    import filterkit.io as _io
-
-    _write = _io.atomic_write
-
-    def atomic_write(path, write):
-        out = _write(path, write)
-        with open(os.environ["SPY_LOG"], "a") as log:
-            log.write(os.environ.get("RANK", "-") + " " + str(path) + "\\n")
-        return out
-
-    _io.atomic_write = atomic_write
-    """
-)
 
 
 def _word(label: int, speaker: int, take: int) -> np.ndarray:
@@ -62,21 +44,10 @@ def _fsdd_like(root: Path) -> Path:
     return root
 
 
-def _env(**extra: str) -> dict[str, str]:
-    """This environment without torchrun's variables (a test run under torchrun must not leak them)."""
-    drop = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT"}
-    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("TORCHELASTIC_")}
-    return {**env, "OMP_NUM_THREADS": "1", **extra}
-
-
 @pytest.mark.slow
-def test_speech_train_two_processes(tmp_path):
+def test_speech_train_two_processes(tmp_path, write_spy):
     data = _fsdd_like(tmp_path / "tones")
-    spy = tmp_path / "spy"
-    spy.mkdir()
-    (spy / "sitecustomize.py").write_text(SPY)
-    log = tmp_path / "writes.log"
-    env = _env(PYTHONPATH=os.pathsep.join([str(spy), os.environ.get("PYTHONPATH", "")]), SPY_LOG=str(log))
+    env = write_spy.env
     out, report = tmp_path / "run", tmp_path / "out.json"
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -87,7 +58,7 @@ def test_speech_train_two_processes(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 
-    writes = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    writes = write_spy.writes()
     assert {rank for rank, _ in writes} == {"0"}, writes  # rank 1 wrote nothing
     paths = [p for _, p in writes]
     for path in (report, out / "model.pt", out / "confusion.png"):
@@ -106,7 +77,7 @@ def test_speech_train_two_processes(tmp_path):
     evaluated = subprocess.run(
         [sys.executable, "-m", "filterkit.cli", "speech", "eval", str(out / "model.pt"), str(data),
          "--split", "test", "--json", str(tmp_path / "eval.json")],
-        capture_output=True, text=True, env=_env(), timeout=300,
+        capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
     result = json.loads((tmp_path / "eval.json").read_text())

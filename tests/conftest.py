@@ -1,0 +1,54 @@
+"""Fixtures shared across test folders."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# A sitecustomize module that logs "RANK path" for every file written through filterkit.io.atomic_write
+# (checkpoints, write_json and PNG reports use it), in every process that has it on PYTHONPATH.
+_SPY = textwrap.dedent(
+    """
+    import os
+    import filterkit.io as _io
+
+    _write = _io.atomic_write
+
+    def atomic_write(path, write):
+        out = _write(path, write)
+        with open(os.environ["SPY_LOG"], "a") as log:
+            log.write(os.environ.get("RANK", "-") + " " + str(path) + "\\n")
+        return out
+
+    _io.atomic_write = atomic_write
+    """
+)
+_TORCHRUN_VARS = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT"}
+
+
+@dataclass
+class WriteSpy:
+    """``env`` for a subprocess (torchrun's variables removed, one torch thread, the spy on PYTHONPATH)."""
+
+    env: dict[str, str]
+    log: Path
+
+    def writes(self) -> list[list[str]]:
+        """``[rank, path]`` of every atomic write so far, in order."""
+        return [line.split(" ", 1) for line in self.log.read_text().splitlines()] if self.log.exists() else []
+
+
+@pytest.fixture
+def write_spy(tmp_path: Path) -> WriteSpy:
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    (spy / "sitecustomize.py").write_text(_SPY)
+    log = tmp_path / "writes.log"
+    env = {k: v for k, v in os.environ.items() if k not in _TORCHRUN_VARS and not k.startswith("TORCHELASTIC_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(spy), os.environ.get("PYTHONPATH", "")]), SPY_LOG=str(log),
+               OMP_NUM_THREADS="1")
+    return WriteSpy(env, log)
