@@ -22,6 +22,13 @@ root, its ``laplacian(3)`` is the 8-neighbour kernel (normalised).  OpenCV's
 ``medianBlur`` refuses float32 windows over 5, so median 15 has no OpenCV time.
 A ``max|ours-cv2|`` column checks that ours and OpenCV computed the same thing.
 
+``--keep-freed-memory`` calls :func:`filterkit.tensor.keep_freed_memory` before
+anything is timed: glibc's malloc then reuses freed large blocks instead of
+``mmap``-ing fresh (page-faulting) ones on every call.  It changes the allocator of
+the whole process, so OpenCV and kornia run with the same allocator as ours; the
+JSON records whether it was applied (``keep_freed_memory``: true, false where the
+platform has no glibc ``mallopt``, null without the flag).
+
 Peak memory of median 15 is measured in a fresh child process per contender
 (after a warm-up call, the peak resident size is reset through
 ``/proc/self/clear_refs``; the figure is ``VmHWM`` after the op minus the
@@ -241,6 +248,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--slow-repeats", type=int, default=1, help="timed runs for median 15 (default 1)")
     p.add_argument("--no-median15", action="store_true", help="skip median 15 timing and its memory measurement")
     p.add_argument("--no-memory", action="store_true", help="skip the median-15 peak-memory child processes")
+    p.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="call filterkit.tensor.keep_freed_memory() first (glibc: reuse freed large blocks; whole process)",
+    )
     p.add_argument("--median", type=int, default=15, help=argparse.SUPPRESS)
     p.add_argument("--_child-peak", dest="child_peak", choices=["ours", "kornia"], help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=0, help="random seed of the test image (default 0)")
@@ -260,9 +272,14 @@ def main(argv=None) -> int:
     import kornia
     import torch
 
+    from filterkit import tensor as T
+
+    kept = T.keep_freed_memory() if args.keep_freed_memory else None
     x = torch.from_numpy(np.random.default_rng(args.seed).random((1, 1, args.size, args.size), dtype=np.float32))
     ops = build_ops(include_median15=not args.no_median15)
     print(f"{args.size}x{args.size} float32, torch {torch.__version__}, kornia {kornia.__version__}, OpenCV {cv2.__version__}")
+    if kept is not None:
+        print(f"keep_freed_memory: {'applied' if kept else 'not available here (no glibc mallopt)'}")
     print(HEADER)
     rows = []
     for threads in args.threads:
@@ -289,6 +306,7 @@ def main(argv=None) -> int:
                 seed=args.seed,
                 repeats=args.repeats,
                 slow_repeats=args.slow_repeats,
+                keep_freed_memory=kept,
                 versions=dict(torch=torch.__version__, kornia=kornia.__version__, opencv=cv2.__version__, python=platform.python_version()),
                 machine=dict(platform=platform.platform(), cpu_count=__import__("os").cpu_count()),
                 rows=rows,
