@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -228,6 +227,7 @@ def _run_gtp(args) -> int:
 def _run_match(args) -> int:
     from filterkit.train import seed_everything
 
+    from .gtp import GtpError
     from .match import play_match
 
     sgf_dir = Path(args.sgf_dir)
@@ -243,10 +243,13 @@ def _run_match(args) -> int:
                             progress=not args.quiet)
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
+    except GtpError as exc:
+        raise UserError(f"opponent {args.opponent!r}: {exc}") from None
     report["model"] = str(args.model)
     print(f"{report['wins']}/{report['games']} wins vs {args.opponent} "
           f"(95% Wilson [{report['wilson_low']:.3f}, {report['wilson_high']:.3f}]), "
-          f"{report['illegal_moves']} illegal moves; games in {sgf_dir}")
+          f"{report['illegal_moves']} illegal moves; games in {sgf_dir}"
+          + (f"; {report['void_games']} void game(s) replayed (the opponent's engine died)" if report["void_games"] else ""))
     _write_json(args.json, report)
     return 0
 

@@ -36,6 +36,10 @@ class GtpError(Exception):
     """A failure reply; the message is the standard GTP error text."""
 
 
+class EngineExited(GtpError):
+    """The engine process exited or closed its output (it crashed): no reply will come."""
+
+
 def clean_line(line: str) -> str:
     """Spec pre-processing: drop control characters and comments, tabs to spaces, strip."""
     line = _CONTROL.sub("", line.replace("\t", " "))
@@ -134,14 +138,17 @@ class GtpClient:
     def send(self, command: str) -> str:
         """Send one command; return the success text or raise :class:`GtpError` with the failure text."""
         if self.process.poll() is not None:
-            raise GtpError(f"engine {self.argv[0]} has exited")
-        self.process.stdin.write(command.strip() + "\n")
-        self.process.stdin.flush()
+            raise EngineExited(f"engine {self.argv[0]} has exited (status {self.process.returncode})")
+        try:
+            self.process.stdin.write(command.strip() + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise EngineExited(f"engine {self.argv[0]} closed its input") from None
         lines = []
         while True:
             line = self.process.stdout.readline()
             if not line:
-                raise GtpError(f"engine {self.argv[0]} closed its output")
+                raise EngineExited(f"engine {self.argv[0]} closed its output")
             line = line.rstrip("\r\n")
             if not line and lines:
                 break

@@ -8,6 +8,11 @@ counted in ``illegal_moves`` and loses that game).  Colours alternate (game
 move limit; finished games are scored by the opponent's ``final_score``
 when it answers (GNU Go removes dead stones), else by the referee's area
 score.  Every game is saved as SGF in ``out_dir``.
+
+If the opponent's process dies during a game (GNU Go 3.8 aborts on a few
+positions), that game is **void**: saved with result ``Void``, counted in
+``void_games`` but not in the score, and the engine is restarted; the match
+goes on until ``games`` games are scored (at most ``games`` voids).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from filterkit.io import atomic_write
 from .board import BLACK, WHITE, Board, opponent
 from .coords import from_gtp, to_gtp
 from .engine import RESIGN, PolicyPlayer
-from .gtp import GtpClient, GtpError
+from .gtp import EngineExited, GtpClient, GtpError
 from .records import GameRecord, to_sgf
 from .stats import wilson_interval
 
@@ -45,8 +50,20 @@ def winner_of(result: str) -> int | None:
 
 def play_game(player: PolicyPlayer, client: GtpClient, size: int, komi: float, our_color: int,
               max_moves: int) -> dict:
-    """One game; returns a dict with the record, result and counters."""
+    """One game; returns a dict with the record, result and counters (``void`` if the engine died)."""
     board = Board(size, komi)
+    try:
+        return _play_game(player, client, board, our_color, max_moves)
+    except EngineExited as exc:
+        record = GameRecord(size=size, komi=komi, moves=list(board.moves), result="Void")
+        return {"record": record, "result": "Void", "scorer": "none (the opponent's engine died)",
+                "referee_area_result": None, "our_color": "black" if our_color == BLACK else "white",
+                "moves": len(board.moves), "illegal_moves": 0, "opponent_illegal_moves": 0, "win": False,
+                "loss": False, "void": True, "note": f"void at move {len(board.moves) + 1}: {exc}"}
+
+
+def _play_game(player: PolicyPlayer, client: GtpClient, board: Board, our_color: int, max_moves: int) -> dict:
+    size, komi = board.size, board.komi
     for cmd in (f"boardsize {size}", f"komi {komi}", "clear_board"):
         client.send(cmd)
     illegal = opponent_illegal = 0
@@ -102,7 +119,8 @@ def play_game(player: PolicyPlayer, client: GtpClient, size: int, komi: float, o
     return {"record": record, "result": result, "scorer": scorer, "referee_area_result": board.result()
             if board.resigned is None else result, "our_color": "black" if our_color == BLACK else "white",
             "moves": len(board.moves), "illegal_moves": illegal, "opponent_illegal_moves": opponent_illegal,
-            "win": winner_of(result) == our_color, "loss": winner_of(result) == opponent(our_color), "note": note}
+            "win": winner_of(result) == our_color, "loss": winner_of(result) == opponent(our_color), "void": False,
+            "note": note}
 
 
 def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir: str | Path, size: int = 19,
@@ -114,22 +132,36 @@ def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     max_moves = max_moves or 3 * size * size
-    rows = []
+    rows, voids = [], []
     start = time.perf_counter()
-    with GtpClient(opponent_command) as client:
+    client = GtpClient(opponent_command)
+    try:
         try:
             opponent_name = client.send("name") or opponent_command
         except GtpError:
             opponent_name = opponent_command
-        for i in tqdm(range(games), desc="games", unit="game", disable=not progress):
-            our_color = BLACK if i % 2 == 0 else WHITE
+        bar = tqdm(total=games, desc="games", unit="game", disable=not progress)
+        i = 0
+        while len(rows) < games and len(voids) <= games:
+            our_color = BLACK if len(rows) % 2 == 0 else WHITE
             game = play_game(player, client, size, komi, our_color, max_moves)
             black, white = (player_name, opponent_name) if our_color == BLACK else (opponent_name, player_name)
-            sgf = to_sgf(game.pop("record"), black=black, white=white, comment=f"scored by {game['scorer']}")
+            comment = f"scored by {game['scorer']}" + (f"; {game['note']}" if game["note"] else "")
+            sgf = to_sgf(game.pop("record"), black=black, white=white, comment=comment)
             path = out_dir / f"game-{i:03d}.sgf"
             atomic_write(path, lambda p, data=sgf: Path(p).write_bytes(data))
             game["sgf"] = str(path)
+            i += 1
+            if game["void"]:
+                voids.append(game)
+                client.close()
+                client = GtpClient(opponent_command)
+                continue
             rows.append(game)
+            bar.update(1)
+        bar.close()
+    finally:
+        client.close()
     wins = sum(g["win"] for g in rows)
     losses = sum(g["loss"] for g in rows)
     draws = len(rows) - wins - losses
@@ -140,4 +172,4 @@ def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir:
             "illegal_moves": sum(g["illegal_moves"] for g in rows),
             "opponent_illegal_moves": sum(g["opponent_illegal_moves"] for g in rows),
             "opponent": opponent_command, "size": size, "komi": komi, "seconds": time.perf_counter() - start,
-            "per_game": rows}
+            "void_games": len(voids), "void_notes": [g["note"] for g in voids], "per_game": rows}

@@ -25,6 +25,17 @@ if "--refuse" in sys.argv:
     def refuse(args):
         raise GtpError("illegal move")
     handlers["play"] = refuse
+if "--crash-once" in sys.argv:  # the first process dies at its 3rd genmove, as GNU Go sometimes does
+    import os
+    marker = sys.argv[sys.argv.index("--crash-once") + 1]
+    genmove, calls = handlers["genmove"], []
+    def crashing_genmove(args):
+        calls.append(1)
+        if len(calls) == 3 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(3)
+        return genmove(args)
+    handlers["genmove"] = crashing_genmove
 GtpServer(handlers, "random", "1").serve(sys.stdin, sys.stdout)
 """
 
@@ -71,3 +82,15 @@ def test_one_game_against_gnugo_on_9x9(tmp_path, tiny_player):
     report = play_match(tiny_player, "gnugo --mode gtp --level 1", 1, tmp_path, size=9, komi=7.5, progress=False)
     assert report["games"] == 1 and report["illegal_moves"] == 0 and report["opponent_illegal_moves"] == 0
     assert report["per_game"][0]["result"][:2] in ("B+", "W+")
+
+
+def test_an_engine_crash_voids_the_game_and_the_match_goes_on(tmp_path, tiny_player):
+    marker = tmp_path / "crashed"
+    engine = " ".join(f"'{a}'" for a in [sys.executable, "-c", RANDOM_ENGINE, "--crash-once", str(marker)])
+    report = play_match(tiny_player, engine, 2, tmp_path / "games", size=9, max_moves=60, progress=False)
+    assert marker.exists()
+    assert report["void_games"] == 1 and "void at move" in report["void_notes"][0]
+    assert report["games"] == 2 and report["wins"] + report["losses"] + report["draws"] == 2
+    assert [g["our_color"] for g in report["per_game"]] == ["black", "white"]  # the void game is replayed
+    saved = sorted((tmp_path / "games").glob("*.sgf"))
+    assert len(saved) == 3 and parse_sgf(saved[0].read_bytes()).result == "Void"
