@@ -83,6 +83,7 @@ Choices, stated once:
 
 from __future__ import annotations
 
+import atexit
 import copy
 import csv
 import io
@@ -125,6 +126,14 @@ MetricFn = Callable[[torch.Tensor, Any], "float | torch.Tensor"]
 
 
 # ------------------------------------------------------------------- environment
+
+
+def _leave_process_group() -> None:
+    """Destroy the default process group at interpreter exit (registered by the Trainer that joined it)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -527,7 +536,6 @@ class Trainer:
         self.seed = int(seed)
         self.out_dir = Path(out_dir) if out_dir is not None else None
 
-        self._owns_process_group = False
         self.rank, self.world_size, self.local_rank = distributed_info()
         self.distributed = self.world_size > 1
         self.device = select_device(device)
@@ -567,9 +575,12 @@ class Trainer:
         import torch.distributed as dist
 
         if not dist.is_initialized():
+            # joined once per process and left at exit: destroying and re-creating the default group
+            # (a second Trainer in the same torchrun process: seeds, folds) can meet the first
+            # group's stale rendezvous keys in the shared store and hang in gloo
             backend = "nccl" if self.device.type == "cuda" else "gloo"
             dist.init_process_group(backend=backend, rank=self.rank, world_size=self.world_size)
-            self._owns_process_group = True
+            atexit.register(_leave_process_group)
 
     def _amp_dtype(self, amp: bool | str | None) -> torch.dtype | None:
         table = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
@@ -895,13 +906,7 @@ class Trainer:
         return ckpt
 
     def close(self) -> None:
-        """Close TensorBoard and leave the process group this trainer joined (files are complete after every epoch)."""
+        """Close TensorBoard (files are complete after every epoch; the process group is left at exit)."""
         if self._tb is not None:
             self._tb.close()
             self._tb = None
-        if self._owns_process_group:
-            import torch.distributed as dist
-
-            if dist.is_initialized():
-                dist.destroy_process_group()
-            self._owns_process_group = False
