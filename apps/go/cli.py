@@ -113,6 +113,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "(0: never)")
         q.add_argument("--pass-threshold", type=float, default=0.5,
                        help="pass when the network gives passing more than this probability")
+        q.add_argument("--self-atari", type=int, default=2, metavar="N",
+                       help="never play a move that leaves N or more of our stones in atari without capturing "
+                            "(0: allow)")
 
     g = sub.add_parser("gtp", help="GTP v2 engine on stdin/stdout", formatter_class=fmt)
     add_player(g)
@@ -147,7 +150,10 @@ def _player(args):
     from .pipeline import load_model
 
     model, config = load_model(args.model)
-    return PolicyPlayer(model, config, args.symmetries, args.resign_margin, args.pass_threshold), config
+    if args.self_atari < 0:
+        raise UserError(f"--self-atari {args.self_atari}: must be 0 or more")
+    return PolicyPlayer(model, config, args.symmetries, args.resign_margin, args.pass_threshold,
+                        args.self_atari or None), config
 
 
 def _run_prepare(args) -> int:

@@ -2,8 +2,9 @@
 
 :class:`PolicyPlayer` picks the legal move with the highest network
 probability (optionally averaged over the 8 symmetries), skipping moves that
-fill one of its own eyes.  It **passes** when no such move remains, when the
-network's first choice is a pass, or when the opponent has just passed and
+fill one of its own eyes and moves that leave 2 or more of its own stones in
+atari without capturing (``max_self_atari``; None turns the check off).  It
+**passes** when no such move remains, when the network's first choice is a pass, or when the opponent has just passed and
 it is ahead on area score; it **resigns** when, after half the board's
 points have been played as moves, its area score is behind by more than
 ``resign_margin`` x the number of points (a crude "hopeless" test: the
@@ -40,14 +41,35 @@ def is_own_eye(board: Board, point: int, color: int) -> bool:
     return enemy == 0 if len(on_board) < 4 else enemy <= 1
 
 
+def self_atari_stones(board: Board, point: int, color: int) -> int:
+    """Stones left with one liberty if ``color`` plays ``point`` and captures nothing (0: not a self-atari)."""
+    stones, groups = board.stones, board.groups
+    liberties, members, seen = set(), 1, set()
+    for q in board._nbrs[point]:
+        s = stones[q]
+        if s == EMPTY:
+            liberties.add(q)
+        elif s == color:
+            g = groups[q]
+            if id(g) not in seen:
+                seen.add(id(g))
+                members += len(g.stones)
+                liberties |= g.liberties
+        elif len(groups[q].liberties) == 1:
+            return 0  # captures: gains liberties
+    liberties.discard(point)
+    return members if len(liberties) == 1 else 0
+
+
 class PolicyPlayer:
     """Choose moves with a trained :class:`~filterkit.apps.go.model.PolicyNet`."""
 
     def __init__(self, model, config: dict, symmetries: int = 1, resign_margin: float = 0.25,
-                 pass_threshold: float = 0.5) -> None:
+                 pass_threshold: float = 0.5, max_self_atari: int | None = 2) -> None:
         if symmetries not in (1, 8):
             raise ValueError("symmetries must be 1 or 8")
         self.model, self.config = model, config
+        self.max_self_atari = max_self_atari  # skip moves leaving this many own stones or more in atari
         self.symmetries, self.resign_margin, self.pass_threshold = symmetries, resign_margin, pass_threshold
 
     def move_log_probs(self, board: Board) -> np.ndarray:
@@ -97,6 +119,8 @@ class PolicyPlayer:
             if is_own_eye(board, point, color):
                 continue
             if board.is_legal(point, color):  # also checks positional superko when the board uses it
+                if self.max_self_atari and self_atari_stones(board, point, color) >= self.max_self_atari:
+                    continue  # would put a group of our stones in atari without capturing
                 return point
         return board.pass_point
 

@@ -2,7 +2,7 @@ import numpy as np
 
 from filterkit.apps.go.board import BLACK, WHITE, Board, from_ascii
 from filterkit.apps.go.coords import from_gtp
-from filterkit.apps.go.engine import RESIGN, PolicyPlayer, is_own_eye
+from filterkit.apps.go.engine import RESIGN, PolicyPlayer, is_own_eye, self_atari_stones
 from filterkit.apps.go.pipeline import load_model
 
 
@@ -56,3 +56,46 @@ def test_passes_to_end_a_won_game(tiny_checkpoint):
     b.play(from_gtp("C3", 5))
     b.play(b.pass_point)
     assert p.genmove(b) == b.pass_point  # black is ahead by area and white passed
+
+
+def test_self_atari_detection():
+    b = from_ascii("""
+        .O...
+        XO...
+        XO...
+        .....
+        .....""")
+    assert self_atari_stones(b, from_gtp("A5", 5), BLACK) == 3  # joins the pair, one liberty left (A2)
+    assert self_atari_stones(b, from_gtp("A2", 5), BLACK) == 0  # three liberties after
+    assert self_atari_stones(b, from_gtp("C3", 5), BLACK) == 0  # a lone stone with liberties
+    b = from_ascii("""
+        .X...
+        XOX..
+        X.X..
+        .....
+        .....""")
+    assert self_atari_stones(b, from_gtp("B3", 5), WHITE) == 2  # B4+B3, only B2 left
+    b = from_ascii("""
+        .OX..
+        OX...
+        X....
+        .....
+        .....""")
+    assert self_atari_stones(b, from_gtp("A5", 5), BLACK) == 0  # no liberty of its own, but captures B5
+
+
+def test_genmove_skips_the_net_s_self_atari_choice(tiny_checkpoint, monkeypatch):
+    model, config = load_model(tiny_checkpoint)
+    board = from_ascii("""
+        .X...
+        XOX..
+        X.X..
+        .....
+        .....""", to_play=WHITE)
+    b3, e1 = from_gtp("B3", 5), from_gtp("E1", 5)
+    logp = np.full(board.n + 1, -50.0)
+    logp[b3], logp[e1] = -0.1, -3.0  # the "net" prefers B3, which leaves B4+B3 with one liberty
+    for cap, expected in ((2, e1), (None, b3)):
+        player = PolicyPlayer(model, config, max_self_atari=cap)
+        monkeypatch.setattr(player, "move_log_probs", lambda b: logp)
+        assert player.genmove(board) == expected
