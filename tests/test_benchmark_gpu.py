@@ -1,0 +1,61 @@
+"""benchmarks/gpu.py runs end to end on CPU at tiny sizes and writes every figure."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("benchmark_gpu", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _times(row: dict) -> list[float]:
+    return [v for k, v in row.items() if k.endswith("_ms") or k == "ms" if v is not None]
+
+
+def test_cpu_smoke_writes_positive_finite_figures(tmp_path, capsys):
+    out = tmp_path / "gpu.json"
+    argv = ["--device", "cpu", "--size", "64", "--batch", "1", "--repeats", "1", "--app-batch", "2",
+            "--go-nets", "2x8", "--text-vocab", "100", "--amp", "--seed", "3", "--json", str(out)]
+    assert _load().main(argv) == 0
+    report = json.loads(out.read_text())
+    assert {"device", "device_name", "torch", "command", "seed", "copy", "filters", "training"} <= set(report)
+    assert report["device"] == "cpu" and report["seed"] == 3 and report["shape"] == [1, 1, 64, 64]
+    assert [c["dtype"] for c in report["copy"]] == ["float32", "float16", "bfloat16"]
+    assert [c["bytes_per_pixel"] for c in report["copy"]] == [8, 4, 4]
+    ops = {"gaussian s=1", "gaussian s=5", "mean 3", "mean 15", "sobel magnitude", "laplace", "median 3"}
+    assert {r["op"] for r in report["filters"]} == ops and len(report["filters"]) == 3 * len(ops)
+    models = {t["model"] for t in report["training"]}
+    assert models == {"speech fstack", "text kim multichannel d50", "go policy 2x8", "lecture cnn"}
+    # fp32 + bf16 for all; contiguous + channels_last for the two 2-D conv nets
+    assert len(report["training"]) == 2 * (2 + 2 * 2)
+    rows = report["copy"] + report["filters"] + report["training"]
+    times = [t for row in rows for t in _times(row)]
+    assert len(times) >= len(rows)
+    assert all(math.isfinite(t) and t > 0 for t in times)
+    for row in report["filters"]:
+        assert math.isclose(row["ours_gpix_per_s"], 64 * 64 / (row["ours_ms"] / 1e3) / 1e9, rel_tol=1e-9)
+    for t in report["training"]:
+        assert math.isclose(t["samples_per_s"], 2 * t["steps_per_s"], rel_tol=1e-9)
+    assert "median 3" in capsys.readouterr().out
+
+
+def test_bad_option_is_one_line_error(capsys):
+    assert _load().main(["--device", "cpu", "--size", "0"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "benchmarks/gpu.py: error: --size 0: must be at least 1"
+
+
+def test_bad_go_net_is_rejected():
+    with pytest.raises(SystemExit):
+        _load().parse_args(["--go-nets", "6by64"])
