@@ -276,6 +276,20 @@ def _check_plain(value: Any, where: str) -> None:
     )
 
 
+def _load_failure(path: Path, exc: Exception) -> str:
+    """A short reason for a failed ``torch.load(weights_only=True)`` (torch's own text is a paragraph)."""
+    import zipfile
+
+    with open(path, "rb") as f:
+        legacy_pickle = f.read(1) == b"\x80"
+    if not (zipfile.is_zipfile(path) or legacy_pickle):
+        return "not a file written by torch.save"
+    text = str(exc).strip()
+    if "Weights only load failed" in text:
+        return "holds Python objects other than tensors and plain data; refused for safety"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def read_checkpoint(
     path: str | os.PathLike, expected_app: str | None = None, map_location: str | torch.device = "cpu"
 ) -> dict:
@@ -290,8 +304,7 @@ def read_checkpoint(
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # unpickling errors come in many types
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path}: not a loadable filterkit checkpoint ({first_line})") from None
+        raise UserError(f"{path}: not a loadable filterkit checkpoint ({_load_failure(path, exc)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"{path}: not a filterkit checkpoint (no '{CHECKPOINT_FORMAT}' format key)")
     if expected_app is not None and ckpt.get("app") != expected_app:

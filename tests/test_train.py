@@ -155,11 +155,18 @@ def test_wrong_app_checkpoint_gives_clear_error(tmp_path):
         other.load_checkpoint(path)
 
 
+class _Opaque:
+    """A class weights_only loading refuses."""
+
+
 def test_not_a_checkpoint_gives_clear_error(tmp_path):
     bad = tmp_path / "notes.pt"
     bad.write_text("hello")
-    with pytest.raises(UserError, match="notes.pt: not a loadable filterkit checkpoint"):
+    with pytest.raises(UserError, match=r"notes.pt: not a loadable .* \(not a file written by torch.save\)$"):
         read_checkpoint(bad)
+    torch.save({"obj": _Opaque()}, tmp_path / "objects.pt")  # a real torch file that weights_only refuses
+    with pytest.raises(UserError, match=r"objects.pt: .*holds Python objects other than tensors.*safety\)$"):
+        read_checkpoint(tmp_path / "objects.pt")
     torch.save({"weights": torch.zeros(2)}, tmp_path / "plain.pt")
     with pytest.raises(UserError, match="plain.pt: not a filterkit checkpoint"):
         read_checkpoint(tmp_path / "plain.pt")
