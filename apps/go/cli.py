@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--force", action="store_true", help="train into an existing run folder")
     t.add_argument("--resume", metavar="CKPT", default=None,
                    help="continue an interrupted run from its last.pt (same options; --epochs is the total)")
+    t.add_argument("--init", metavar="CKPT", default=None,
+                   help="start from this checkpoint's weights (same --layers/--width/--features) with a fresh "
+                        "optimiser and schedule, e.g. to train longer at a lower --lr")
     t.add_argument("--train-split", default="train", help="split used for training")
     t.add_argument("--val-split", default="val", help="split used for validation (skipped when absent)")
     t.add_argument("--features", choices=["full", "stones"], default="full",
@@ -182,7 +185,8 @@ def _run_train(args) -> int:
                    epoch_positions=args.epoch_positions, val_positions=args.val_positions,
                    batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, augment=args.augment,
                    device=args.device, seed=args.seed, progress=not args.quiet, train_split=args.train_split,
-                   val_split=args.val_split, workers=args.workers, resume=args.resume)
+                   val_split=args.val_split, workers=args.workers, resume=args.resume,
+                   init=args.init)
     last = report["history"][-1] if report["history"] else {}
     print(f"trained {report['train_positions_seen']} positions in {report['seconds']:.1f} s "
           f"({report['positions_per_second']:.0f} positions/s); last epoch: "

@@ -94,9 +94,12 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
           val_positions: int | None = 20000, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 1e-4,
           lr_schedule: str = "cosine",
           augment: bool = True, device: str = "auto", seed: int = 0, progress: bool = True,
-          train_split: str = "train", val_split: str = "val", workers: int = 0, resume: str | None = None) -> dict:
+          train_split: str = "train", val_split: str = "val", workers: int = 0, resume: str | None = None,
+          init: str | None = None) -> dict:
     """Train on prepared splits under ``data``; checkpoints in ``out`` (last.pt, best.pt); return a report.
 
+    ``init``: a checkpoint whose weights start this run (same layers and width;
+    fresh optimiser and schedule: fine-tuning, e.g. a longer run at a lower lr).
     ``resume``: a ``last.pt`` to continue from (model, optimiser, epoch, RNG
     and data order restored by the Trainer); ``epochs`` is the total count.
     """
@@ -119,6 +122,13 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
               "move_counts": train_info["move_counts"]}
     seed_everything(seed)
     model = build_model(config)
+    if init:
+        start, start_config = load_model(init)
+        for key in ("features", "size", "layers", "width", "batch_norm", "pass_move"):
+            if start_config.get(key) != config[key]:
+                raise UserError(f"{init}: its {key} is {start_config.get(key)!r}, this run's is {config[key]!r}")
+        model.load_state_dict(start.state_dict())
+        config["init"] = str(init)
     generator = torch.Generator().manual_seed(seed)
     n_epoch = min(epoch_positions or len(train_pos), len(train_pos))
     train_loader = position_loader(

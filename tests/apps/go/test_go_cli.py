@@ -76,3 +76,28 @@ def test_ci_subset_prepare_and_eval(tmp_path, kgs_data):
                  "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["games"] == 5 and report["positions"] > 5 * 20
+
+
+def test_train_init_starts_from_a_checkpoint_s_weights(tmp_path, sgf_folder, capsys):
+    import torch
+
+    from filterkit.apps.go.pipeline import load_model
+
+    prep = tmp_path / "prep"
+    assert main(["go", "prepare", str(sgf_folder), "--out", str(prep), "--size", "9", "--quiet"]) == 0
+    common = ["--train-split", "all", "--val-split", "all", "--layers", "2", "--width", "4", "--quiet",
+              "--device", "cpu"]
+    assert main(["go", "train", str(prep), "--out", str(tmp_path / "a"), "--epochs", "1", *common]) == 0
+    start, _ = load_model(tmp_path / "a" / "best.pt")
+    # lr 0: the weights stay those of the start checkpoint (BatchNorm running stats aside)
+    assert main(["go", "train", str(prep), "--out", str(tmp_path / "b"), "--epochs", "1", "--lr", "0",
+                 "--init", str(tmp_path / "a" / "best.pt"), *common]) == 0
+    tuned, config = load_model(tmp_path / "b" / "last.pt")
+    assert config["init"] == str(tmp_path / "a" / "best.pt")
+    for (name, p), q in zip(start.named_parameters(), tuned.parameters(), strict=True):
+        torch.testing.assert_close(q, p, msg=name)
+    capsys.readouterr()
+    assert main(["go", "train", str(prep), "--out", str(tmp_path / "c"), "--epochs", "1", "--train-split", "all",
+                 "--val-split", "all", "--layers", "2", "--width", "8", "--quiet", "--device", "cpu",
+                 "--init", str(tmp_path / "a" / "best.pt")]) == 2
+    assert "its width is 4, this run's is 8" in capsys.readouterr().err
