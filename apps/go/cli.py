@@ -183,7 +183,8 @@ def _run_train(args) -> int:
     report = train(args.data, out, features=args.features, layers=args.layers, width=args.width,
                    batch_norm=args.batch_norm, pass_move=args.pass_move, epochs=args.epochs,
                    epoch_positions=args.epoch_positions, val_positions=args.val_positions,
-                   batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, augment=args.augment,
+                   batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+                   weight_decay=args.weight_decay, augment=args.augment,
                    device=args.device, seed=args.seed, progress=not args.quiet, train_split=args.train_split,
                    val_split=args.val_split, workers=args.workers, resume=args.resume,
                    init=args.init)

@@ -4,11 +4,11 @@
 probability (optionally averaged over the 8 symmetries), skipping moves that
 fill one of its own eyes and moves that leave 2 or more of its own stones in
 atari without capturing (``max_self_atari``; None turns the check off).  It
-**passes** when no such move remains, when the network's first choice is a pass, or when the opponent has just passed and
-it is ahead on area score; it **resigns** when, after half the board's
-points have been played as moves, its area score is behind by more than
-``resign_margin`` x the number of points (a crude "hopeless" test: the
-policy net has no value head).
+**passes** when no such move remains, when the network's first choice is a
+pass, or when the opponent has just passed and it is ahead on area score;
+it **resigns** when, after half the board's points have been played as
+moves, its area score is behind by more than ``resign_margin`` x the number
+of points (a crude "hopeless" test: the policy net has no value head).
 
 :func:`gtp_handlers` exposes a player as the engine-side commands of
 :class:`filterkit.apps.go.gtp.GtpServer`.

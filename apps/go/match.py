@@ -141,17 +141,15 @@ def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir:
         except GtpError:
             opponent_name = opponent_command
         bar = tqdm(total=games, desc="games", unit="game", disable=not progress)
-        i = 0
         while len(rows) < games and len(voids) <= games:
             our_color = BLACK if len(rows) % 2 == 0 else WHITE
             game = play_game(player, client, size, komi, our_color, max_moves)
             black, white = (player_name, opponent_name) if our_color == BLACK else (opponent_name, player_name)
             comment = f"scored by {game['scorer']}" + (f"; {game['note']}" if game["note"] else "")
             sgf = to_sgf(game.pop("record"), black=black, white=white, comment=comment)
-            path = out_dir / f"game-{i:03d}.sgf"
+            path = out_dir / f"game-{len(rows) + len(voids):03d}.sgf"
             atomic_write(path, lambda p, data=sgf: Path(p).write_bytes(data))
             game["sgf"] = str(path)
-            i += 1
             if game["void"]:
                 voids.append(game)
                 client.close()

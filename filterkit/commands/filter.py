@@ -220,9 +220,7 @@ def _torch_filter(spec: FilterSpec, image):
     from filterkit import tensor
 
     name, kw = _op_call(spec)
-    # torch has no uint16 arithmetic: int32 holds it, and smoothing results stay in 0..65535
-    work = image.astype(np.int32) if image.dtype == np.uint16 else image
-    x = torch.from_numpy(np.ascontiguousarray(work))
+    x = torch.from_numpy(np.ascontiguousarray(image))  # uint8, uint16 and floats are tensor dtypes
     x = (x[None, None] if image.ndim == 2 else x.permute(2, 0, 1)[None]).to(spec.device)
     y = getattr(tensor, name)(x, **kw, mode=spec.mode, cval=spec.cval)
     y = y[0, 0] if image.ndim == 2 else y[0].permute(1, 2, 0)
