@@ -13,7 +13,7 @@ import pytest
 import torch
 from scipy import ndimage as ndi
 
-from filterkit import border, kernels
+from filterkit import border, kernels, memory
 from filterkit import tensor as T
 
 MODES = border.MODES
@@ -494,5 +494,5 @@ def test_keep_freed_memory_in_a_child_process():
 
 
 def test_keep_freed_memory_is_false_without_glibc(monkeypatch):
-    monkeypatch.setattr(T.os, "confstr", lambda name: None)
+    monkeypatch.setattr(memory.os, "confstr", lambda name: None)
     assert T.keep_freed_memory() is False

@@ -541,13 +541,22 @@ _WORKER_SPEC: FilterSpec | None = None
 
 
 def _init_worker(spec: FilterSpec) -> None:
-    """Per worker process: remember the spec, one thread per process, heavy imports once."""
+    """Per worker process: remember the spec, one thread per process, heavy imports once.
+
+    Also lets malloc keep freed large blocks (:func:`filterkit.memory.keep_freed_memory`):
+    every image of a folder allocates the same few megabyte-sized planes, and fresh
+    ``mmap`` blocks cost page faults on each one (measured, filter + JPEG encode of
+    1000x1000 colour images in a loop, median: Sobel 15.4 -> 11.0 ms, Gaussian 9.9 -> 9.5
+    ms).  The trade-off: the process keeps its peak memory until it exits.
+    """
     global _WORKER_SPEC
     import cv2
 
     import filterkit  # noqa: F401 - import the filters once, not per file
+    from filterkit.memory import keep_freed_memory
 
     cv2.setNumThreads(1)
+    keep_freed_memory()
     _WORKER_SPEC = spec
 
 
