@@ -87,6 +87,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--noise-prob", type=float, default=0.0,
                    help="probability of mixing background noise (DATA/_background_noise_ or synthetic white/"
                         "pink/brown) into a training clip at 10-30 dB SNR (default 0: off)")
+    a = p.add_argument_group("augmentation of training clips (each setting also stored in the checkpoint)")
+    a.add_argument("--shift-ms", type=float, default=100.0,
+                   help="shift each clip by up to +-this many ms, zero-filled (default 100; 0: off)")
+    a.add_argument("--vtlp", type=float, default=0.15,
+                   help="vocal-tract-length perturbation: warp the mel axis by a factor drawn from "
+                        "[1 - r, 1 + r] (default 0.15; 0: off)")
+    a.add_argument("--freq-masks", type=int, default=2, help="SpecAugment masks along mel bands (default 2)")
+    a.add_argument("--freq-mask-width", type=int, default=5, help="widest frequency mask, in bands (default 5)")
+    a.add_argument("--time-masks", type=int, default=2, help="SpecAugment masks along frames (default 2)")
+    a.add_argument("--time-mask-width", type=int, default=10, help="widest time mask, in frames (default 10)")
     p.add_argument("--seeds", type=int, default=1, help="repeat with seeds SEED..SEED+N-1 and report the spread")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the engine's, 1)")
     p.add_argument("--jobs", type=int, default=1,
@@ -202,6 +212,22 @@ def _print_result(result: dict) -> None:
 # ----------------------------------------------------------------------------- commands
 
 
+def _augment_config(args: argparse.Namespace):
+    """The training augmentation from the command line (one-line errors for impossible values)."""
+    from filterkit.apps.speech.augment import AugmentConfig
+
+    if args.shift_ms < 0 or not 0.0 <= args.vtlp < 1.0:
+        raise UserError(f"--shift-ms must be >= 0 and --vtlp in [0, 1), got {args.shift_ms} and {args.vtlp}")
+    counts = {"--freq-masks": args.freq_masks, "--freq-mask-width": args.freq_mask_width,
+              "--time-masks": args.time_masks, "--time-mask-width": args.time_mask_width}
+    for name, value in counts.items():
+        if value < 0:
+            raise UserError(f"{name} must be >= 0, got {value}")
+    return AugmentConfig(shift_ms=args.shift_ms, noise_prob=args.noise_prob, freq_masks=args.freq_masks,
+                         freq_mask_width=args.freq_mask_width, time_masks=args.time_masks,
+                         time_mask_width=args.time_mask_width, vtlp_range=args.vtlp)
+
+
 def _train(args: argparse.Namespace) -> int:
     import statistics
 
@@ -230,6 +256,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.json:
         _check_new(Path(args.json), args.force)
     features = _feature_config(args)
+    if not 0.0 <= args.noise_prob <= 1.0:
+        raise UserError(f"--noise-prob must be between 0 and 1, got {args.noise_prob}")
+    augment = AugmentConfig.off() if args.no_augment else _augment_config(args)
     clips, layout = find_clips(args.data)
     progress = not args.no_progress and main_rank
     clips, wave_list = load_waves(clips, features.sample_rate, progress=progress, skip_bad=True)
@@ -239,9 +268,6 @@ def _train(args: argparse.Namespace) -> int:
     index = {name: i for i, name in enumerate(labels)}
     waves = dict(zip(clips, wave_list))
     noise = background_noise(args.data if Path(args.data).is_dir() else None, features.sample_rate, args.seed)
-    if not 0.0 <= args.noise_prob <= 1.0:
-        raise UserError(f"--noise-prob must be between 0 and 1, got {args.noise_prob}")
-    augment = AugmentConfig.off() if args.no_augment else AugmentConfig(noise_prob=args.noise_prob)
 
     def settings_for(seed: int) -> TrainSettings:
         return TrainSettings(model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

@@ -138,3 +138,27 @@ def test_checkpoint_from_another_app_or_not_a_checkpoint(fsdd_like, tmp_path, ca
         assert main(["speech", "eval", str(ckpt), str(fsdd_like)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0] and str(ckpt) in err[0]
+
+
+def test_augmentation_options_reach_the_checkpoint(fsdd_like, tmp_path):
+    import torch
+
+    out = tmp_path / "aug"
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--eval", "none", "-o", str(out), "--shift-ms", "20",
+                 "--vtlp", "0.1", "--freq-masks", "1", "--freq-mask-width", "3", "--time-masks", "0"]) == 0
+    ckpt = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
+    text = json.dumps(ckpt["config"])
+    for key, value in (("shift_ms", 20.0), ("vtlp_range", 0.1), ("freq_masks", 1), ("freq_mask_width", 3),
+                       ("time_masks", 0)):
+        assert f'"{key}": {value}' in text
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--vtlp", "1.2", "--vtlp in [0, 1)"),
+    ("--shift-ms", "-5", "--shift-ms must be >= 0"),
+    ("--freq-masks", "-1", "--freq-masks must be >= 0"),
+])
+def test_bad_augmentation_values_are_one_line_errors(fsdd_like, tmp_path, capsys, option, value, message):
+    assert main(["speech", "train", str(fsdd_like), *FAST, option, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
