@@ -3,17 +3,13 @@ shapes, dtypes, devices, gradients, modules and errors."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 from scipy import ndimage as ndi
 
-from filterkit import border, kernels, memory
+from filterkit import border, kernels
 from filterkit import tensor as T
 
 MODES = border.MODES
@@ -452,47 +448,3 @@ def test_errors(call, error, message):
     x = torch.rand(1, 1, 5, 5)
     with pytest.raises(error, match=message):
         call(x)
-
-
-# ---------------------------------------------------------------------- allocator
-
-_KEEP_FREED_CHILD = """
-import ctypes, ctypes.util, json, os, torch
-from filterkit import tensor as T
-torch.set_num_threads(1)
-x = torch.rand(1, 1, 512, 512, generator=torch.Generator().manual_seed(0))
-ops = [lambda: T.gaussian(x, 1.0), lambda: T.mean(x, 3), lambda: T.sobel(x), lambda: T.laplace(x), lambda: T.median(x, 3)]
-before = [op() for op in ops]
-applied = T.keep_freed_memory()
-equal = all(torch.equal(op(), b) for op, b in zip(ops, before))
-mmapped = None  # mmapped blocks added by a live 48 MiB tensor (over glibc's 32 MiB dynamic limit)
-if (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
-    class Info(ctypes.Structure):
-        _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    if hasattr(libc, "mallinfo2"):
-        libc.mallinfo2.restype = Info
-        start = libc.mallinfo2().hblks
-        big = torch.empty(12 * 2**20)
-        mmapped = libc.mallinfo2().hblks - start
-print(json.dumps(dict(applied=applied, equal=equal, mmapped=mmapped)))
-"""
-
-
-def test_keep_freed_memory_in_a_child_process():
-    """Run in a child so this process keeps its allocator; filters must give identical results after."""
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-c", _KEEP_FREED_CHILD], capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert isinstance(out["applied"], bool)
-    assert out["equal"] is True
-    glibc = (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc") if hasattr(os, "confstr") else False
-    assert out["applied"] is glibc
-    if out["mmapped"] is not None:
-        assert out["mmapped"] == 0  # the 48 MiB block came from the heap: the 1 GiB threshold took effect
-
-
-def test_keep_freed_memory_is_false_without_glibc(monkeypatch):
-    monkeypatch.setattr(memory.os, "confstr", lambda name: None)
-    assert T.keep_freed_memory() is False
