@@ -3,7 +3,6 @@ shapes, dtypes, devices, gradients, modules and errors."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
