@@ -86,7 +86,9 @@ class FreqStack(nn.Module):
     """Stacked frequency-only convolutions with frequency pooling.
 
     Input ``(B, n_mels, frames)``.  Layer 1: ``Conv2d(1, channels[0], (k_f[0],
-    frames // time_blocks), stride (1, frames // time_blocks))``; layer i > 1:
+    frames // time_blocks), stride (1, time_stride))``; ``time_stride`` defaults
+    to the block length (non-overlapping blocks; a smaller one overlaps them, so
+    the filters also step along time, by whole strides); layer i > 1:
     ``Conv2d(channels[i-1], channels[i], (k_f[i], 1))``; each followed by batch
     norm, ReLU and ``MaxPool2d((pool_f[i], 1))``.  ``time_pool`` "max"/"avg"
     reduces the time blocks (order-free), "none" keeps them in the flattened
@@ -103,6 +105,7 @@ class FreqStack(nn.Module):
         k_f: tuple[int, ...] = (8, 4),
         pool_f: tuple[int, ...] = (3, 1),
         time_blocks: int = 1,
+        time_stride: int | None = None,
         time_pool: str = "none",
         dropout: float = 0.3,
     ) -> None:
@@ -114,12 +117,16 @@ class FreqStack(nn.Module):
         if not 1 <= time_blocks <= n_frames:
             raise ValueError(f"time_blocks must be in 1..{n_frames}, got {time_blocks}")
         block = n_frames // time_blocks
+        time_stride = block if time_stride is None else time_stride
+        if not 1 <= time_stride <= block:
+            raise ValueError(f"time_stride must be in 1..{block} (the block length), got {time_stride}")
+        positions = (n_frames - block) // time_stride + 1
         layers: list[nn.Module] = []
         c_in, f = 1, n_mels
         for i, (c, k, p) in enumerate(zip(channels, k_f, pool_f)):
             if k > f:
                 raise ValueError(f"layer {i + 1}: k_f={k} is larger than the {f} frequency positions left")
-            kernel, stride = ((k, block), (1, block)) if i == 0 else ((k, 1), (1, 1))
+            kernel, stride = ((k, block), (1, time_stride)) if i == 0 else ((k, 1), (1, 1))
             layers += [nn.Conv2d(c_in, c, kernel, stride=stride, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
             f = f - k + 1
             if p > 1:
@@ -128,7 +135,7 @@ class FreqStack(nn.Module):
             c_in = c
         self.features = nn.Sequential(*layers)
         self.time_pool = time_pool
-        t_out = 1 if time_pool != "none" else time_blocks
+        t_out = 1 if time_pool != "none" else positions
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(c_in * f * t_out, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -49,3 +49,15 @@ def test_fstack_time_pooling_and_counts():
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown speech model"):
         build_model("resnet", 40, 32, 10)
+
+
+def test_fstack_overlapping_time_blocks():
+    net = FreqStack(40, 32, 10, channels=(4, 6), k_f=(8, 3), pool_f=(3, 1), time_blocks=4, time_stride=4).eval()
+    conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
+    assert conv.kernel_size == (8, 8) and conv.stride == (1, 4)  # 8-frame filters every 4 frames
+    x = torch.randn(2, 40, 32)
+    assert net.features(x.unsqueeze(1)).shape[-1] == (32 - 8) // 4 + 1 == 7
+    assert net(x).shape == (2, 10)
+    for bad in (0, 9):
+        with pytest.raises(ValueError, match="time_stride"):
+            FreqStack(40, 32, 10, time_blocks=4, time_stride=bad)
