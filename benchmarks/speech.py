@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds SEED..SEED+N-1 (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel training processes (default 2)")
+    parser.add_argument("--no-augment", action="store_true",
+                        help="train without augmentation (shift, SpecAugment, VTLP), as `speech train --no-augment`")
     parser.add_argument("--skip-official", action="store_true", help="LOSO only")
     parser.add_argument("--skip-loso", action="store_true", help="official split only")
     parser.add_argument("--extra-train", default=None, metavar="DIR",
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from filterkit.apps.speech.augment import AugmentConfig
     from filterkit.apps.speech.data import find_clips, label_names, loso_folds, official_split
     from filterkit.apps.speech.pipeline import TrainSettings, load_waves, run_jobs, synthetic_noise
     from filterkit.io import write_json
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     labels = label_names(clips)
     index = {n: i for i, n in enumerate(labels)}
     base = TrainSettings() if args.epochs is None else TrainSettings(epochs=args.epochs)
+    if args.no_augment:
+        base.augment = AugmentConfig.off()
     sr = base.features.sample_rate
     clips, wave_list = load_waves(clips, sr, progress=False)
     waves = dict(zip(clips, wave_list))
@@ -99,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 "settings": settings.to_dict(), "noise": noise, "threads": 1}
 
     rows, report = [], {"data": str(args.data), "extra_train": args.extra_train, "seeds": seeds,
+                        "augment": not args.no_augment,
                         "jobs": args.jobs, "targets": TARGETS, "models": {}}
     for name in args.models:
         settings = TrainSettings(**{**base.to_dict(), "model": name, "features": base.features,
