@@ -189,6 +189,8 @@ def run_cases(args: argparse.Namespace, threads: int) -> list[Case]:
         images += ["4096x4096 uint8", "4096x4096 float32", "2048x2048x3 uint8"]
     ops = [("mean", 3), ("mean", 5), ("mean", 15), ("median", 3), ("median", 5), ("median", 15),
            ("gaussian", 1.0), ("gaussian", 5.0), ("sobel_x", 3), ("laplace", 3)]
+    if args.ops:
+        ops = [(op, p) for op, p in ops if op in args.ops]
     cases: list[Case] = []
     try:
         from tqdm import tqdm
@@ -269,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip a reference implementation estimated to take longer than this per run (default 30)")
     ap.add_argument("--max-ref-gb", type=float, default=6.0,
                     help="skip kornia's median when its unfold would need more memory than this (default 6)")
+    ap.add_argument("--ops", nargs="+", choices=["mean", "median", "gaussian", "sobel_x", "laplace"], default=None,
+                    help="time only these operations (default: all)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random test images (default 0)")
     ap.add_argument("--json", metavar="PATH", help="write the results as JSON")
     args = ap.parse_args(argv)
