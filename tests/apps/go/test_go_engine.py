@@ -99,3 +99,40 @@ def test_genmove_skips_the_net_s_self_atari_choice(tiny_checkpoint, monkeypatch)
         player = PolicyPlayer(model, config, max_self_atari=cap)
         monkeypatch.setattr(player, "move_log_probs", lambda b: logp)
         assert player.genmove(board) == expected
+
+
+
+def test_the_player_sees_what_the_net_was_trained_on(tiny_checkpoint, monkeypatch):
+    """No train/serve skew: through GTP genmove, each position's packed planes, colour and ko equal the dataset's."""
+    from filterkit.apps.go import engine
+    from filterkit.apps.go.coords import to_gtp
+    from filterkit.apps.go.dataset import encode_game
+
+    from .conftest import random_game
+
+    record = random_game(size=9, moves=150, seed=2)  # 106 moves before a pass, 4 with a ko
+    record.moves = record.moves[: [pt for _, pt in record.moves].index(81)]  # up to the first pass
+    packed, to_play, ko, target = encode_game(record)
+    p = player(tiny_checkpoint, pass_threshold=1.0, max_self_atari=None, resign_margin=0)  # never resigns
+    handlers = engine.gtp_handlers(p, size=9, komi=record.komi)
+    seen, real_decode, real_log_probs = [], engine.decode, p.move_log_probs
+
+    def decode_spy(planes, colors, kos, size, features):  # the input move_log_probs hands to the net
+        seen.append((planes[0].copy(), int(colors[0]), int(kos[0])))
+        return real_decode(planes, colors, kos, size, features)
+
+    def play_the_record(board):  # the net's real forward pass, then the record's move is forced
+        real_log_probs(board)
+        logp = np.full(board.n + 1, -np.inf)
+        logp[target[len(seen) - 1]] = 0.0
+        return logp
+
+    monkeypatch.setattr(engine, "decode", decode_spy)
+    monkeypatch.setattr(p, "move_log_probs", play_the_record)
+    for i, (color, point) in enumerate(record.moves):
+        reply = handlers["genmove"](["b" if color == BLACK else "w"])
+        planes, c, k = seen[-1]
+        assert np.array_equal(planes, packed[i]) and (c, k) == (to_play[i], ko[i]), f"move {i}"
+        assert reply == to_gtp(point, 9)
+    assert len(seen) == len(record.moves) > 50
+    assert (ko >= 0).any(), "the game should contain a ko"
