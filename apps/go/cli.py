@@ -116,6 +116,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "(0: never)")
         q.add_argument("--pass-threshold", type=float, default=0.5,
                        help="pass when the network gives passing more than this probability")
+        q.add_argument("--play-out", action="store_true",
+                       help="pass only when every legal move would fill our own eye or self-atari: play the "
+                            "game out until dead stones are captured instead of passing when ahead on the "
+                            "stones-all-alive count or when the network prefers passing")
         q.add_argument("--self-atari", type=int, default=2, metavar="N",
                        help="never play a move that leaves N or more of our stones in atari without capturing "
                             "(0: allow)")
@@ -156,7 +160,7 @@ def _player(args):
     if args.self_atari < 0:
         raise UserError(f"--self-atari {args.self_atari}: must be 0 or more")
     return PolicyPlayer(model, config, args.symmetries, args.resign_margin, args.pass_threshold,
-                        args.self_atari or None), config
+                        args.self_atari or None, args.play_out), config
 
 
 def _run_prepare(args) -> int:
@@ -257,6 +261,9 @@ def _run_match(args) -> int:
     except GtpError as exc:
         raise UserError(f"opponent {args.opponent!r}: {exc}") from None
     report["model"] = str(args.model)
+    report["player"] = {"symmetries": args.symmetries, "resign_margin": args.resign_margin,
+                        "pass_threshold": args.pass_threshold, "self_atari": args.self_atari,
+                        "play_out": args.play_out}
     print(f"{report['wins']}/{report['games']} wins vs {args.opponent} "
           f"(95% Wilson [{report['wilson_low']:.3f}, {report['wilson_high']:.3f}]), "
           f"{report['illegal_moves']} illegal moves; games in {sgf_dir}"

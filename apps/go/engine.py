@@ -4,8 +4,11 @@
 probability (optionally averaged over the 8 symmetries), skipping moves that
 fill one of its own eyes and moves that leave 2 or more of its own stones in
 atari without capturing (``max_self_atari``; None turns the check off).  It
-**passes** when no such move remains, when the network's first choice is a
-pass, or when the opponent has just passed and it is ahead on area score;
+**passes** when no such move remains, when the network gives passing more
+than ``pass_threshold``, or when the opponent has just passed and it is ahead
+on area score counting every stone alive; with ``play_out`` only the first of
+these (the game is played out until the dead stones are captured, so that no
+dead-stone judgement decides it);
 it **resigns** when, after half the board's points have been played as
 moves, its area score is behind by more than ``resign_margin`` x the number
 of points (a crude "hopeless" test: the policy net has no value head).
@@ -65,10 +68,11 @@ class PolicyPlayer:
     """Choose moves with a trained :class:`~filterkit.apps.go.model.PolicyNet`."""
 
     def __init__(self, model, config: dict, symmetries: int = 1, resign_margin: float = 0.25,
-                 pass_threshold: float = 0.5, max_self_atari: int | None = 2) -> None:
+                 pass_threshold: float = 0.5, max_self_atari: int | None = 2, play_out: bool = False) -> None:
         if symmetries not in (1, 8):
             raise ValueError("symmetries must be 1 or 8")
         self.model, self.config = model, config
+        self.play_out = play_out  # pass only when no sensible move is left (dead stones get captured)
         self.max_self_atari = max_self_atari  # skip moves leaving this many own stones or more in atari
         self.symmetries, self.resign_margin, self.pass_threshold = symmetries, resign_margin, pass_threshold
 
@@ -102,12 +106,12 @@ class PolicyPlayer:
         if self.hopeless(board):
             return RESIGN
         opponent_passed = bool(board.moves) and board.moves[-1][1] == board.pass_point
-        if opponent_passed:
+        if opponent_passed and not self.play_out:
             ahead = board.score() > 0 if color == BLACK else board.score() < 0
             if ahead:
                 return board.pass_point
         logp = self.move_log_probs(board)
-        if np.exp(logp[board.pass_point]) > self.pass_threshold:
+        if not self.play_out and np.exp(logp[board.pass_point]) > self.pass_threshold:
             return board.pass_point
         order = np.argsort(-logp, kind="stable")
         for point in order:

@@ -101,6 +101,21 @@ def test_genmove_skips_the_net_s_self_atari_choice(tiny_checkpoint, monkeypatch)
         assert player.genmove(board) == expected
 
 
+def test_play_out_passes_only_when_no_sensible_move_is_left(tiny_checkpoint, monkeypatch):
+    model, config = load_model(tiny_checkpoint)
+    board = Board(5, komi=0.5)
+    board.play(from_gtp("C3", 5), BLACK)
+    board.play(board.pass_point, WHITE)  # white passes; black leads on the stones-all-alive count
+    logp = np.full(board.n + 1, -50.0)
+    logp[board.pass_point], logp[from_gtp("D4", 5)] = -0.01, -5.0  # the "net" wants to pass too
+    for play_out, expected in ((False, board.pass_point), (True, from_gtp("D4", 5))):
+        player = PolicyPlayer(model, config, play_out=play_out)
+        monkeypatch.setattr(player, "move_log_probs", lambda b: logp)
+        assert player.genmove(board) == expected
+    eyes = from_ascii("X.XXX\nXXXXX\nXXXXX\nXXX.X\nXXXXX", komi=0.5)  # only own eyes are empty
+    player = PolicyPlayer(model, config, play_out=True, resign_margin=0)
+    assert player.genmove(eyes) == eyes.pass_point
+
 
 def test_the_player_sees_what_the_net_was_trained_on(tiny_checkpoint, monkeypatch):
     """No train/serve skew: through GTP genmove, each position's packed planes, colour and ko equal the dataset's."""

@@ -94,3 +94,16 @@ def test_an_engine_crash_voids_the_game_and_the_match_goes_on(tmp_path, tiny_pla
     assert [g["our_color"] for g in report["per_game"]] == ["black", "white"]  # the void game is replayed
     saved = sorted((tmp_path / "games").glob("*.sgf"))
     assert len(saved) == 3 and parse_sgf(saved[0].read_bytes()).result == "Void"
+
+
+def test_match_cli_plays_out_and_records_the_player(tmp_path, tiny_checkpoint):
+    import json
+
+    from filterkit.cli import main
+
+    engine = " ".join(f"'{a}'" for a in [sys.executable, "-c", RANDOM_ENGINE])
+    out = tmp_path / "m.json"
+    assert main(["go", "match", "--model", str(tiny_checkpoint), "--opponent", engine, "--games", "1",
+                 "--play-out", "--sgf-dir", str(tmp_path / "games"), "--quiet", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["player"]["play_out"] is True and report["illegal_moves"] == 0 and report["games"] == 1
