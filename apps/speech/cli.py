@@ -97,6 +97,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a.add_argument("--freq-mask-width", type=int, default=5, help="widest frequency mask, in bands (default 5)")
     a.add_argument("--time-masks", type=int, default=2, help="SpecAugment masks along frames (default 2)")
     a.add_argument("--time-mask-width", type=int, default=10, help="widest time mask, in frames (default 10)")
+    p.add_argument("--extra-train", metavar="DIR", default=None,
+                   help="more clips (any DATA layout, e.g. 'filterkit speech synth' voices) added to the training "
+                        "side of every split; never tested on; their labels must be DATA's")
     p.add_argument("--seeds", type=int, default=1, help="repeat with seeds SEED..SEED+N-1 and report the spread")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the engine's, 1)")
     p.add_argument("--jobs", type=int, default=1,
@@ -228,6 +231,24 @@ def _augment_config(args: argparse.Namespace):
                          time_mask_width=args.time_mask_width, vtlp_range=args.vtlp)
 
 
+def _extra_train(folder: str | None, labels: set[str], sample_rate: int, waves: dict, progress: bool) -> list:
+    """Clips of ``--extra-train`` (their waves added to ``waves``); a label DATA lacks is a UserError."""
+    if folder is None:
+        return []
+    from filterkit.apps.speech.data import find_clips
+    from filterkit.apps.speech.pipeline import load_waves
+
+    clips, _ = find_clips(folder)
+    clips, wave_list = load_waves(clips, sample_rate, progress=progress, skip_bad=True)
+    if not clips:
+        raise UserError(f"{folder}: no usable audio clips for --extra-train")
+    unknown = sorted({c.label for c in clips} - labels)
+    if unknown:
+        raise UserError(f"{folder}: labels not in the training data: {', '.join(unknown[:5])}")
+    waves.update(zip(clips, wave_list))
+    return clips
+
+
 def _train(args: argparse.Namespace) -> int:
     import statistics
 
@@ -268,6 +289,7 @@ def _train(args: argparse.Namespace) -> int:
     index = {name: i for i, name in enumerate(labels)}
     waves = dict(zip(clips, wave_list))
     noise = background_noise(args.data if Path(args.data).is_dir() else None, features.sample_rate, args.seed)
+    extra = _extra_train(args.extra_train, set(labels), features.sample_rate, waves, progress)
 
     def settings_for(seed: int) -> TrainSettings:
         return TrainSettings(model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -276,7 +298,7 @@ def _train(args: argparse.Namespace) -> int:
     seeds = [args.seed + k for k in range(args.seeds)]
     if args.eval == "loso":
         folds = loso_folds(clips)
-        plan = [(seed, speaker, train, test) for seed in seeds for speaker, train, test in folds]
+        plan = [(seed, speaker, train + extra, test) for seed in seeds for speaker, train, test in folds]
         jobs = [{"train_waves": [waves[c] for c in train], "train_targets": [index[c.label] for c in train],
                  "test_waves": [waves[c] for c in test], "test_clips": test, "labels": labels,
                  "settings": settings_for(seed).to_dict(), "noise": noise, "threads": args.threads or 1}
@@ -294,6 +316,7 @@ def _train(args: argparse.Namespace) -> int:
         fold_means = {spk: statistics.fmean(r["accuracy"] for r in rows if r["speaker"] == spk) for spk, _, _ in folds}
         report = {
             "eval": "loso", "model": args.model, "epochs": args.epochs, "seeds": seeds,
+            "extra_train": args.extra_train, "extra_train_clips": len(extra),
             "settings": settings_for(args.seed).to_dict(),
             "folds": rows,
             "mean": statistics.fmean(accs),
@@ -319,6 +342,7 @@ def _train(args: argparse.Namespace) -> int:
         train, test = hash_split(clips)
     else:
         train, test = clips, []
+    train = train + extra
     results = []
     for seed in seeds:
         trainer = train_model([waves[c] for c in train], [index[c.label] for c in train], labels,
@@ -337,7 +361,7 @@ def _train(args: argparse.Namespace) -> int:
                 print(f"seed {seed}: ", end="")
                 _print_result(r)
     report: dict = {"eval": args.eval, "model": args.model, "epochs": args.epochs, "seeds": seeds,
-                    "train_clips": len(train), "settings": settings_for(args.seed).to_dict()}
+                    "train_clips": len(train), "extra_train": args.extra_train, "extra_train_clips": len(extra), "settings": settings_for(args.seed).to_dict()}
     if results:
         report.update({k: results[0][k] for k in ("accuracy", "n", "per_speaker", "confusion", "labels")})
         if len(results) > 1:

@@ -162,3 +162,24 @@ def test_bad_augmentation_values_are_one_line_errors(fsdd_like, tmp_path, capsys
     assert main(["speech", "train", str(fsdd_like), *FAST, option, value]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_extra_train_clips_join_every_training_side(fsdd_like, tmp_path, capsys):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    for label in range(3):
+        for take in range(2):
+            sf.write(extra / f"{label}_dan_{take}.wav", _word(label, 3, take), SR, subtype="PCM_16")
+    report = tmp_path / "official.json"
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--eval", "official", "--extra-train", str(extra),
+                 "--json", str(report)]) == 0
+    data = json.loads(report.read_text())
+    assert data["extra_train_clips"] == 6 and data["train_clips"] == 9 + 6 and data["n"] == 45  # tests unchanged
+    loso = tmp_path / "loso.json"
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--eval", "loso", "--extra-train", str(extra),
+                 "--json", str(loso)]) == 0
+    assert [f["speaker"] for f in json.loads(loso.read_text())["folds"]] == ["ann", "bob", "cyd"]  # no fold for dan
+    sf.write(extra / "7_dan_0.wav", _word(7, 3, 0), SR, subtype="PCM_16")
+    capsys.readouterr()
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--extra-train", str(extra)]) == 2
+    assert "labels not in the training data: 7" in capsys.readouterr().err
