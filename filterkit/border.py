@@ -97,6 +97,14 @@ def opencv_border(mode: str) -> int:
     }[normalize_mode(mode)]
 
 
+def mode_of_opencv_border(border_type: int) -> str:
+    """The filterkit mode of an OpenCV ``borderType`` (the inverse of :func:`opencv_border`)."""
+    for mode in ("reflect", "mirror", "nearest", "constant", "wrap"):
+        if opencv_border(mode) == border_type:
+            return mode
+    raise ValueError(f"OpenCV borderType {border_type!r} has no filterkit mode")
+
+
 def numpy_pad_mode(mode: str) -> str:
     """The ``mode=`` argument of ``numpy.pad``."""
     return {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "constant": "constant", "wrap": "wrap"}[

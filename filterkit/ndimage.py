@@ -87,7 +87,7 @@ import numpy as np
 from . import border as _border
 from . import kernels as _kernels
 from .dtypes import check_dtype, float_dtype_for, round_saturate
-from .exact_round import round_uint8_exact
+from .exact_round import smooth_uint8_exact
 
 __all__ = [
     "BACKENDS",
@@ -107,8 +107,6 @@ Backend = Literal["auto", "opencv", "scipy", "numba"]
 BACKENDS: tuple[str, ...] = ("auto", "opencv", "scipy", "numba")
 
 _CV_DDEPTH = {np.dtype(np.float32): 5, np.dtype(np.float64): 6}  # cv2.CV_32F, cv2.CV_64F
-# cv2.BORDER_CONSTANT, REPLICATE, REFLECT, REFLECT_101 -> filterkit names (a nonzero cval is always padded)
-_MODE_OF_CV_BORDER = {0: "constant", 1: "nearest", 2: "reflect", 4: "mirror"}
 
 
 # ----------------------------------------------------------------- torch hand-off
@@ -523,9 +521,7 @@ def gaussian(
         if dtype == np.uint16:  # float32 sums are off by one near ties for 16-bit values: use float64
             return _cv_round_saturate(cv2.sepFilter2D(plane, cv2.CV_64F, g, g, borderType=border_type), dtype)
         if dtype == np.uint8:  # not GaussianBlur: its 8-bit fixed-point weights are off by one often
-            kern = g.astype(np.float32)
-            approx = cv2.sepFilter2D(plane, cv2.CV_32F, kern, kern, borderType=border_type)
-            return round_uint8_exact(approx, plane, g, _MODE_OF_CV_BORDER[border_type])
+            return smooth_uint8_exact(plane, g, border_type)
         # floats: GaussianBlur given the size and sigma samples exactly this kernel (and is faster)
         return cv2.GaussianBlur(plane, (len(g), len(g)), sigma_used, borderType=border_type)
 

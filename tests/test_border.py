@@ -109,3 +109,11 @@ def test_opencv_copymakeborder_agrees(mode):
     ours = border.pad_numpy(img, ((2, 3), (4, 1)), mode, cval=200)
     theirs = cv2.copyMakeBorder(img, 2, 3, 4, 1, border.opencv_border(mode), value=200)
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_opencv_border_round_trip():
+    pytest.importorskip("cv2")
+    for mode in ("reflect", "mirror", "nearest", "constant", "wrap"):
+        assert border.mode_of_opencv_border(border.opencv_border(mode)) == mode
+    with pytest.raises(ValueError, match="no filterkit mode"):
+        border.mode_of_opencv_border(16)  # cv2.BORDER_ISOLATED

@@ -65,3 +65,19 @@ def test_every_pixel_is_checked_whatever_the_size(shape):
     # an approximation one unit off at every pixel next to a tie: force each pixel through the fix
     approx = (np.floor(exact) + 0.5).astype(np.float32)
     np.testing.assert_array_equal(round_uint8_exact(approx, image, g, "reflect"), expected)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
+@pytest.mark.parametrize("shape", [(203, 37), (97, 41, 3)])
+def test_strips_give_the_exact_result_at_every_strip_edge(monkeypatch, mode, shape):
+    """Many small strips (each with its own context rows) must equal scipy's float64 result rounded."""
+    from filterkit import exact_round
+
+    monkeypatch.setattr(exact_round, "STRIP_BYTES", 64)  # forces strips of 16 * r rows
+    image = np.random.default_rng(len(shape)).integers(0, 256, shape, dtype=np.uint8)
+    for sigma in (0.7, 1.5):
+        g = kernels.gaussian_1d(sigma)
+        out = exact_round.smooth_uint8_exact(image, g, border.opencv_border(mode))
+        weights = np.outer(g, g) if image.ndim == 2 else np.outer(g, g)[:, :, None]
+        exact = ndi.correlate(image.astype(np.float64), weights, mode=border.scipy_mode(mode))
+        np.testing.assert_array_equal(out, np.clip(np.rint(exact), 0, 255).astype(np.uint8))
