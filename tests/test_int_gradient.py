@@ -1,0 +1,53 @@
+"""filterkit.int_gradient: exact int16 derivatives and a fused float32 magnitude for 8-bit images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+pytest.importorskip("cv2")
+
+from filterkit import border, ndimage  # noqa: E402
+from filterkit.int_gradient import fits_int16, int16_gradient_magnitude  # noqa: E402
+from filterkit.ndimage import _derivative_kernel  # noqa: E402
+
+
+@pytest.mark.parametrize("name, size, expected", [
+    ("sobel", 3, True), ("scharr", 3, True), ("prewitt", 3, True), ("sobel", 5, False),
+])
+def test_which_kernels_fit(name, size, expected):
+    seps = [_derivative_kernel(name, a, size, False) for a in (0, 1)]
+    assert fits_int16(seps) is expected
+    assert fits_int16([_derivative_kernel(name, a, size, True) for a in (0, 1)]) is False  # normalised: not integer
+
+
+@pytest.mark.parametrize("name", ["sobel", "scharr", "prewitt"])
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
+def test_magnitude_is_the_float32_nearest_to_the_exact_one(name, mode):
+    image = np.random.default_rng(7).integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    image[:8] = 255  # saturated rows: the largest derivatives
+    seps = [_derivative_kernel(name, a, 3, False) for a in (0, 1)]
+    out = int16_gradient_magnitude(image, seps[0], seps[1], border.opencv_border(mode))
+    x = image.astype(np.float64)
+    d = [ndi.correlate(x, s.full()[:, :, None], mode=border.scipy_mode(mode)) for s in seps]
+    exact = np.sqrt(d[0] ** 2 + d[1] ** 2)
+    assert out.dtype == np.float32 and out.shape == image.shape
+    np.testing.assert_array_equal(out, exact.astype(np.float32))  # squares of integers: exact, then one rounding
+    assert out.max() > 600  # the saturated rows reach large values
+
+
+def test_ndimage_uses_it_for_uint8_and_matches_the_float_path(monkeypatch):
+    from filterkit import int_gradient
+
+    calls = []
+    real = int_gradient.int16_gradient_magnitude
+    monkeypatch.setattr(int_gradient, "int16_gradient_magnitude", lambda *a: calls.append(1) or real(*a))
+    image = np.random.default_rng(1).integers(0, 256, (40, 50), dtype=np.uint8)
+    fast = ndimage.sobel(image, mode="wrap")  # padded explicitly, then the int16 path
+    assert calls == [1]
+    ndimage.sobel(image, axis=1)  # one derivative: the float32 path
+    ndimage.sobel(image, size=5)  # 5x5 Sobel reaches 12,240: the float32 path
+    assert calls == [1]
+    slow = ndimage.sobel(image.astype(np.float32), mode="wrap")
+    np.testing.assert_allclose(fast, slow, rtol=2.0**-22, atol=0)  # cv2.magnitude: up to 1 ulp off
