@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="fstack",
                    help="fstack (default: stacked frequency-only convolutions), fstride4, fpool (frequency-only, "
                         "one layer), trad-fpool3 (Sainath & Parada) or tf2d (time-frequency 2-D baseline)")
+    p.add_argument("--model-options", metavar="JSON", default=None,
+                   help="keyword arguments of the model's constructor as a JSON object, e.g. "
+                        "'{\"channels\": [32, 48], \"time_stride\": 4}' for fstack (stored in the checkpoint)")
     p.add_argument("--eval", choices=["official", "hash", "loso", "none"], default="official",
                    help="official: the dataset's split (FSDD takes 0-4 / Speech Commands testing_list.txt); "
                         "hash: 20%% of speakers by a stable hash; loso: leave one speaker out, one fold per "
@@ -231,6 +234,28 @@ def _augment_config(args: argparse.Namespace):
                          time_mask_width=args.time_mask_width, vtlp_range=args.vtlp)
 
 
+def _model_options(model: str, text: str | None, features, seed: int) -> dict:
+    """``--model-options`` parsed and tried on the model once (one-line errors, before any audio is read)."""
+    if text is None:
+        return {}
+    import json
+
+    from filterkit.apps.speech.pipeline import SpeechClassifier, TrainSettings
+
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--model-options is not valid JSON ({exc.msg})") from None
+    if not isinstance(options, dict):
+        raise UserError("--model-options must be a JSON object, e.g. '{\"channels\": [32, 48]}'")
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    try:
+        SpeechClassifier(TrainSettings(model=model, model_options=options, features=features, seed=seed), 2)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"--model-options for {model}: {str(exc).splitlines()[0]}") from None
+    return options
+
+
 def _extra_train(folder: str | None, labels: set[str], sample_rate: int, waves: dict, progress: bool) -> list:
     """Clips of ``--extra-train`` (their waves added to ``waves``); a label DATA lacks is a UserError."""
     if folder is None:
@@ -277,6 +302,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.json:
         _check_new(Path(args.json), args.force)
     features = _feature_config(args)
+    model_options = _model_options(args.model, args.model_options, features, args.seed)
     if not 0.0 <= args.noise_prob <= 1.0:
         raise UserError(f"--noise-prob must be between 0 and 1, got {args.noise_prob}")
     augment = AugmentConfig.off() if args.no_augment else _augment_config(args)
@@ -292,8 +318,8 @@ def _train(args: argparse.Namespace) -> int:
     extra = _extra_train(args.extra_train, set(labels), features.sample_rate, waves, progress)
 
     def settings_for(seed: int) -> TrainSettings:
-        return TrainSettings(model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             features=features, augment=augment, seed=seed)
+        return TrainSettings(model=args.model, model_options=model_options, epochs=args.epochs,
+                             batch_size=args.batch_size, lr=args.lr, features=features, augment=augment, seed=seed)
 
     seeds = [args.seed + k for k in range(args.seeds)]
     if args.eval == "loso":

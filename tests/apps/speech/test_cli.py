@@ -183,3 +183,18 @@ def test_extra_train_clips_join_every_training_side(fsdd_like, tmp_path, capsys)
     capsys.readouterr()
     assert main(["speech", "train", str(fsdd_like), *FAST, "--extra-train", str(extra)]) == 2
     assert "labels not in the training data: 7" in capsys.readouterr().err
+
+
+def test_model_options_are_used_and_kept_in_the_checkpoint(fsdd_like, tmp_path, capsys):
+    out = tmp_path / "opt"
+    options = '{"channels": [8, 12], "time_stride": 4}'
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--eval", "none", "-o", str(out),
+                 "--model-options", options]) == 0
+    assert main(["speech", "predict", str(out / "model.pt"), str(fsdd_like / "1_bob_2.wav")]) == 0
+    from filterkit.apps.speech.pipeline import load_classifier
+
+    model, _ = load_classifier(out / "model.pt")
+    assert model.net.features[0].out_channels == 8 and model.net.features[0].stride == (1, 4)
+    capsys.readouterr()
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--model-options", '{"widths": 3}']) == 2
+    assert "unexpected keyword argument 'widths'" in capsys.readouterr().err
