@@ -545,9 +545,8 @@ def _init_worker(spec: FilterSpec) -> None:
 
     Also lets malloc keep freed large blocks (:func:`filterkit.memory.keep_freed_memory`):
     every image of a folder allocates the same few megabyte-sized planes, and fresh
-    ``mmap`` blocks cost page faults on each one (measured, filter + JPEG encode of
-    1000x1000 colour images in a loop, median: Sobel 15.4 -> 11.0 ms, Gaussian 9.9 -> 9.5
-    ms).  The trade-off: the process keeps its peak memory until it exits.
+    ``mmap`` blocks cost page faults on each one (``benchmarks/cli.py`` times the whole
+    CLI).  The trade-off: the process keeps its peak memory until it exits.
     """
     global _WORKER_SPEC
     import cv2
