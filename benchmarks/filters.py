@@ -1,8 +1,10 @@
 """Benchmark filterkit's numpy filters against OpenCV, scipy.ndimage, scikit-image and kornia.
 
-Every implementation runs on the same image in the same process, one after the
-other, and each time is the median of several runs (the machines are shared and
-noisy, so read the ratio columns, not the absolute times).
+Every implementation runs on the same image in the same process, and each time
+is the median of several runs (the machines are shared and noisy, so read the
+ratio columns, not the absolute times).  filterkit and OpenCV, whose ratio the
+targets are about, run alternately (a, b, a, b, ...) so that both meet the same
+machine state; the others run one after the other.
 
     python benchmarks/filters.py                      # full table (slow: scipy medians take minutes)
     python benchmarks/filters.py --quick              # 2048x2048 grey only, fewer repeats
@@ -73,6 +75,22 @@ def time_call(fn: Callable[[], object], repeats: int, budget_s: float) -> tuple[
             if time.perf_counter() - start > budget_s:
                 break
     return statistics.median(times) * 1000.0, out
+
+
+def time_pair(fa: Callable[[], object], fb: Callable[[], object], repeats: int, budget_s: float):
+    """Like :func:`time_call` for two contenders run alternately (a, b, a, b, ...), so that both
+    meet the same machine state: ``(ms_a, out_a, ms_b, out_b)``."""
+    out_a, out_b = fa(), fb()  # warm-up
+    times_a, times_b = [], []
+    start = time.perf_counter()
+    for _ in range(repeats):
+        for fn, times in ((fa, times_a), (fb, times_b)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        if time.perf_counter() - start > budget_s:
+            break
+    return statistics.median(times_a) * 1000.0, out_a, statistics.median(times_b) * 1000.0, out_b
 
 
 def implementations(op: str, p: float, img: np.ndarray) -> dict[str, Callable[[np.ndarray], object] | None]:
@@ -202,6 +220,12 @@ def run_cases(args: argparse.Namespace, threads: int) -> list[Case]:
         case = Case(op, p, spec)
         impls = implementations(op, p, img)
         ref_out = None
+        paired = {}
+        if impls.get("filterkit") is not None and impls.get("opencv") is not None:  # the ratio the target is on
+            fk, cv = impls["filterkit"], impls["opencv"]
+            ms_fk, out_fk, ms_cv, out_cv = time_pair(lambda: fk(img), lambda: cv(img), args.repeats,
+                                                     2 * max(args.budget, 1.0))
+            paired = {"filterkit": (ms_fk, out_fk), "opencv": (ms_cv, out_cv)}
         for name in ("filterkit", "opencv", "scipy", "skimage", "kornia"):
             fn = impls.get(name)
             if fn is None:
@@ -221,7 +245,7 @@ def run_cases(args: argparse.Namespace, threads: int) -> list[Case]:
                     case.notes[name] = f"skip (~{est:.0f} s)"
                     continue
             budget = args.budget if name != "filterkit" else max(args.budget, 1.0)
-            ms, out = time_call(lambda: fn(img), args.repeats, budget)
+            ms, out = paired[name] if name in paired else time_call(lambda: fn(img), args.repeats, budget)
             case.times_ms[name] = ms
             if name == "filterkit":
                 ref_out = np.asarray(out)
