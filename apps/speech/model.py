@@ -150,24 +150,31 @@ class FreqStack(nn.Module):
 class TradFPool3(nn.Module):
     """cnn-trad-fpool3 (Sainath & Parada 2015, table 1), sizes scaled to the input.
 
-    conv 64 @ (8 freq x 20 time) -> max-pool 3 along frequency -> conv 64 @
-    (4 x 10) -> low-rank linear 32 -> dense 128 -> softmax.
+    conv ``filters[0]`` @ (8 freq x ``k_t[0]`` time, time stride ``stride_t``) -> max-pool 3
+    along frequency -> conv ``filters[1]`` @ (4 x ``k_t[1]``) -> low-rank linear ``low_rank``
+    -> dense ``hidden`` -> softmax.  The defaults are the paper's (64, 64 filters; 20 and 10
+    frames; stride 1; 32; 128); smaller ones fit small-footprint budgets.
     """
 
-    def __init__(self, n_mels: int, n_frames: int, n_classes: int, *, dropout: float = 0.3) -> None:
+    def __init__(self, n_mels: int, n_frames: int, n_classes: int, *, filters: tuple[int, int] = (64, 64),
+                 k_t: tuple[int, int] = (20, 10), stride_t: int = 1, low_rank: int = 32, hidden: int = 128,
+                 dropout: float = 0.3) -> None:
         super().__init__()
-        kt1, kt2 = min(20, n_frames), None
+        if len(filters) != 2 or len(k_t) != 2 or stride_t < 1:
+            raise ValueError("filters and k_t need two entries (one per conv layer) and stride_t >= 1")
+        kt1 = min(k_t[0], n_frames)
         self.features = nn.Sequential(
-            nn.Conv2d(1, 64, (8, kt1)), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
-            nn.MaxPool2d((3, 1)),
+            nn.Conv2d(1, filters[0], (8, kt1), stride=(1, stride_t)), nn.BatchNorm2d(filters[0]),
+            nn.ReLU(inplace=True), nn.MaxPool2d((3, 1)),
         )
-        f1, t1 = (n_mels - 8 + 1) // 3, n_frames - kt1 + 1
-        kt2 = min(10, t1)
-        self.features2 = nn.Sequential(nn.Conv2d(64, 64, (4, kt2)), nn.BatchNorm2d(64), nn.ReLU(inplace=True))
+        f1, t1 = (n_mels - 8 + 1) // 3, (n_frames - kt1) // stride_t + 1
+        kt2 = min(k_t[1], t1)
+        self.features2 = nn.Sequential(nn.Conv2d(filters[0], filters[1], (4, kt2)), nn.BatchNorm2d(filters[1]),
+                                       nn.ReLU(inplace=True))
         f2, t2 = f1 - 4 + 1, t1 - kt2 + 1
         self.head = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(64 * f2 * t2, 32), nn.Linear(32, 128), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(128, n_classes),
+            nn.Dropout(dropout), nn.Linear(filters[1] * f2 * t2, low_rank), nn.Linear(low_rank, hidden),
+            nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, n_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -61,3 +61,14 @@ def test_fstack_overlapping_time_blocks():
     for bad in (0, 9):
         with pytest.raises(ValueError, match="time_stride"):
             FreqStack(40, 32, 10, time_blocks=4, time_stride=bad)
+
+
+def test_trad_fpool3_sizes_can_shrink():
+    paper = build_model("trad-fpool3", 40, 32, 10)
+    small = build_model("trad-fpool3", 40, 32, 10, filters=(16, 16), k_t=(20, 4), stride_t=2)
+    conv = next(m for m in small.modules() if isinstance(m, nn.Conv2d))
+    assert conv.out_channels == 16 and conv.stride == (1, 2) and conv.kernel_size == (8, 20)
+    assert small(torch.randn(2, 40, 32)).shape == (2, 10)
+    assert summarize(small, (40, 32)).total_params < summarize(paper, (40, 32)).total_params // 5
+    with pytest.raises(ValueError, match="two entries"):
+        build_model("trad-fpool3", 40, 32, 10, filters=(16,))
