@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds SEED..SEED+N-1 (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel training processes (default 2)")
+    parser.add_argument("--model-options", metavar="JSON", default=None,
+                        help="constructor keyword arguments for the model(s), as `speech train --model-options`")
     parser.add_argument("--no-augment", action="store_true",
                         help="train without augmentation (shift, SpecAugment, VTLP), as `speech train --no-augment`")
     parser.add_argument("--skip-official", action="store_true", help="LOSO only")
@@ -85,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     base = TrainSettings() if args.epochs is None else TrainSettings(epochs=args.epochs)
     if args.no_augment:
         base.augment = AugmentConfig.off()
+    model_options = {}
+    if args.model_options:
+        import json
+
+        model_options = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.model_options).items()}
     sr = base.features.sample_rate
     clips, wave_list = load_waves(clips, sr, progress=False)
     waves = dict(zip(clips, wave_list))
@@ -108,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                         "jobs": args.jobs, "targets": TARGETS, "models": {}}
     for name in args.models:
         settings = TrainSettings(**{**base.to_dict(), "model": name, "features": base.features,
-                                    "augment": base.augment})
+                                    "augment": base.augment, "model_options": model_options})
         entry = {"settings": settings.to_dict(), **model_size(settings, len(labels))}
         if not args.skip_official:
             train, test = official_split(clips, layout)
