@@ -43,6 +43,10 @@ def _add_feature_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--n-mels", type=int, default=40, help="mel bands (default 40)")
     g.add_argument("--fmin", type=float, default=20.0, help="lowest mel band edge in Hz (default 20)")
     g.add_argument("--fmax", type=float, default=None, help="highest mel band edge in Hz (default sample_rate/2)")
+    g.add_argument("--scale", choices=["db", "log", "pcen"], default="db",
+                   help="db: 10 log10 power, clipped 80 dB below the peak; log: ln(power + 1e-6); pcen: "
+                        "per-channel energy normalisation (gain 0.98, bias 2, power 0.5, 400 ms smoother) "
+                        "(default db)")
     g.add_argument("--normalize", choices=["cmvn", "mean", "none"], default="mean",
                    help="per-utterance normalisation of each mel band over time (default %(default)s)")
     g.add_argument("--placement", choices=["center", "stretch"], default="stretch",
@@ -52,13 +56,16 @@ def _add_feature_options(p: argparse.ArgumentParser) -> None:
                                                                    "(default 32)")
 
 
+_SCALE_UNITS = {"db": "dB", "log": "ln power", "pcen": "PCEN"}  # labels of feature values
+
+
 def _feature_config(args: argparse.Namespace):
     from filterkit.apps.speech.features import FeatureConfig
 
     try:
         return FeatureConfig(sample_rate=args.sample_rate, duration_s=args.duration, win_ms=args.win_ms,
                              hop_ms=args.hop_ms, n_mels=args.n_mels, fmin=args.fmin, fmax=args.fmax,
-                             normalize=args.normalize, placement=args.placement,
+                             scale=args.scale, normalize=args.normalize, placement=args.placement,
                              stretch_frames=args.stretch_frames)
     except ValueError as exc:
         raise UserError(f"feature settings: {exc}") from None
@@ -477,7 +484,7 @@ def _features(args: argparse.Namespace) -> int:
         feats = LogMel(config)(torch.from_numpy(wave)).numpy()
     print(f"{args.file}: {wave.size / config.sample_rate:.3f} s at {config.sample_rate} Hz -> "
           f"{feats.shape[0]} mel bands x {feats.shape[1]} frames (hop {config.hop_ms:g} ms), "
-          f"range {feats.min():.1f}..{feats.max():.1f} ({'dB' if config.scale == 'db' else 'ln'})")
+          f"range {feats.min():.1f}..{feats.max():.1f} ({_SCALE_UNITS[config.scale]})")
     if args.plot:
         import matplotlib
 
@@ -493,7 +500,7 @@ def _features(args: argparse.Namespace) -> int:
         im = axes[1].imshow(feats, origin="lower", aspect="auto", extent=extent, cmap="magma")
         axes[1].set_xlabel("time (s)")
         axes[1].set_ylabel("mel band")
-        fig.colorbar(im, ax=axes, label="dB" if config.scale == "db" else "ln power")
+        fig.colorbar(im, ax=axes, label=_SCALE_UNITS[config.scale])
         axes[0].set_title(Path(args.file).name, fontsize=9)
         atomic_write(Path(args.plot), lambda p: fig.savefig(p, format="png"))
         plt.close(fig)

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["FeatureConfig", "LogMel", "normalize_features", "clip_features", "mel_filterbank"]
+__all__ = ["FeatureConfig", "LogMel", "normalize_features", "clip_features", "mel_filterbank", "pcen"]
 
 PLACEMENTS = ("center", "stretch")
 
@@ -46,7 +46,9 @@ class FeatureConfig:
     n_fft: FFT size in samples (None: next power of two >= the window length).
     n_mels: mel bands; fmin, fmax: band edges in Hz (fmax None: sample_rate / 2).
     scale: "db" = 10*log10(max(power, amin)) (librosa.power_to_db, ref 1.0),
-           "log" = ln(power + log_offset).
+           "log" = ln(power + log_offset),
+           "pcen" = per-channel energy normalisation of the mel power scaled by 2**31
+           (:func:`pcen`, librosa.pcen's defaults: gain 0.98, bias 2, power 0.5, 400 ms smoother).
     top_db: with "db", clip to (max - top_db) per utterance (None: no clipping).
     normalize: "cmvn" (per utterance, per band zero mean / unit variance), "mean" (per-band mean only) or "none".
     duration_s: clips are padded / cropped to this length before the features (None: keep length).
@@ -77,8 +79,8 @@ class FeatureConfig:
             raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
         if not 0 < self.hop_ms <= self.win_ms:
             raise ValueError(f"need 0 < hop_ms <= win_ms, got hop {self.hop_ms} ms, window {self.win_ms} ms")
-        if self.scale not in ("db", "log"):
-            raise ValueError(f"scale must be 'db' or 'log', got {self.scale!r}")
+        if self.scale not in ("db", "log", "pcen"):
+            raise ValueError(f"scale must be 'db', 'log' or 'pcen', got {self.scale!r}")
         if self.normalize not in ("cmvn", "mean", "none"):
             raise ValueError(f"normalize must be 'cmvn', 'mean' or 'none', got {self.normalize!r}")
         if self.fmax is not None and not self.fmin < self.fmax <= self.sample_rate / 2:
@@ -210,10 +212,33 @@ class LogMel(nn.Module):
             if c.top_db is not None:
                 peak = out.amax(dim=(-2, -1), keepdim=True)
                 out = torch.maximum(out, peak - c.top_db)
+        elif c.scale == "pcen":
+            out = pcen(mel * 2.0**31, c.sample_rate, c.hop_length)
         else:
             out = torch.log(mel + c.log_offset)
         out = normalize_features(out, c.normalize)
         return out[0] if squeeze else out
+
+
+def pcen(energy: torch.Tensor, sample_rate: int, hop_length: int, *, gain: float = 0.98, bias: float = 2.0,
+         power: float = 0.5, time_constant: float = 0.4, eps: float = 1e-6) -> torch.Tensor:
+    """Per-channel energy normalisation (Wang et al. 2017) of ``energy`` ``(..., n_mels, frames)``.
+
+    ``M`` is ``energy`` smoothed along time by a first-order IIR filter whose coefficient
+    follows from ``time_constant`` (seconds), started in the steady state of the first frame
+    (librosa's default starts it at 1, which over-amplifies the first few hundred ms of a
+    short clip); the result is ``(energy / (eps + M)**gain + bias)**power - bias**power``,
+    equal to ``librosa.pcen`` given ``zi = lfilter_zi([b], [1, b - 1]) * energy[..., :1]``.
+    """
+    frames = time_constant * sample_rate / hop_length
+    b = (np.sqrt(1 + 4 * frames**2) - 1) / (2 * frames**2)
+    smooth = torch.empty_like(energy)
+    m = energy[..., 0]
+    for t in range(energy.shape[-1]):
+        m = (1 - b) * m + b * energy[..., t]
+        smooth[..., t] = m
+    agc = torch.exp(-gain * (np.log(eps) + torch.log1p(smooth / eps)))
+    return bias**power * torch.expm1(power * torch.log1p(energy * agc / bias))
 
 
 def clip_features(waves: list[np.ndarray], frontend: LogMel) -> torch.Tensor:

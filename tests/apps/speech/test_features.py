@@ -96,3 +96,28 @@ def test_settings_without_placement_mean_center():
     assert TrainSettings.from_dict(d).features.placement == "stretch"
     del d["features"]["placement"]  # a checkpoint written before placements existed
     assert TrainSettings.from_dict(d).features.placement == "center"
+
+
+def test_pcen_matches_librosa_started_at_the_first_frame():
+    import scipy.signal
+
+    from filterkit.apps.speech.features import pcen
+
+    rng = np.random.default_rng(0)
+    energy = (rng.random((2, 40, 120)) ** 4 * 1e6).astype(np.float64)
+    frames = 0.4 * 8000 / 80
+    b = (np.sqrt(1 + 4 * frames**2) - 1) / (2 * frames**2)
+    for k in range(2):
+        zi = scipy.signal.lfilter_zi([b], [1, b - 1]) * energy[k, :, :1]
+        expected = librosa.pcen(energy[k], sr=8000, hop_length=80, zi=zi)
+        np.testing.assert_allclose(pcen(torch.from_numpy(energy), 8000, 80)[k].numpy(), expected, rtol=1e-10)
+
+
+def test_pcen_front_end_is_loudness_invariant_after_the_first_frames():
+    cfg = FeatureConfig(scale="pcen", normalize="none", placement="center", duration_s=1.0)
+    wave = np.random.default_rng(1).normal(size=8000).astype(np.float32) * 0.1
+    front = LogMel(cfg)
+    quiet, loud = front(torch.from_numpy(wave * 0.1)), front(torch.from_numpy(wave))
+    assert quiet.shape == (40, cfg.num_frames)
+    # AGC: a 20 dB louder clip gives almost the same PCEN features (not 20 dB more, as db would)
+    assert (loud - quiet).abs().mean() < 0.1 * loud.abs().mean()
