@@ -198,3 +198,15 @@ def test_model_options_are_used_and_kept_in_the_checkpoint(fsdd_like, tmp_path, 
     capsys.readouterr()
     assert main(["speech", "train", str(fsdd_like), *FAST, "--model-options", '{"widths": 3}']) == 2
     assert "unexpected keyword argument 'widths'" in capsys.readouterr().err
+
+
+def test_pcen_checkpoint_predicts_with_its_own_front_end(fsdd_like, tmp_path):
+    out = tmp_path / "pcen"
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--eval", "none", "-o", str(out), "--scale", "pcen"]) == 0
+    from filterkit.apps.speech.pipeline import load_classifier
+
+    model, _ = load_classifier(out / "model.pt")
+    assert model.frontend.config.scale == "pcen"
+    report = tmp_path / "p.json"
+    assert main(["speech", "predict", str(out / "model.pt"), str(fsdd_like / "2_cyd_1.wav"), "--json", str(report)]) == 0
+    assert len(json.loads(report.read_text())["predictions"]) == 1
