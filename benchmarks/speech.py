@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from filterkit.apps.speech.augment import AugmentConfig
     from filterkit.apps.speech.data import find_clips, label_names, loso_folds, official_split
-    from filterkit.apps.speech.pipeline import TrainSettings, load_waves, run_jobs, synthetic_noise
+    from filterkit.apps.speech.pipeline import (TrainSettings, load_extra_train, load_waves, parse_model_options,
+                                                 run_jobs, synthetic_noise)
+    from filterkit.errors import UserError
     from filterkit.io import write_json
 
     torch.set_num_threads(1)
@@ -87,20 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     base = TrainSettings() if args.epochs is None else TrainSettings(epochs=args.epochs)
     if args.no_augment:
         base.augment = AugmentConfig.off()
-    model_options = {}
-    if args.model_options:
-        import json
-
-        model_options = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.model_options).items()}
     sr = base.features.sample_rate
+    try:
+        for name in args.models:  # the same options go to every model: each must accept them
+            model_options = parse_model_options(name, args.model_options, base.features, args.seed)
+        extra, extra_waves = load_extra_train(args.extra_train, set(labels), sr, progress=False)
+    except UserError as exc:
+        print(f"speech benchmark: {exc}", file=sys.stderr)
+        return 2
     clips, wave_list = load_waves(clips, sr, progress=False)
     waves = dict(zip(clips, wave_list))
-    extra: list = []
-    if args.extra_train:
-        extra_clips, _ = find_clips(args.extra_train)
-        extra_clips, extra_waves = load_waves(extra_clips, sr, progress=False)
-        waves.update(zip(extra_clips, extra_waves))
-        extra = extra_clips
+    waves.update(zip(extra, extra_waves))
     noise = synthetic_noise(sr, seed=args.seed)
     seeds = [args.seed + k for k in range(args.seeds)]
 

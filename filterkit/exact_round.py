@@ -20,6 +20,8 @@ cache-sized strips of rows.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from filterkit import border as _border
@@ -34,13 +36,9 @@ def float32_error_bound(taps: int, max_value: float = 255.0) -> float:
     return 2.0 * (taps + 2) * 2.0**-24 * max_value * _SAFETY
 
 
-_kernel_cache: dict = {}
-
-
+@functools.cache
 def _compiled():
     """The numba kernel, compiled on first use (cached on disk)."""
-    if "round" in _kernel_cache:
-        return _kernel_cache["round"]
     from numba import njit
 
     @njit(cache=True, nogil=True)
@@ -75,7 +73,6 @@ def _compiled():
                     exact = exact_value(image, channels, g, row_idx, col_idx, cval, y0 + y, x, k - x * channels)
                     out[y, k] = np.uint8(min(max(np.rint(exact), 0.0), 255.0))
 
-    _kernel_cache["round"] = fix_near_ties
     return fix_near_ties
 
 

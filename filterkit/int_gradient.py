@@ -14,6 +14,8 @@ last-place difference.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import kernels as _kernels
@@ -21,9 +23,6 @@ from . import kernels as _kernels
 __all__ = ["fits_int16", "int16_gradient_magnitude"]
 
 _LARGEST = 4096  # |derivative| bound: int16 holds it, and its square is exact in float32 (< 2**24)
-
-_kernel_cache: dict = {}
-
 
 def fits_int16(seps: list[_kernels.Separable]) -> bool:
     """True if every kernel is integer-valued and its response to 8-bit data stays within +-4096."""
@@ -36,9 +35,8 @@ def fits_int16(seps: list[_kernels.Separable]) -> bool:
     return True
 
 
+@functools.cache
 def _compiled():
-    if "magnitude" in _kernel_cache:
-        return _kernel_cache["magnitude"]
     from numba import njit
 
     @njit(cache=True, nogil=True)
@@ -48,7 +46,6 @@ def _compiled():
             y = np.int32(gy[i])
             out[i] = np.sqrt(np.float32(x * x + y * y))
 
-    _kernel_cache["magnitude"] = magnitude
     return magnitude
 
 

@@ -56,6 +56,7 @@ from torch import nn
 
 from . import border as _border
 from . import kernels as _kernels
+from .memory import keep_freed_memory  # noqa: F401 - re-exported
 
 __all__ = [
     "correlate",
@@ -773,8 +774,3 @@ class Correlate(nn.Module):
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, cval={self.cval!r}, convolve={self.convolve}"
 
-
-# ------------------------------------------------------------------ allocator
-
-
-from .memory import keep_freed_memory  # noqa: E402,F401 - re-exported: filterkit.tensor.keep_freed_memory

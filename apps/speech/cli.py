@@ -241,46 +241,6 @@ def _augment_config(args: argparse.Namespace):
                          time_mask_width=args.time_mask_width, vtlp_range=args.vtlp)
 
 
-def _model_options(model: str, text: str | None, features, seed: int) -> dict:
-    """``--model-options`` parsed and tried on the model once (one-line errors, before any audio is read)."""
-    if text is None:
-        return {}
-    import json
-
-    from filterkit.apps.speech.pipeline import SpeechClassifier, TrainSettings
-
-    try:
-        options = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--model-options is not valid JSON ({exc.msg})") from None
-    if not isinstance(options, dict):
-        raise UserError("--model-options must be a JSON object, e.g. '{\"channels\": [32, 48]}'")
-    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
-    try:
-        SpeechClassifier(TrainSettings(model=model, model_options=options, features=features, seed=seed), 2)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"--model-options for {model}: {str(exc).splitlines()[0]}") from None
-    return options
-
-
-def _extra_train(folder: str | None, labels: set[str], sample_rate: int, waves: dict, progress: bool) -> list:
-    """Clips of ``--extra-train`` (their waves added to ``waves``); a label DATA lacks is a UserError."""
-    if folder is None:
-        return []
-    from filterkit.apps.speech.data import find_clips
-    from filterkit.apps.speech.pipeline import load_waves
-
-    clips, _ = find_clips(folder)
-    clips, wave_list = load_waves(clips, sample_rate, progress=progress, skip_bad=True)
-    if not clips:
-        raise UserError(f"{folder}: no usable audio clips for --extra-train")
-    unknown = sorted({c.label for c in clips} - labels)
-    if unknown:
-        raise UserError(f"{folder}: labels not in the training data: {', '.join(unknown[:5])}")
-    waves.update(zip(clips, wave_list))
-    return clips
-
-
 def _train(args: argparse.Namespace) -> int:
     import statistics
 
@@ -289,8 +249,8 @@ def _train(args: argparse.Namespace) -> int:
     from filterkit.apps.speech.augment import AugmentConfig
     from filterkit.apps.speech.data import find_clips, hash_split, label_names, loso_folds, official_split
     from filterkit.apps.speech.model import model_names
-    from filterkit.apps.speech.pipeline import (TrainSettings, background_noise, evaluate_model, load_waves,
-                                                 run_jobs, train_model)
+    from filterkit.apps.speech.pipeline import (TrainSettings, background_noise, evaluate_model, load_extra_train,
+                                                 load_waves, parse_model_options, run_jobs, train_model)
     from filterkit.io import write_json
     from filterkit.train import distributed_info
 
@@ -309,7 +269,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.json:
         _check_new(Path(args.json), args.force)
     features = _feature_config(args)
-    model_options = _model_options(args.model, args.model_options, features, args.seed)
+    model_options = parse_model_options(args.model, args.model_options, features, args.seed)
     if not 0.0 <= args.noise_prob <= 1.0:
         raise UserError(f"--noise-prob must be between 0 and 1, got {args.noise_prob}")
     augment = AugmentConfig.off() if args.no_augment else _augment_config(args)
@@ -322,7 +282,8 @@ def _train(args: argparse.Namespace) -> int:
     index = {name: i for i, name in enumerate(labels)}
     waves = dict(zip(clips, wave_list))
     noise = background_noise(args.data if Path(args.data).is_dir() else None, features.sample_rate, args.seed)
-    extra = _extra_train(args.extra_train, set(labels), features.sample_rate, waves, progress)
+    extra, extra_waves = load_extra_train(args.extra_train, set(labels), features.sample_rate, progress)
+    waves.update(zip(extra, extra_waves))
 
     def settings_for(seed: int) -> TrainSettings:
         return TrainSettings(model=args.model, model_options=model_options, epochs=args.epochs,

@@ -22,7 +22,7 @@ from torch import nn
 
 from filterkit.apps.speech.audio import fit_length, load_audio
 from filterkit.apps.speech.augment import AugmentConfig, augment_features, mix_noise
-from filterkit.apps.speech.data import AUDIO_SUFFIXES, Clip
+from filterkit.apps.speech.data import AUDIO_SUFFIXES, Clip, find_clips
 from filterkit.apps.speech.features import FeatureConfig, LogMel, clip_features
 from filterkit.apps.speech.model import build_model
 
@@ -221,6 +221,48 @@ def _loader(dataset: ClipDataset, batch_size: int, shuffle: bool, seed: int) -> 
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=g, num_workers=0)
 
 
+def parse_model_options(model: str, text: str | None, features: FeatureConfig, seed: int = 0) -> dict:
+    """``--model-options`` JSON as constructor keyword arguments (lists become tuples), tried on the model once.
+
+    Raises :class:`~filterkit.errors.UserError` with one line for bad JSON or arguments the model refuses.
+    """
+    if text is None:
+        return {}
+    import json
+
+    from filterkit.errors import UserError
+
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--model-options is not valid JSON ({exc.msg})") from None
+    if not isinstance(options, dict):
+        raise UserError("--model-options must be a JSON object, e.g. '{\"channels\": [32, 48]}'")
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    try:
+        SpeechClassifier(TrainSettings(model=model, model_options=options, features=features, seed=seed), 2)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"--model-options for {model}: {str(exc).splitlines()[0]}") from None
+    return options
+
+
+def load_extra_train(folder: str | os.PathLike | None, labels: set[str], sample_rate: int,
+                     progress: bool = True) -> tuple[list[Clip], list[np.ndarray]]:
+    """Clips and waves of ``--extra-train`` (training side only); a label the data lacks is a UserError."""
+    if folder is None:
+        return [], []
+    from filterkit.errors import UserError
+
+    clips, _ = find_clips(folder)
+    clips, waves = load_waves(clips, sample_rate, progress=progress, skip_bad=True)
+    if not clips:
+        raise UserError(f"{folder}: no usable audio clips for --extra-train")
+    unknown = sorted({c.label for c in clips} - labels)
+    if unknown:
+        raise UserError(f"{folder}: labels not in the training data: {', '.join(unknown[:5])}")
+    return clips, waves
+
+
 def train_model(
     train_waves: list[np.ndarray],
     train_targets: list[int],
@@ -239,7 +281,6 @@ def train_model(
     from filterkit.train import Trainer, accuracy, seed_everything
 
     seed_everything(settings.seed)
-    f = settings.features
     model = SpeechClassifier(settings, len(labels))
     model.generator = torch.Generator().manual_seed(settings.seed)
     train_ds = ClipDataset(train_waves, train_targets, model.frontend, train=True, augment=settings.augment,
