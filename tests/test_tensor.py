@@ -160,6 +160,24 @@ def test_large_images_take_the_in_place_block_path(mode, device):
         np.testing.assert_allclose(ours.cpu().numpy(), expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
 
 
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (4, 5), (6, 1), (7, 9), (13, 40)])
+def test_shifted_view_passes_at_every_image_size(mode, shape):
+    """Passes with few non-zero taps (written in place from shifted views, end strips padded),
+    on images shorter than, as long as and longer than the kernel, along both axes."""
+    a = np.random.default_rng(5).random((2, 1, *shape))
+    x = torch.from_numpy(a)
+    sparse = kernels.Separable(rows=np.array([1.0, 0, 0, 0, -2, 0, 3]), cols=np.array([0.5, 0, 2]))
+    for ours, ref in [
+        (T.mean(x, 3, mode=mode, cval=CVAL), lambda p: ndi.uniform_filter(p, 3, mode=mode, cval=CVAL)),
+        (T.mean(x, 5, mode=mode, cval=CVAL), lambda p: ndi.uniform_filter(p, 5, mode=mode, cval=CVAL)),
+        (T.sobel(x, mode=mode, cval=CVAL), lambda p: sobel_magnitude(p, mode, CVAL)),
+        (T.correlate(x, sparse, mode=mode, cval=CVAL), lambda p: ndi.correlate(p, sparse.full(), mode=mode, cval=CVAL)),
+    ]:
+        expected = per_plane(ref, a)
+        np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(expected).max()))
+
 @pytest.mark.parametrize("mode", MODES)
 def test_pads_much_wider_than_the_image(mode):
     a = np.random.default_rng(3).random((1, 2))  # a 1 x 2 image, 15 x 15 window

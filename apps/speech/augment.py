@@ -24,7 +24,8 @@ __all__ = ["AugmentConfig", "time_shift", "mix_noise", "spec_augment", "vtlp", "
 class AugmentConfig:
     """Augmentation settings (plain types, stored in checkpoints).
 
-    shift_ms: clips are shifted by up to +-shift_ms (zero fill).
+    shift_ms: clips are shifted by up to +-shift_ms (zero fill); placement "center" only (a
+        "stretch" clip is trimmed to its speech and resampled, so it has no position to shift).
     noise_prob, snr_db: probability of mixing noise and the SNR range in dB (off by default: it did not
         help on clean FSDD and makes every epoch compute features afresh; use it for noisy data).
     freq_masks, freq_mask_width: SpecAugment masks along mel bands (max width in bands).

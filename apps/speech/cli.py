@@ -99,7 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "pink/brown) into a training clip at 10-30 dB SNR (default 0: off)")
     a = p.add_argument_group("augmentation of training clips (each setting also stored in the checkpoint)")
     a.add_argument("--shift-ms", type=float, default=100.0,
-                   help="shift each clip by up to +-this many ms, zero-filled (default 100; 0: off)")
+                   help="with --placement center: shift each clip by up to +-this many ms, zero-filled "
+                        "(default 100; 0: off; no effect with --placement stretch, which trims the "
+                        "silence and fills the frames with the speech)")
     a.add_argument("--vtlp", type=float, default=0.15,
                    help="vocal-tract-length perturbation: warp the mel axis by a factor drawn from "
                         "[1 - r, 1 + r] (default 0.15; 0: off)")
