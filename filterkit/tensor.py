@@ -39,7 +39,7 @@ How it is computed (measured faster than ``F.conv2d`` and kornia on CPU, see
 and 5, Sobel, Scharr, Prewitt, Laplacian) is a sum of scaled shifted views
 written straight into the result, along x or y (2-3x faster than the GEMM
 below for 3 taps, measured at 2048x2048); any other one is a block-Toeplitz
-matrix product over blocks of max(32, taps - 1) output samples.  Along y the
+matrix product over blocks of max(16 (y) or 32 (x), taps - 1) output samples.  Along y the
 product reads an ``unfold`` view of the image and writes the result in place;
 along x the padded windows are copied for one large GEMM.  In-place passes
 read a small padded strip only for the samples next to the border.  Borders
@@ -212,9 +212,12 @@ def _gather(x: torch.Tensor, dim: int, index: np.ndarray, cval: float = 0.0) -> 
 # -------------------------------------------------------------------- 1-D passes
 
 
-def _block(taps: int, n: int) -> int:
-    """Output samples per Toeplitz block: 32 (fastest measured for 3..41 taps), at least ``taps - 1``."""
-    return min(n, max(32, taps - 1))
+_BLOCK = {1: 16, 2: 32}  # Toeplitz block per pass dim (y, x): fastest measured at 2048x2048 for 9-41 taps
+
+
+def _block(taps: int, n: int, dim: int) -> int:
+    """Output samples per Toeplitz block of a pass along ``dim``: :data:`_BLOCK`, at least ``taps - 1``."""
+    return min(n, max(_BLOCK[dim], taps - 1))
 
 
 def _toeplitz(w: np.ndarray, b: int, like: torch.Tensor) -> torch.Tensor:
@@ -226,18 +229,18 @@ def _toeplitz(w: np.ndarray, b: int, like: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(a).to(device=like.device, dtype=like.dtype)
 
 
-def _extra(w: np.ndarray, n: int) -> int:
-    """Samples beyond ``n + k - 1`` that :func:`_valid_pass` needs (the last Toeplitz block)."""
+def _extra(w: np.ndarray, n: int, dim: int) -> int:
+    """Samples beyond ``n + k - 1`` that :func:`_valid_pass` along ``dim`` needs (the last Toeplitz block)."""
     if np.count_nonzero(w) <= _SHIFT_ADD_MAX_TAPS:
         return 0
-    b = _block(len(w), n)
+    b = _block(len(w), n, dim)
     return -n % b
 
 
 def _valid_pass(xp: torch.Tensor, w: np.ndarray, dim: int, n: int) -> torch.Tensor:
     """Correlate dim ``dim`` (1 or 2) of padded ``xp`` with ``w``, no padding: ``n`` outputs.
 
-    ``xp.shape[dim]`` must be at least ``n + len(w) - 1 + _extra(w, n)``.
+    ``xp.shape[dim]`` must be at least ``n + len(w) - 1 + _extra(w, n, dim)``.
     """
     nonzero = np.flatnonzero(w)
     if len(nonzero) <= _SHIFT_ADD_MAX_TAPS:
@@ -249,7 +252,7 @@ def _valid_pass(xp: torch.Tensor, w: np.ndarray, dim: int, n: int) -> torch.Tens
             out = torch.zeros_like(xp.narrow(dim, 0, n))
         return out
     k = len(w)
-    b = _block(k, n)
+    b = _block(k, n, dim)
     blocks = -(-n // b)
     a = _toeplitz(w, b, xp)
     if dim == 1:
@@ -281,11 +284,11 @@ def _pass(x: torch.Tensor, w: np.ndarray, dim: int, mode: str, cval: float) -> t
     r = k // 2
     nonzero = np.flatnonzero(w)
     shift_add = len(nonzero) <= _SHIFT_ADD_MAX_TAPS
-    b = _block(k, n)
+    b = _block(k, n, dim)
     grad = torch.is_grad_enabled() and x.requires_grad
     inner = n - k + 1 if shift_add else (n - k + 1) // b * b
     if grad or inner < (1 if shift_add else 2 * b) or (dim == 2 and not shift_add):  # autograd refuses out=
-        xp = _pad_dim(x, dim, r, k - 1 - r + _extra(w, n), mode, cval)
+        xp = _pad_dim(x, dim, r, k - 1 - r + _extra(w, n, dim), mode, cval)
         return _valid_pass(xp, w, dim, n)
     out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
     target = out.narrow(dim, r, inner)
@@ -301,7 +304,7 @@ def _pass(x: torch.Tensor, w: np.ndarray, dim: int, mode: str, cval: float) -> t
     index = _border.pad_indices(n, r, k - 1 - r, mode)  # padded position p + j holds x[index[p + j]]
     for start, stop in ((0, r), (r + inner, n)):
         if stop > start:
-            spare = np.zeros(_extra(w, stop - start), dtype=index.dtype)  # the last block's unused samples
+            spare = np.zeros(_extra(w, stop - start, dim), dtype=index.dtype)  # the last block's unused samples
             strip = _gather(x, dim, np.concatenate([index[start : stop + k - 1], spare]), cval)
             out.narrow(dim, start, stop - start).copy_(_valid_pass(strip, w, dim, stop - start))
     return out
@@ -360,7 +363,7 @@ def _correlate2d(x: torch.Tensor, k: np.ndarray, mode: str, cval: float) -> torc
     for i in range(kh):
         if np.any(k[i]):
             groups.setdefault(k[i].tobytes(), []).append(i)
-    extra = max((_extra(k[rows_[0]], w) for rows_ in groups.values()), default=0)
+    extra = max((_extra(k[rows_[0]], w, 2) for rows_ in groups.values()), default=0)
     xp = _pad_dim(x, 1, kh // 2, kh // 2, mode, cval)
     xp = _pad_dim(xp, 2, kw // 2, kw // 2 + extra, mode, cval)
     out = None
