@@ -169,6 +169,17 @@ def _pad_dim(x: torch.Tensor, dim: int, before: int, after: int, mode: str, cval
     return _gather(x, dim, _border.pad_indices(n, before, after, mode))
 
 
+def _pad_2d(x: torch.Tensor, before: tuple[int, int], after: tuple[int, int], mode: str, cval: float) -> torch.Tensor:
+    """Pad rows by ``before[0]``/``after[0]`` and columns by ``before[1]``/``after[1]``: one copy where torch can."""
+    (top, left), (bottom, right) = before, after
+    torch_mode = "constant" if mode == "constant" else _border.torch_pad_mode(mode)
+    h, w = x.shape[1], x.shape[2]
+    if torch_mode is not None and (mode == "constant" or max(top, bottom) < h and max(left, right) < w):
+        value = float(cval) if mode == "constant" else None
+        return F.pad(x, (left, right, top, bottom), mode=torch_mode, value=value)
+    return _pad_dim(_pad_dim(x, 1, top, bottom, mode, cval), 2, left, right, mode, cval)
+
+
 def _gather(x: torch.Tensor, dim: int, index: np.ndarray, cval: float = 0.0) -> torch.Tensor:
     """``x.index_select(dim, index)``, built from slices where the index runs by +1, -1 or 0.
 
@@ -347,7 +358,7 @@ def _correlate2d(x: torch.Tensor, k: np.ndarray, mode: str, cval: float) -> torc
         return _pass(_pass(x, cols, 2, mode, cval), rows, 1, mode, cval * float(cols.sum()))
     taps = np.argwhere(k != 0)
     if 0 < len(taps) <= _SPARSE_MAX_TAPS:  # e.g. the 4-neighbour Laplacian: a few shifted views
-        xp = _pad_dim(_pad_dim(x, 1, kh // 2, kh // 2, mode, cval), 2, kw // 2, kw // 2, mode, cval)
+        xp = _pad_2d(x, (kh // 2, kw // 2), (kh // 2, kw // 2), mode, cval)
         views = [(xp.narrow(1, int(i), h).narrow(2, int(j), w), float(k[i, j])) for i, j in taps]
         (v0, w0), rest = views[0], views[1:]
         if w0 == 1.0 and rest:
@@ -577,9 +588,9 @@ def laplace(
 # -------------------------------------------------------------------------- median
 
 
-def _median_network_3x3(xp: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Exact 3x3 median of padded ``xp`` (N, h + 2, w + 2): sort columns of 3, then
-    median = med3(max of column minima, med3 of column medians, min of column maxima)."""
+def _median_network_3x3(xp: torch.Tensor, h: int, w: int, out: torch.Tensor) -> None:
+    """Exact 3x3 median of padded ``xp`` (N, h + 2, w + 2) into ``out`` (N, h, w): sort columns of
+    3, then median = med3(max of column minima, med3 of column medians, min of column maxima)."""
     a, b, c = xp.narrow(1, 0, h), xp.narrow(1, 1, h), xp.narrow(1, 2, h)
     lo, hi = torch.minimum(a, b), torch.maximum(a, b)
     mid = torch.maximum(lo, torch.minimum(hi, c))
@@ -591,7 +602,7 @@ def _median_network_3x3(xp: torch.Tensor, h: int, w: int) -> torch.Tensor:
     max_lo = torch.maximum(torch.maximum(l0, l1), l2)
     min_hi = torch.minimum(torch.minimum(h0, h1), h2)
     med_mid = torch.maximum(torch.minimum(m0, m1), torch.minimum(torch.maximum(m0, m1), m2))
-    return torch.maximum(torch.minimum(max_lo, med_mid), torch.minimum(torch.maximum(max_lo, med_mid), min_hi))
+    torch.maximum(torch.minimum(max_lo, med_mid), torch.minimum(torch.maximum(max_lo, med_mid), min_hi), out=out)
 
 
 def _median_cval(cval: float, dtype: torch.dtype, name: str = "median") -> float:
@@ -644,14 +655,13 @@ def median(
         if size == 1:
             return planes.x.clone().reshape(planes.shape)
         before = size // 2
-        xp = _pad_dim(xs, 1, before, size - 1 - before, mode, cval)
-        xp = _pad_dim(xp, 2, before, size - 1 - before, mode, cval)
+        xp = _pad_2d(xs, (before, before), (size - 1 - before,) * 2, mode, cval)
         item = xs.element_size()
         if size == 3:
             per_row = n * (w + 2) * item * 12
 
-            def rows_median(block: torch.Tensor, rows: int) -> torch.Tensor:
-                return _median_network_3x3(block, rows, w)
+            def rows_median(block: torch.Tensor, rows: int, target: torch.Tensor) -> None:
+                _median_network_3x3(block, rows, w, target)
 
         else:
             count = size * size
@@ -659,9 +669,9 @@ def median(
             # the unfolded copy, kthvalue's own copy and its int64 index workspace (measured)
             per_row = n * w * (count * (2 * item + 8) + 16)
 
-            def rows_median(block: torch.Tensor, rows: int) -> torch.Tensor:
+            def rows_median(block: torch.Tensor, rows: int, target: torch.Tensor) -> None:
                 windows = block.unfold(1, size, 1).unfold(2, size, 1).reshape(n, rows, w, count)
-                return windows.kthvalue(rank, dim=-1).values
+                target.copy_(windows.kthvalue(rank, dim=-1).values)
 
         budget = int(chunk_bytes)
         if size == 3 and xs.device.type == "cpu":
@@ -670,7 +680,7 @@ def median(
         out = torch.empty((n, h, w), dtype=xs.dtype, device=xs.device)
         for r0 in range(0, h, step):
             rows = min(step, h - r0)
-            out[:, r0 : r0 + rows] = rows_median(xp.narrow(1, r0, rows + size - 1), rows)
+            rows_median(xp.narrow(1, r0, rows + size - 1), rows, out.narrow(1, r0, rows))
         return out.to(planes.dtype).reshape(planes.shape)
 
 
