@@ -98,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="probability of mixing background noise (DATA/_background_noise_ or synthetic white/"
                         "pink/brown) into a training clip at 10-30 dB SNR (default 0: off)")
     a = p.add_argument_group("augmentation of training clips (each setting also stored in the checkpoint)")
-    a.add_argument("--shift-ms", type=float, default=100.0,
+    a.add_argument("--shift-ms", type=float, default=None,
                    help="with --placement center: shift each clip by up to +-this many ms, zero-filled "
                         "(default 100; 0: off; no effect with --placement stretch, which trims the "
                         "silence and fills the frames with the speech)")
@@ -231,14 +231,18 @@ def _augment_config(args: argparse.Namespace):
     """The training augmentation from the command line (one-line errors for impossible values)."""
     from filterkit.apps.speech.augment import AugmentConfig
 
-    if args.shift_ms < 0 or not 0.0 <= args.vtlp < 1.0:
-        raise UserError(f"--shift-ms must be >= 0 and --vtlp in [0, 1), got {args.shift_ms} and {args.vtlp}")
+    shift_ms = 100.0 if args.shift_ms is None else args.shift_ms
+    if shift_ms < 0 or not 0.0 <= args.vtlp < 1.0:
+        raise UserError(f"--shift-ms must be >= 0 and --vtlp in [0, 1), got {shift_ms} and {args.vtlp}")
+    if args.shift_ms and args.placement == "stretch":
+        print("filterkit: warning: --shift-ms has no effect with --placement stretch (each clip is trimmed "
+              "to its speech and stretched to --stretch-frames)", file=sys.stderr)
     counts = {"--freq-masks": args.freq_masks, "--freq-mask-width": args.freq_mask_width,
               "--time-masks": args.time_masks, "--time-mask-width": args.time_mask_width}
     for name, value in counts.items():
         if value < 0:
             raise UserError(f"{name} must be >= 0, got {value}")
-    return AugmentConfig(shift_ms=args.shift_ms, noise_prob=args.noise_prob, freq_masks=args.freq_masks,
+    return AugmentConfig(shift_ms=shift_ms, noise_prob=args.noise_prob, freq_masks=args.freq_masks,
                          freq_mask_width=args.freq_mask_width, time_masks=args.time_masks,
                          time_mask_width=args.time_mask_width, vtlp_range=args.vtlp)
 

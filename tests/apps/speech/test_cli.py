@@ -153,6 +153,14 @@ def test_augmentation_options_reach_the_checkpoint(fsdd_like, tmp_path):
         assert f'"{key}": {value}' in text
 
 
+@pytest.mark.parametrize("placement, shift, warned", [
+    ("stretch", ["--shift-ms", "20"], True), ("center", ["--shift-ms", "20"], False), ("stretch", [], False),
+])
+def test_shift_without_effect_is_warned_about(fsdd_like, capsys, placement, shift, warned):
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--eval", "none", "--placement", placement, *shift]) == 0
+    assert ("--shift-ms has no effect with --placement stretch" in capsys.readouterr().err) == warned
+
+
 @pytest.mark.parametrize("option, value, message", [
     ("--vtlp", "1.2", "--vtlp in [0, 1)"),
     ("--shift-ms", "-5", "--shift-ms must be >= 0"),
