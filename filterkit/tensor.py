@@ -89,7 +89,7 @@ _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 # uint16: torch has few uint16 kernels, but converting is enough (every filter computes in float32/float64)
 _INT_DTYPES = (torch.uint8, torch.uint16, torch.int8, torch.int16, torch.int32, torch.int64)
 _SHIFT_ADD_MAX_TAPS = 5  # 1-D passes with up to this many non-zero taps: shifted views (box 3-5, Sobel, Laplacian)
-_MEDIAN_NETWORK_CACHE_BYTES = 2 * 2**20  # 3x3 median chunks that stay in cache: 3x faster than 64 MiB ones
+_MEDIAN_NETWORK_CACHE_BYTES = 4 * 2**20  # 3x3 median chunks that stay in cache (4 MiB: 1.1-1.3x faster than 2 MiB, 3x than 64 MiB)
 _SPARSE_MAX_TAPS = 5  # non-separable 2-D kernels with up to this many taps: sum of shifted views
 
 # ----------------------------------------------------------------- layout, dtypes
@@ -605,6 +605,31 @@ def _median_network_3x3(xp: torch.Tensor, h: int, w: int, out: torch.Tensor) -> 
     torch.maximum(torch.minimum(max_lo, med_mid), torch.minimum(torch.maximum(max_lo, med_mid), min_hi), out=out)
 
 
+def _padded_chunk(x: torch.Tensor, row_index: np.ndarray, col_index: np.ndarray, left: int,
+                  cval: float) -> torch.Tensor:
+    """Rows ``row_index`` of ``x`` (N, H, W), padded to columns ``col_index``; index -1 is ``cval``.
+
+    One copy into a fresh (cache-sized) buffer: the image rows go straight into its middle
+    columns and each border column is copied from them (``F.pad``'s reflect along W took
+    1 ms for a 24 x 2048 strip, 50 times this).
+    """
+    n, w = x.shape[0], x.shape[2]
+    buf = torch.empty((n, len(row_index), len(col_index)), dtype=x.dtype, device=x.device)
+    middle = buf.narrow(2, left, w)
+    first = int(row_index[0])
+    if first >= 0 and np.array_equal(row_index, np.arange(first, first + len(row_index))):
+        middle.copy_(x.narrow(1, first, len(row_index)))  # a run of image rows: no gather
+    else:
+        middle.copy_(_gather(x, 1, row_index, cval))
+    for j in [*range(left), *range(left + w, len(col_index))]:  # the border columns only
+        source = col_index[j]
+        if source < 0:
+            buf.select(2, j).fill_(cval)
+        else:
+            buf.select(2, j).copy_(middle.select(2, int(source)))
+    return buf
+
+
 def _median_cval(cval: float, dtype: torch.dtype, name: str = "median") -> float:
     """``cval`` as the image dtype holds it (scipy converts it first)."""
     if dtype in _INT_DTYPES:
@@ -630,8 +655,9 @@ def median(
     integer; an even window covers offsets ``-(size // 2) .. (size - 1) // 2``
     and takes the upper middle value (scipy.ndimage.median_filter) or, with
     ``even="lower"``, the lower one (torch.median).  The image is processed in
-    row chunks of about ``chunk_bytes`` of window data (measured peak: 1.1 to
-    2 times ``chunk_bytes`` plus the padded image and the result); 3x3 uses an
+    row chunks of about ``chunk_bytes`` of window data, each padded on its own
+    (peak: 1.1 to 2 times ``chunk_bytes`` plus the result; no padded copy of
+    the whole image); 3x3 uses an
     exact min/max network, larger windows ``torch.kthvalue``.  NaN inputs give
     unspecified results.
     """
@@ -654,8 +680,8 @@ def median(
         n, h, w = xs.shape
         if size == 1:
             return planes.x.clone().reshape(planes.shape)
-        before = size // 2
-        xp = _pad_2d(xs, (before, before), (size - 1 - before,) * 2, mode, cval)
+        before, after = size // 2, size - 1 - size // 2
+        row_index = _border.pad_indices(h, before, after, mode)  # padded row p holds xs row row_index[p]
         item = xs.element_size()
         if size == 3:
             per_row = n * (w + 2) * item * 12
@@ -678,9 +704,11 @@ def median(
             budget = min(budget, _MEDIAN_NETWORK_CACHE_BYTES)
         step = max(1, budget // per_row)
         out = torch.empty((n, h, w), dtype=xs.dtype, device=xs.device)
+        col_index = _border.pad_indices(w, before, after, mode)
         for r0 in range(0, h, step):
             rows = min(step, h - r0)
-            rows_median(xp.narrow(1, r0, rows + size - 1), rows, out.narrow(1, r0, rows))
+            block = _padded_chunk(xs, row_index[r0 : r0 + rows + size - 1], col_index, before, cval)
+            rows_median(block, rows, out.narrow(1, r0, rows))
         return out.to(planes.dtype).reshape(planes.shape)
 
 
