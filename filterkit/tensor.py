@@ -41,7 +41,8 @@ written straight into the result, along x or y (2-3x faster than the GEMM
 below for 3 taps, measured at 2048x2048); any other one is a block-Toeplitz
 matrix product over blocks of max(16 (y) or 32 (x), taps - 1) output samples.  Along y the
 product reads an ``unfold`` view of the image and writes the result in place;
-along x the padded windows are copied for one large GEMM.  In-place passes
+along x the padded windows are copied for one large GEMM, or, on CPU for 15 taps
+or more, the padded rows go through a depthwise ``conv1d``.  In-place passes
 read a small padded strip only for the samples next to the border.  Borders
 are built from slices (``index_select`` was 20x slower).  A non-separable 2-D
 kernel is a sum of shifted views if it has at most 5 taps (the 4-neighbour
