@@ -155,6 +155,11 @@ def test_large_images_take_the_in_place_block_path(mode, device):
          lambda p: ndi.correlate(p, kernels.laplacian(8) / 8, mode=mode, cval=CVAL)),
         (T.correlate(x, np.arange(27.0).reshape(3, 9), mode=mode, cval=CVAL),
          lambda p: ndi.correlate(p, np.arange(27.0).reshape(3, 9), mode=mode, cval=CVAL)),
+        # long asymmetric rows: the x pass of 15+ taps (a depthwise conv1d on CPU), separable and not
+        (T.correlate(x, kernels.Separable(rows=np.array([1.0, 2, 3]), cols=np.arange(17.0) - 5), mode=mode, cval=CVAL),
+         lambda p: ndi.correlate(p, np.outer([1.0, 2, 3], np.arange(17.0) - 5), mode=mode, cval=CVAL)),
+        (T.correlate(x, np.arange(57.0).reshape(3, 19) ** 1.5, mode=mode, cval=CVAL),
+         lambda p: ndi.correlate(p, np.arange(57.0).reshape(3, 19) ** 1.5, mode=mode, cval=CVAL)),
     ]:
         expected = per_plane(ref, a)
         np.testing.assert_allclose(ours.cpu().numpy(), expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
