@@ -291,6 +291,29 @@ def _valid_pass(xp: torch.Tensor, w: np.ndarray, dim: int, n: int) -> torch.Tens
     return y.view(planes, h, blocks * b).narrow(2, 0, n)
 
 
+def _x_pass_gemm(x: torch.Tensor, w: np.ndarray, mode: str, cval: float) -> torch.Tensor:
+    """Correlate along x (dim 2 of ``(N, H, W)``) by the Toeplitz GEMM, without a padded image.
+
+    The windows of the GEMM are copied straight from ``x``; only the blocks that reach over
+    the border are gathered from small padded strips (saves one full copy of the image).
+    """
+    planes, h, n = x.shape
+    k, r = len(w), len(w) // 2
+    b = _block(k, n, 2)
+    blocks, span = -(-n // b), b + k - 1
+    index = _border.pad_indices(n, r, blocks * b + k - 1 - n - r, mode)  # padded position q holds x[index[q]]
+    windows = torch.empty((planes, h, blocks, span), dtype=x.dtype, device=x.device)
+    first = -(-r // b)  # block i reads x[i*b - r : i*b - r + span]: inside the image for first <= i < last
+    last = max(first, (n + r - span) // b + 1)
+    if last > first:
+        inside = x.narrow(2, first * b - r, (last - first - 1) * b + span).unfold(2, span, b)
+        windows.narrow(2, first, last - first).copy_(inside)
+    for i in [*range(first), *range(last, blocks)]:
+        windows.select(2, i).copy_(_gather(x, 2, index[i * b : i * b + span], cval))
+    y = torch.mm(windows.view(-1, span), _toeplitz(w, b, x).t())
+    return y.view(planes, h, blocks * b).narrow(2, 0, n)
+
+
 def _pass(x: torch.Tensor, w: np.ndarray, dim: int, mode: str, cval: float) -> torch.Tensor:
     """scipy.ndimage.correlate1d along dim 1 or 2 of ``(N, H, W)`` (odd ``len(w)``, centred).
 
@@ -308,6 +331,9 @@ def _pass(x: torch.Tensor, w: np.ndarray, dim: int, mode: str, cval: float) -> t
     b = _block(k, n, dim)
     grad = torch.is_grad_enabled() and x.requires_grad
     inner = n - k + 1 if shift_add else (n - k + 1) // b * b
+    conv1d = k >= _CONV1D_MIN_TAPS and x.device.type == "cpu"
+    if dim == 2 and not (shift_add or grad or conv1d) and n >= 4 * b:
+        return _x_pass_gemm(x, w, mode, cval)
     if grad or inner < (1 if shift_add else 2 * b) or (dim == 2 and not shift_add):  # autograd refuses out=
         xp = _pad_dim(x, dim, r, k - 1 - r + _extra(w, n, dim), mode, cval)
         return _valid_pass(xp, w, dim, n)

@@ -167,6 +167,22 @@ def test_large_images_take_the_in_place_block_path(mode, device):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("width", [128, 129, 159, 160, 161, 200])
+def test_x_pass_blocks_read_the_image_and_padded_strips(mode, width):
+    """x passes by the Toeplitz GEMM (5-14 taps) at widths around its 32-sample blocks: interior
+    blocks read the image, the blocks over either border read padded strips."""
+    a = np.random.default_rng(width).random((2, 1, 5, width))
+    x = torch.from_numpy(a)
+    asym = kernels.Separable(rows=np.array([1.0]), cols=np.arange(13.0) ** 1.3 - 4)
+    for ours, ref in [
+        (T.gaussian(x, 1.0, mode=mode, cval=CVAL), lambda p: ndi.gaussian_filter(p, 1.0, mode=mode, cval=CVAL)),
+        (T.correlate(x, asym, mode=mode, cval=CVAL), lambda p: ndi.correlate(p, asym.full(), mode=mode, cval=CVAL)),
+    ]:
+        expected = per_plane(ref, a)
+        np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (4, 5), (6, 1), (7, 9), (13, 40)])
 def test_shifted_view_passes_at_every_image_size(mode, shape):
     """Passes with few non-zero taps (written in place from shifted views, end strips padded),
