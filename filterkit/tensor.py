@@ -269,10 +269,10 @@ def _valid_pass(xp: torch.Tensor, w: np.ndarray, dim: int, n: int) -> torch.Tens
     if dim == 2 and k >= _CONV1D_MIN_TAPS and xp.device.type == "cpu":
         # a depthwise conv1d, one group per image row: 1.4x (17 taps) to 3x (41 taps) faster than
         # the Toeplitz GEMM below on CPU (measured at 2048x2048, one thread)
-        planes, h = xp.shape[0], xp.shape[1]
-        rows = xp.narrow(2, 0, n + k - 1).reshape(1, planes * h, n + k - 1)
+        planes, h, length = xp.shape
+        rows = xp.contiguous().view(1, planes * h, length)  # all columns: no copy to drop the spare ones
         weight = torch.from_numpy(np.ascontiguousarray(w)).to(xp.dtype).view(1, 1, k).expand(planes * h, 1, k)
-        return F.conv1d(rows, weight, groups=planes * h).view(planes, h, n)
+        return F.conv1d(rows, weight, groups=planes * h).view(planes, h, length - k + 1).narrow(2, 0, n)
     b = _block(k, n, dim)
     blocks = -(-n // b)
     a = _toeplitz(w, b, xp)
