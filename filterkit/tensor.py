@@ -320,9 +320,11 @@ def _pass(x: torch.Tensor, w: np.ndarray, dim: int, mode: str, cval: float) -> t
     Outputs whose window lies inside the image are computed from ``x`` itself,
     straight into the result (no padded copy of the image): a few shifted views
     for a kernel with at most ``_SHIFT_ADD_MAX_TAPS`` non-zero taps (along x or
-    y), else the block-Toeplitz GEMM (along y; along x the image is padded and
-    the windows copied for one large GEMM, see :func:`_valid_pass`).  Only the
-    ``r`` samples at each end read a small padded strip.
+    y), else the block-Toeplitz GEMM along y.  Along x a longer kernel is one
+    large GEMM over windows copied from the image (:func:`_x_pass_gemm`) or, on
+    CPU from ``_CONV1D_MIN_TAPS`` taps, a depthwise conv1d on the padded rows
+    (:func:`_valid_pass`).  Only the samples next to each border read a small
+    padded strip.
     """
     n, k = x.shape[dim], len(w)
     r = k // 2
