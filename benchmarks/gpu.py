@@ -58,6 +58,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from filterkit import tensor as T  # noqa: E402
+from filterkit import triton_separable as fused  # noqa: E402
 from filterkit.errors import UserError  # noqa: E402
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -261,8 +262,12 @@ def _fmt(value, spec: str, width: int) -> str:
 
 def print_report(report: dict) -> None:
     """The figures as plain-text tables."""
+    tile = report["fused_kernel"]
+    fused_text = (f"fused Triton {report['triton']} kernel, tile {tile['block_w']}x{tile['rows']}x{tile['num_warps']}"
+                  if tile else "torch path (no fused kernel)")
     print(f"device: {report['device_name']} ({report['device']}); torch {report['torch']}; "
-          f"kornia {report['kornia'] or 'not installed'}; tensor {report['shape']}; repeats {report['repeats']}")
+          f"kornia {report['kornia'] or 'not installed'}; tensor {report['shape']}; repeats {report['repeats']}; "
+          f"separable filters: {fused_text}")
     print(f"\n{'copy floor':<16} {'dtype':<9} {'ms':>9} {'GB/s':>9} {'B/pix':>6} {'GPix/s':>9}")
     for c in report["copy"]:
         print(f"{'':<16} {c['dtype']:<9} {c['ms']:>9.3f} {c['gb_per_s']:>9.1f} {c['bytes_per_pixel']:>6} "
@@ -306,6 +311,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--text-vocab", type=int, default=20000, help="vocabulary size (default 20000)")
     p.add_argument("--no-apps", action="store_true", help="skip the training steps")
     p.add_argument("--amp", action="store_true", help="also time training under bf16 torch.autocast")
+    p.add_argument("--tile", metavar="COLSxROWSxWARPS", default=None,
+                   help="tile of the fused CUDA kernel (filterkit.triton_separable.TILE; "
+                        "benchmarks/gpu_tiles.py prints the best), e.g. 256x128x2")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", metavar="PATH", help="write every figure as JSON")
     return p.parse_args(argv)
@@ -324,6 +332,12 @@ def _check(args: argparse.Namespace) -> torch.device:
         raise UserError(f"--text-length {args.text_length}: the Kim CNN needs at least 5 tokens")
     if any(layers < 2 or width < 1 for layers, width in args.go_nets):
         raise UserError("--go-nets: need at least 2 layers and width 1 (e.g. 6x64)")
+    if args.tile:
+        try:
+            block_w, rows, warps = (int(v) for v in args.tile.lower().split("x"))
+        except ValueError:
+            raise UserError(f"--tile {args.tile}: expected COLSxROWSxWARPS, e.g. 256x128x2") from None
+        fused.TILE.update(block_w=block_w, rows=rows, num_warps=warps)
     return device
 
 
@@ -339,7 +353,10 @@ def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     base = torch.rand(args.batch, 1, args.size, args.size, generator=gen)
+    fused_kernel = fused.available() and fused.ENABLED and device.type == "cuda"
     report = dict(device=str(device), device_name=device_name(device), torch=torch.__version__, kornia=kornia_version,
+                  triton=fused.triton.__version__ if fused.available() else None,
+                  fused_kernel=dict(fused.TILE) if fused_kernel else None,
                   command=" ".join(shlex.quote(a) for a in sys.argv), seed=args.seed,
                   shape=[args.batch, 1, args.size, args.size], repeats=args.repeats, amp=args.amp,
                   floor_target=FLOOR_TARGET, copy=[], filters=[], training=[])

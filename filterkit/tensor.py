@@ -60,6 +60,7 @@ from torch import nn
 
 from . import border as _border
 from . import kernels as _kernels
+from . import triton_separable as _fused
 from .memory import keep_freed_memory  # noqa: F401 - re-exported
 
 __all__ = [
@@ -360,8 +361,13 @@ def _pass(x: torch.Tensor, w: np.ndarray, dim: int, mode: str, cval: float) -> t
     return out
 
 
-def _separable(x: torch.Tensor, sep: _kernels.Separable, mode: str, cval: float, cols_first: bool = True):
+def _separable(x: torch.Tensor, sep: _kernels.Separable, mode: str, cval: float, cols_first: bool = True,
+               out_dtype: torch.dtype | None = None) -> torch.Tensor:
     """Two padded 1-D passes: ``sep.cols`` along x and ``sep.rows`` along y.
+
+    The result is float32 for float16/bfloat16 ``x`` (which only the fused
+    CUDA kernel reads as they are), else ``x``'s dtype; the fused kernel
+    writes ``out_dtype`` instead when it is given.
 
     Equal to correlating with ``sep.full()`` on the image padded in 2-D: with a
     constant border the second pass sees the first pass's result of the
@@ -370,6 +376,11 @@ def _separable(x: torch.Tensor, sep: _kernels.Separable, mode: str, cval: float,
     does not, and neither does this).
     """
     rows, cols = np.asarray(sep.rows, np.float64), np.asarray(sep.cols, np.float64)
+    if _fused.usable(x, rows, cols):  # CUDA: one Triton kernel, float32 arithmetic
+        half = x.dtype in (torch.float16, torch.bfloat16)
+        return _fused.separable(x, rows, cols, mode, cval, out_dtype=out_dtype or (torch.float32 if half else x.dtype))
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.to(torch.float32)
     if cols_first:
         return _pass(_pass(x, cols, 2, mode, cval), rows, 1, mode, cval * float(cols.sum()))
     return _pass(_pass(x, rows, 1, mode, cval), cols, 2, mode, cval * float(rows.sum()))
@@ -393,8 +404,7 @@ def _correlate2d(x: torch.Tensor, k: np.ndarray, mode: str, cval: float) -> torc
     factors = _rank1_factors(k)
     if factors is not None:  # separable: two 1-D passes
         rows, cols = factors
-        # a constant border seen by the y pass is the x-filtered constant: cval * sum(cols)
-        return _pass(_pass(x, cols, 2, mode, cval), rows, 1, mode, cval * float(cols.sum()))
+        return _separable(x, _kernels.Separable(rows=rows, cols=cols), mode, cval)
     taps = np.argwhere(k != 0)
     if 0 < len(taps) <= _SPARSE_MAX_TAPS:  # e.g. the 4-neighbour Laplacian: a few shifted views
         xp = _pad_2d(x, (kh // 2, kw // 2), (kh // 2, kw // 2), mode, cval)
@@ -482,6 +492,8 @@ def convolve(x: torch.Tensor, kernel, *, mode: str = "reflect", cval: float = 0.
 def _smooth(x, k1: np.ndarray, name: str, mode: str, cval: float) -> torch.Tensor:
     planes = _Planes(x, name)
     mode = _check_mode(mode)
+    if _fused.usable(planes.x, k1, k1):  # float on CUDA: one kernel reads and writes the input dtype
+        return _fused.separable(planes.x, k1, k1, mode, cval).reshape(planes.shape)
     y = _separable(planes.work(smoothing=True), _kernels.Separable(rows=k1, cols=k1), mode, cval)
     return planes.restore(y, smoothing=True)
 
@@ -543,7 +555,11 @@ def _derivative(name: str, x, axis, size: int, normalize: bool, mode: str, cval:
         raise ValueError(f"{name}: axis must be 0 (y, rows), 1 (x, columns) or None (gradient magnitude), got {axis!r}")
     planes = _Planes(x, name)
     mode = _check_mode(mode)
-    xw = planes.work(smoothing=False)
+    # the fused CUDA kernel reads float16/bfloat16 as they are and writes the planes' dtype (one axis) or
+    # float32 (the magnitude's derivatives); elsewhere the arithmetic runs in planes.work's dtype
+    fused = _fused.usable(planes.x, np.ones(size), np.ones(size))
+    xw = planes.x if fused else planes.work(smoothing=False)
+    out_dtype = planes.dtype if fused and axis is not None else None
     results = []
     for a in (0, 1) if axis is None else (axis % 2,):
         sep = _kernels.derivative_separable(name, a, size)
@@ -551,7 +567,7 @@ def _derivative(name: str, x, axis, size: int, normalize: bool, mode: str, cval:
             full = sep.full()
             sep = _kernels.Separable(rows=sep.rows / full[full > 0].sum(), cols=sep.cols)
         # scipy.ndimage.sobel's order: difference along `a` first, then smoothing (borders: _separable)
-        results.append(_separable(xw, sep, mode, cval, cols_first=(a == 1)))
+        results.append(_separable(xw, sep, mode, cval, cols_first=(a == 1), out_dtype=out_dtype))
     y = results[0] if axis is not None else _Magnitude.apply(results[1], results[0])
     return planes.restore(y, smoothing=False)
 
