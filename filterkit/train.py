@@ -50,6 +50,9 @@ Choices, stated once:
   the GPU supports it (no scaler needed), otherwise fp16 autocast with a
   ``GradScaler``.  ``amp="fp16"``/``"bf16"`` forces one; on CPU AMP is off
   (float32 keeps CPU runs exact and reproducible).
+* **Pinned memory**: on CUDA the trainer rebuilds a loader that is not pinned
+  with ``pin_memory=True`` (same sampler, collate and generator), and batches
+  go to the GPU with ``non_blocking=True``.
 * **CPU threads**: on CPU the trainer calls :func:`configure_threads`, which
   uses ``DEFAULT_CPU_THREADS = 1`` torch thread unless told otherwise
   (``threads=``, env ``FILTERKIT_NUM_THREADS`` or an explicit
@@ -438,8 +441,9 @@ class _BatchShard(torch.utils.data.Sampler):
 
 
 def _rebuild_loader(loader: torch.utils.data.DataLoader, sampler: torch.utils.data.Sampler | None = None,
-                    batch_sampler: torch.utils.data.Sampler | None = None):
-    """The same DataLoader with another (batch) sampler; collate, workers and pinning kept."""
+                    batch_sampler: torch.utils.data.Sampler | None = None, pin_memory: bool | None = None):
+    """The same DataLoader with another (batch) sampler; collate, workers, generator and pinning kept
+    (``pin_memory`` overrides the pinning)."""
     if isinstance(loader.dataset, torch.utils.data.IterableDataset):
         raise ValueError("distributed training needs map-style datasets (not IterableDataset)")
     batching = {"batch_sampler": batch_sampler} if batch_sampler is not None else {
@@ -449,7 +453,8 @@ def _rebuild_loader(loader: torch.utils.data.DataLoader, sampler: torch.utils.da
         **batching,
         num_workers=loader.num_workers,
         collate_fn=loader.collate_fn,
-        pin_memory=loader.pin_memory,
+        pin_memory=loader.pin_memory if pin_memory is None else pin_memory,
+        generator=loader.generator,
         timeout=loader.timeout,
         worker_init_fn=loader.worker_init_fn,
         persistent_workers=loader.persistent_workers if loader.num_workers > 0 else False,
@@ -617,8 +622,20 @@ class Trainer:
             return None
         return SummaryWriter(log_dir=str(self.out_dir / "tensorboard"))
 
+    def _pinned(self, loader):
+        """On CUDA, ``loader`` with ``pin_memory=True``: page-locked batches, copied to the GPU asynchronously."""
+        if self.device.type != "cuda" or loader.pin_memory:
+            return loader
+        if loader.batch_size is None:
+            return _rebuild_loader(loader, batch_sampler=loader.batch_sampler, pin_memory=True)
+        return _rebuild_loader(loader, sampler=loader.sampler, pin_memory=True)
+
     def _train_loader(self, loader):
-        """Under DDP: ``DistributedSampler`` (batch_size loaders) or every world-th batch (batch_sampler loaders)."""
+        """Under DDP: ``DistributedSampler`` (batch_size loaders) or every world-th batch (batch_sampler loaders).
+
+        Pinned on CUDA (:meth:`_pinned`).
+        """
+        loader = self._pinned(loader)
         if not self.distributed:
             return loader
         from torch.utils.data.distributed import DistributedSampler
@@ -633,7 +650,8 @@ class Trainer:
         return _rebuild_loader(loader, sampler=sampler)
 
     def _eval_loader(self, loader):
-        """Under DDP: an un-padded shard per process, so summed metrics are exact."""
+        """Under DDP: an un-padded shard per process, so summed metrics are exact.  Pinned on CUDA."""
+        loader = self._pinned(loader)
         if not self.distributed:
             return loader
         if loader.batch_size is None:

@@ -9,15 +9,16 @@ How: each program owns ``BLOCK_W`` columns and ``rows`` output rows of one
 ``(H, W)`` plane.  It walks down the padded rows once: the x pass of a row
 (``len(cols)`` loads from L1) goes into a per-program ring of ``len(rows)``
 rows, and every output row is the y pass over the ring.  Each thread reads back
-only what it wrote, so no barrier is needed.  Borders follow
+only what it wrote (a barrier per row guards against the compiler giving the
+load another thread layout than the store).  Borders follow
 :mod:`filterkit.border` for any pad width (index arithmetic in the kernel);
 the result is the 2-D kernel ``outer(rows, cols)`` on the image padded in 2-D,
 as in :func:`filterkit.tensor.correlate`.  Arithmetic is float32 (weights
 rounded to float32, as the torch path does); the result has the input dtype.
 
 Tests run the kernel on CPU under Triton's interpreter (``TRITON_INTERPRET=1``).
-Set the environment variable ``FILTERKIT_TRITON=0`` (or :data:`ENABLED` to
-False) to send CUDA tensors down the torch path instead.
+It has not yet run on a GPU, so it is opt-in: set the environment variable
+``FILTERKIT_TRITON=1`` (or :data:`ENABLED` to True) to use it.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ __all__ = ["available", "usable", "separable", "TILE"]
 
 DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 MODE_CODES = {"constant": 0, "nearest": 1, "wrap": 2, "reflect": 3, "mirror": 4}
-ENABLED = os.environ.get("FILTERKIT_TRITON", "1") != "0"
-"""Use the fused kernel where it applies (environment variable ``FILTERKIT_TRITON=0`` switches it off)."""
+ENABLED = os.environ.get("FILTERKIT_TRITON", "0") == "1"
+"""Use the fused kernel where it applies.  Off by default until it is timed on a GPU (no device was lent
+so far; benchmarks/gpu_tiles.py compares it with the torch path): ``FILTERKIT_TRITON=1`` switches it on."""
 MAX_TAPS = 63  # the non-zero taps are a compile-time bit mask in an int64
 TILE = {"block_w": 256, "rows": 128, "num_warps": 2}
 """Columns per program, output rows per program, warps per program (tuned on an H200, benchmarks/gpu.py)."""
@@ -93,11 +95,17 @@ def separable(
     weights = torch.from_numpy(np.concatenate([cols, rows]).astype(np.float32)).to(x.device)
     grid = (triton.cdiv(w, block_w), triton.cdiv(h, per_program), n)
     ring = torch.empty(grid[0] * grid[1] * grid[2] * len(rows) * block_w, dtype=torch.float32, device=x.device)
-    _separable_kernel[grid](
-        x, out, ring, weights, h, w, float(cval),
-        KX=len(cols), KY=len(rows), MASK_X=_mask(cols), MASK_Y=_mask(rows), MODE=MODE_CODES[mode],
-        ROWS=per_program, BLOCK_W=block_w, num_warps=num_warps or TILE["num_warps"], num_stages=1,
-    )
+    try:
+        _separable_kernel[grid](
+            x, out, ring, weights, h, w, float(cval),
+            KX=len(cols), KY=len(rows), MASK_X=_mask(cols), MASK_Y=_mask(rows), MODE=MODE_CODES[mode],
+            ROWS=per_program, BLOCK_W=block_w, num_warps=num_warps or TILE["num_warps"], num_stages=1,
+        )
+    except triton.CompilationError as e:
+        raise RuntimeError(
+            f"the fused separable kernel does not compile with Triton {triton.__version__} "
+            f"({str(e).strip().splitlines()[-1][:200]}); unset FILTERKIT_TRITON to use the torch path"
+        ) from None
     return out
 
 
@@ -181,6 +189,7 @@ if triton is not None:
             h = _x_pass(x_plane + src.to(tl.int64) * W, limit, cols, w_ptr, W, cval, inside,
                         KX, MASK_X, MODE, BLOCK_W)
             tl.store(ring + (q % KY) * BLOCK_W, h)
+            tl.debug_barrier()  # each thread reads back its own columns; the barrier also covers a layout change
             if q >= KY - 1:  # ring holds rows q - KY + 1 .. q: output row first + q - KY + 1
                 acc = tl.zeros([BLOCK_W], dtype=tl.float32)
                 for i in tl.static_range(KY):

@@ -368,3 +368,21 @@ def test_trains_on_cuda_with_amp(tmp_path, amp):
     assert trainer.evaluate(_loaders()[1])["accuracy"] > 0.7
     ckpt = read_checkpoint(tmp_path / "last.pt", expected_app=trainer.app)
     assert ckpt["model"]["0.weight"].device.type == "cpu"
+
+
+def test_loaders_are_pinned_on_cuda_only_and_keep_their_order():
+    from torch.utils.data import BatchSampler, SequentialSampler
+
+    trainer = _trainer(_model())
+    train, val = _loaders_with_generator()
+    assert trainer._train_loader(train) is train  # CPU: untouched
+    trainer.device = torch.device("cuda")  # what _pinned decides; no batch is drawn, so no GPU is needed
+    pinned = trainer._train_loader(train)
+    assert pinned.pin_memory and pinned.sampler is train.sampler and pinned.generator is train.generator
+    assert pinned.batch_size == train.batch_size and pinned.collate_fn is train.collate_fn
+    assert trainer._eval_loader(val).pin_memory
+    batched = DataLoader(_data(), batch_sampler=BatchSampler(SequentialSampler(range(96)), 10, False))
+    pinned = trainer._eval_loader(batched)
+    assert pinned.pin_memory and pinned.batch_sampler is batched.batch_sampler
+    already = DataLoader(_data(), batch_size=8, pin_memory=True)
+    assert trainer._train_loader(already) is already

@@ -94,7 +94,12 @@ def test_matches_the_padded_2d_definition(interpreted, case):
     assert result["err"] < tolerance
 
 
-def test_usable_only_for_float_cuda_tensors_without_gradient():
+def test_off_unless_switched_on():
+    assert fused.ENABLED == (os.environ.get("FILTERKIT_TRITON") == "1")
+
+
+def test_usable_only_for_float_cuda_tensors_without_gradient(monkeypatch):
+    monkeypatch.setattr(fused, "ENABLED", True)
     k = np.ones(3)
     assert not fused.usable(torch.zeros(1, 4, 4), k, k)  # CPU: the torch path
     if fused.available() and torch.cuda.is_available():
@@ -111,3 +116,29 @@ def test_refuses_even_kernels():
         pytest.skip("needs Triton")
     with pytest.raises(ValueError, match="odd"):
         fused.separable(torch.zeros(1, 4, 4), np.ones(2), np.ones(3), "reflect")
+
+
+CUDA_TRITON = pytest.mark.skipif(not (fused.available() and torch.cuda.is_available()),
+                                 reason="needs a CUDA device and Triton")
+
+
+@CUDA_TRITON
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant", "wrap"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_filterkit_tensor_with_the_kernel_matches_the_torch_path(monkeypatch, mode, dtype):
+    from filterkit import tensor as T
+
+    x = torch.rand(2, 3, 67, 301, generator=torch.Generator().manual_seed(0)).to("cuda", dtype)
+    calls = [lambda t: T.gaussian(t, 1.0, mode=mode, cval=0.5), lambda t: T.gaussian(t, 5.0, mode=mode, cval=0.5),
+             lambda t: T.mean(t, 15, mode=mode, cval=0.5), lambda t: T.sobel(t, mode=mode, cval=0.5),
+             lambda t: T.prewitt(t, axis=1, mode=mode, cval=0.5),
+             lambda t: T.correlate(t, np.outer([1.0, -2.0, 0.5], [0.25, 0.5, 0.25, 2.0, 1.0]), mode=mode, cval=0.5)]
+    tolerance = {torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1e-2}[dtype]
+    for call in calls:
+        monkeypatch.setattr(fused, "ENABLED", False)
+        expected = call(x)
+        monkeypatch.setattr(fused, "ENABLED", True)
+        got = call(x)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        err = ((got.double() - expected.double()).abs().max() / expected.double().abs().max()).item()
+        assert err < tolerance
