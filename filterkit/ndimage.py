@@ -288,10 +288,29 @@ def _scipy_separable(x4: np.ndarray, rows: np.ndarray, cols: np.ndarray, mode: s
     return ndi.correlate1d(tmp, rows, axis=1, output=tmp, mode=m, cval=cval)
 
 
+def _scipy_nd(filter_fn: Callable[..., np.ndarray], x4: np.ndarray, shape: tuple[int, int], mode: str, cval: float,
+              **options) -> np.ndarray:
+    """``filter_fn(x4, mode=..., cval=..., **options)``, an N-D scipy.ndimage filter whose footprint is
+    ``shape`` (rows, columns) over the planes of ``x4`` (N, H, W, C).
+
+    scipy.ndimage's N-D filters read outside the array in ``reflect`` mode when a footprint radius is
+    four times an image side or more (scipy 1.17.1: a 2x3 image and 21 taps give values of 1e199; its
+    1-D passes are right).  Where a pad is wider than the image, the planes are padded here by
+    :func:`filterkit.border.pad_numpy` and only the valid part is kept.
+    """
+    (kh, kw), (h, w) = shape, x4.shape[1:3]
+    before, after = (kh // 2, kw // 2), (kh - 1 - kh // 2, kw - 1 - kw // 2)
+    if mode == "constant" or max(before[0], after[0]) < h and max(before[1], after[1]) < w:
+        return filter_fn(x4, mode=_border.scipy_mode(mode), cval=cval, **options)
+    pad = ((0, 0), (before[0], after[0]), (before[1], after[1]), (0, 0))
+    out = filter_fn(_border.pad_numpy(x4, pad, mode), mode="constant", cval=cval, **options)
+    return np.ascontiguousarray(out[:, before[0]:before[0] + h, before[1]:before[1] + w])
+
+
 def _scipy_correlate(x4: np.ndarray, kernel: np.ndarray, mode: str, cval: float, work) -> np.ndarray:
     from scipy import ndimage as ndi
 
-    return ndi.correlate(x4, kernel[None, :, :, None], output=work, mode=_border.scipy_mode(mode), cval=cval)
+    return _scipy_nd(ndi.correlate, x4, kernel.shape, mode, cval, weights=kernel[None, :, :, None], output=work)
 
 
 # -------------------------------------------------------------- linear filters
@@ -626,7 +645,7 @@ def median(
     from scipy import ndimage as ndi
 
     rank = (size * size) // 2 - (1 if (size % 2 == 0 and even == "lower") else 0)
-    out = ndi.rank_filter(planes.x, rank, size=(1, size, size, 1), mode=_border.scipy_mode(mode), cval=cval)
+    out = _scipy_nd(ndi.rank_filter, planes.x, (size, size), mode, cval, rank=rank, size=(1, size, size, 1))
     return planes.restore(out)
 
 

@@ -536,3 +536,29 @@ def test_top_level_exports():
     assert filterkit.box is filterkit.mean
     with pytest.raises(AttributeError):
         filterkit.no_such_filter  # noqa: B018
+
+
+def _padded_definition(x, kernel_shape, mode, cval, reduce):
+    """``reduce(window)`` at every pixel of ``x`` padded by filterkit.border (the meaning of each mode)."""
+    from filterkit.border import pad_numpy
+
+    kh, kw = kernel_shape
+    xp = pad_numpy(x.astype(np.float64), ((kh // 2, kh // 2), (kw // 2, kw // 2)), mode, cval=cval)
+    return np.array([[reduce(xp[i:i + kh, j:j + kw]) for j in range(x.shape[1])] for i in range(x.shape[0])])
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+@pytest.mark.parametrize("shape, kernel_shape", [((2, 3), (21, 3)), ((3, 2), (3, 21)), ((2, 2), (31, 31)), ((4, 4), (11, 11))])
+def test_correlate_with_pads_wider_than_the_image(mode, shape, kernel_shape):
+    # scipy.ndimage.correlate itself reads outside its buffer here in reflect mode (scipy 1.17.1)
+    rng = np.random.default_rng(sum(shape) + kernel_shape[0])
+    x, k = rng.normal(size=shape), rng.normal(size=kernel_shape)
+    expected = _padded_definition(x, kernel_shape, mode, 0.5, lambda win: np.sum(win * k))
+    np.testing.assert_allclose(fk.correlate(x, k, mode=mode, cval=0.5), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap"])
+def test_scipy_median_with_pads_wider_than_the_image(mode):
+    x = np.random.default_rng(5).normal(size=(2, 3))
+    expected = _padded_definition(x, (21, 21), mode, 0.0, np.median)
+    np.testing.assert_array_equal(fk.median(x, size=21, mode=mode, backend="scipy"), expected)
