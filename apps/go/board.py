@@ -138,6 +138,28 @@ class Board:
         other.resigned = self.resigned
         return other
 
+    def clone(self) -> "Board":
+        """An independent copy made from the state itself (no replay; for reading ahead).
+
+        About 10x faster than :meth:`copy` 200 moves into a game; groups are copied, tables shared.
+        """
+        other = Board.__new__(Board)
+        other.__dict__.update(self.__dict__)  # scalars and the shared read-only tables
+        other.stones, other.libs = bytearray(self.stones), bytearray(self.libs)
+        other.placed_at = array("i", self.placed_at)
+        copies: dict[int, Group] = {}
+        groups: list[Group | None] = [None] * self.n
+        for point, g in enumerate(self.groups):
+            if g is not None:
+                h = copies.get(id(g))
+                if h is None:
+                    h = copies[id(g)] = Group(g.color, set(g.stones), set(g.liberties))
+                groups[point] = h
+        other.groups = groups
+        other.moves, other.setup = list(self.moves), list(self.setup)
+        other.captures, other.seen_hashes = dict(self.captures), set(self.seen_hashes)
+        return other
+
     def replay(self, setup, moves) -> None:
         """Place ``setup`` stones then play ``moves`` (each ``(color, point)``) on this empty board."""
         for color, point in setup:

@@ -123,6 +123,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         q.add_argument("--self-atari", type=int, default=2, metavar="N",
                        help="never play a move that leaves N or more of our stones in atari without capturing "
                             "(0: allow)")
+        q.add_argument("--tactics", type=int, default=0, metavar="N",
+                       help="read ataris and ladders: save or capture N or more stones first whenever possible, "
+                            "and never run a group of 2+ stones into a ladder that works (0: off, the network "
+                            "alone)")
 
     g = sub.add_parser("gtp", help="GTP v2 engine on stdin/stdout", formatter_class=fmt)
     add_player(g)
@@ -159,8 +163,10 @@ def _player(args):
     model, config = load_model(args.model)
     if args.self_atari < 0:
         raise UserError(f"--self-atari {args.self_atari}: must be 0 or more")
+    if args.tactics < 0:
+        raise UserError(f"--tactics {args.tactics}: must be 0 (off) or a number of stones")
     return PolicyPlayer(model, config, args.symmetries, args.resign_margin, args.pass_threshold,
-                        args.self_atari or None, args.play_out), config
+                        args.self_atari or None, args.play_out, args.tactics), config
 
 
 def _run_prepare(args) -> int:
@@ -263,7 +269,7 @@ def _run_match(args) -> int:
     report["model"] = str(args.model)
     report["player"] = {"symmetries": args.symmetries, "resign_margin": args.resign_margin,
                         "pass_threshold": args.pass_threshold, "self_atari": args.self_atari,
-                        "play_out": args.play_out}
+                        "play_out": args.play_out, "tactics": args.tactics}
     print(f"{report['wins']}/{report['games']} wins vs {args.opponent} "
           f"(95% Wilson [{report['wilson_low']:.3f}, {report['wilson_high']:.3f}]), "
           f"{report['illegal_moves']} illegal moves; games in {sgf_dir}"

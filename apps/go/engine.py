@@ -3,7 +3,10 @@
 :class:`PolicyPlayer` picks the legal move with the highest network
 probability (optionally averaged over the 8 symmetries), skipping moves that
 fill one of its own eyes and moves that leave 2 or more of its own stones in
-atari without capturing (``max_self_atari``; None turns the check off).  It
+atari without capturing (``max_self_atari``; None turns the check off).
+With ``tactics=N`` it first reads ataris and ladders
+(:mod:`filterkit.apps.go.tactics`): it saves or captures N or more stones
+when it can, and skips moves that run into a ladder that works.  It
 **passes** when no such move remains, when the network gives passing more
 than ``pass_threshold``, or when the opponent has just passed and it is ahead
 on area score counting every stone alive; with ``play_out`` only the first of
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import tactics
 from .board import BLACK, EMPTY, Board, IllegalMove, opponent, parse_color
 from .coords import check_size, from_gtp, to_gtp
 from .features import decode, encode_board
@@ -68,10 +72,16 @@ class PolicyPlayer:
     """Choose moves with a trained :class:`~filterkit.apps.go.model.PolicyNet`."""
 
     def __init__(self, model, config: dict, symmetries: int = 1, resign_margin: float = 0.25,
-                 pass_threshold: float = 0.5, max_self_atari: int | None = 2, play_out: bool = False) -> None:
+                 pass_threshold: float = 0.5, max_self_atari: int | None = 2, play_out: bool = False,
+                 tactics: int = 0) -> None:
         if symmetries not in (1, 8):
             raise ValueError("symmetries must be 1 or 8")
+        if tactics < 0:
+            raise ValueError("tactics must be 0 (off) or a number of stones")
         self.model, self.config = model, config
+        # read ataris and ladders (filterkit.apps.go.tactics): save or capture this many stones or more
+        # before anything else, and never run into a working ladder; 0 turns the reading off
+        self.tactics = tactics
         self.play_out = play_out  # pass only when no sensible move is left (dead stones get captured)
         self.max_self_atari = max_self_atari  # skip moves leaving this many own stones or more in atari
         self.symmetries, self.resign_margin, self.pass_threshold = symmetries, resign_margin, pass_threshold
@@ -113,6 +123,12 @@ class PolicyPlayer:
         logp = self.move_log_probs(board)
         if not self.play_out and np.exp(logp[board.pass_point]) > self.pass_threshold:
             return board.pass_point
+        if self.tactics:
+            urgent = [(stake, move) for stake, move in tactics.urgent_moves(board, color)
+                      if stake >= self.tactics and not is_own_eye(board, move, color)]
+            if urgent:  # the most stones at stake; among equal stakes, the network's favourite
+                top = urgent[0][0]
+                return max((move for stake, move in urgent if stake == top), key=lambda m: logp[m])
         order = np.argsort(-logp, kind="stable")
         for point in order:
             point = int(point)
@@ -125,6 +141,8 @@ class PolicyPlayer:
             if board.is_legal(point, color):  # also checks positional superko when the board uses it
                 if self.max_self_atari and self_atari_stones(board, point, color) >= self.max_self_atari:
                     continue  # would put a group of our stones in atari without capturing
+                if self.tactics and tactics.runs_into_ladder(board, point, color):
+                    continue  # the group would be captured in a ladder
                 return point
         return board.pass_point
 
