@@ -59,3 +59,32 @@ def test_bad_option_is_one_line_error(capsys):
 def test_bad_go_net_is_rejected():
     with pytest.raises(SystemExit):
         _load().parse_args(["--go-nets", "6by64"])
+
+
+@pytest.mark.slow
+def test_tile_sweep_runs_under_the_triton_interpreter(tmp_path):
+    """benchmarks/gpu_tiles.py end to end on CPU (about 25 s): ready for the next lent GPU."""
+    import os
+    import subprocess
+    import sys
+
+    from filterkit import triton_separable
+
+    if not triton_separable.available():
+        pytest.skip("needs Triton")
+    out = tmp_path / "tiles.json"
+    root = SCRIPT.parents[1]
+    proc = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "gpu_tiles.py"), "--device", "cpu", "--size", "16", "--batch", "1",
+         "--repeats", "1", "--tiles", "16x16x1", "--seed", "2", "--json", str(out)],
+        capture_output=True, text=True, env=dict(os.environ, TRITON_INTERPRET="1"), timeout=300, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["best"] == "16x16x1" and report["seed"] == 2
+    assert {r["op"] for r in report["rows"]} == {"gaussian s=1", "gaussian s=5", "mean 3", "mean 15"}
+    assert all(r["rel_diff"] < 1e-5 and r["ms"] > 0 for r in report["rows"])
+
+
+def test_gpu_refuses_a_malformed_tile(capsys):
+    assert _load().main(["--device", "cpu", "--size", "8", "--no-apps", "--tile", "256x128"]) == 1
+    assert "--tile 256x128" in capsys.readouterr().err
