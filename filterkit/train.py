@@ -50,6 +50,10 @@ Choices, stated once:
   the GPU supports it (no scaler needed), otherwise fp16 autocast with a
   ``GradScaler``.  ``amp="fp16"``/``"bf16"`` forces one; on CPU AMP is off
   (float32 keeps CPU runs exact and reproducible).
+* **Channels-last** (``channels_last``): the model's 4-D weights and every 4-D
+  float input batch in ``torch.channels_last`` memory format.  Default (None):
+  on where AMP is on (CUDA) and the model has a ``Conv2d`` - the layout cuDNN's
+  tensor-core convolutions use; ``benchmarks/gpu.py`` times both layouts.
 * **Pinned memory**: on CUDA the trainer rebuilds a loader that is not pinned
   with ``pin_memory=True`` (same sampler, collate and generator), and batches
   go to the GPU with ``non_blocking=True``.
@@ -357,13 +361,16 @@ def _set_rng_state(state: Mapping) -> None:
 # ------------------------------------------------------------------ batch helpers
 
 
-def _to_device(obj: Any, device: torch.device) -> Any:
+def _to_device(obj: Any, device: torch.device, channels_last: bool = False) -> Any:
+    """Tensors in ``obj`` on ``device``; with ``channels_last`` 4-D float tensors in that memory format."""
     if isinstance(obj, torch.Tensor):
+        if channels_last and obj.dim() == 4 and obj.is_floating_point():
+            return obj.to(device, non_blocking=True, memory_format=torch.channels_last)
         return obj.to(device, non_blocking=True)
     if isinstance(obj, Mapping):
-        return {k: _to_device(v, device) for k, v in obj.items()}
+        return {k: _to_device(v, device, channels_last) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_device(v, device) for v in obj)
+        return type(obj)(_to_device(v, device, channels_last) for v in obj)
     return obj
 
 
@@ -505,6 +512,9 @@ class Trainer:
         CPU threads (see :func:`configure_threads`); ignored on CUDA.
     seed:
         Seed of the distributed sampler's shuffling.
+    channels_last:
+        4-D weights and input batches in channels-last memory format; None
+        (default): where AMP is on and the model has a ``Conv2d``.
     """
 
     def __init__(
@@ -531,6 +541,7 @@ class Trainer:
         tensorboard: bool = True,
         threads: int | None = None,
         seed: int = 0,
+        channels_last: bool | None = None,
     ) -> None:
         self.config = dict(config or {})
         _check_plain(self.config, "config")
@@ -569,7 +580,12 @@ class Trainer:
         self.amp_dtype = self._amp_dtype(amp)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 
-        self.module = model.to(self.device)  # the bare model (checkpoints, after_step)
+        if channels_last is None:  # auto: 2-D convolutions under autocast on CUDA (NHWC tensor-core kernels)
+            channels_last = self.amp_dtype is not None and any(isinstance(m, nn.Conv2d) for m in model.modules())
+        self.channels_last = bool(channels_last)
+        # the bare model (checkpoints, after_step)
+        self.module = model.to(self.device, memory_format=torch.channels_last) if self.channels_last \
+            else model.to(self.device)
         if self.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model: nn.Module = nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
@@ -709,7 +725,7 @@ class Trainer:
         with context:
             for step, batch in enumerate(bar, 1):
                 inputs, targets = _split_batch(batch)
-                inputs, targets = _to_device(inputs, self.device), _to_device(targets, self.device)
+                inputs, targets = _to_device(inputs, self.device, self.channels_last), _to_device(targets, self.device)
                 n = _batch_size(inputs, targets)
                 if train:
                     outputs, loss = self._step(inputs, targets)
@@ -828,7 +844,7 @@ class Trainer:
         for batch in tqdm(loader, desc="predict", disable=not self.progress, leave=False, dynamic_ncols=True):
             inputs = batch[0] if isinstance(batch, (list, tuple)) and len(batch) == 2 else batch
             with self._autocast():
-                outputs = _call(self.module, _to_device(inputs, self.device))
+                outputs = _call(self.module, _to_device(inputs, self.device, self.channels_last))
             chunks.append(outputs.float().cpu())
         return torch.cat(chunks) if chunks else torch.empty(0)
 

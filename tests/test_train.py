@@ -386,3 +386,25 @@ def test_loaders_are_pinned_on_cuda_only_and_keep_their_order():
     assert pinned.pin_memory and pinned.batch_sampler is batched.batch_sampler
     already = DataLoader(_data(), batch_size=8, pin_memory=True)
     assert trainer._train_loader(already) is already
+
+
+def test_channels_last_on_request_trains_like_contiguous_and_is_off_by_default_on_cpu():
+    assert not _trainer(_model()).channels_last  # auto: only under CUDA autocast
+    def model():  # no dropout: its mask follows the memory layout
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
+
+    seed_everything(0)
+    plain = model()
+    _trainer(plain, max_epochs=2).fit(*_loaders())
+    seed_everything(0)
+    nhwc = model()
+    trainer = _trainer(nhwc, max_epochs=2, channels_last=True)
+    assert trainer.channels_last and nhwc[0].weight.is_contiguous(memory_format=torch.channels_last)
+    trainer.fit(*_loaders())
+    for a, b in zip(plain.parameters(), nhwc.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    batch = torch.zeros(2, 1, 8, 8)
+    from filterkit.train import _to_device
+
+    assert _to_device((batch, torch.zeros(2)), torch.device("cpu"), True)[0].is_contiguous(
+        memory_format=torch.channels_last)
