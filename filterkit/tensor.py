@@ -47,6 +47,8 @@ read a small padded strip only for the samples next to the border.  Borders
 are built from slices (``index_select`` was 20x slower).  A non-separable 2-D
 kernel is a sum of shifted views if it has at most 5 taps (the 4-neighbour
 Laplacian), else of row-shifted x passes (identical rows share one pass).
+On CUDA, with ``FILTERKIT_TRITON=1``, the separable filters of float tensors
+run as one fused Triton kernel instead (:mod:`filterkit.triton_separable`).
 """
 
 from __future__ import annotations
