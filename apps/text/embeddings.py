@@ -55,8 +55,13 @@ class Pretrained:
         return word in self.words
 
     def vectors(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``(vectors (len(words), dim) float32, found (len(words),) bool)``; missing rows are zero."""
-        rows = np.array([self.words.get(w, -1) for w in words], dtype=np.int64)
+        """``(vectors (len(words), dim) float32, found (len(words),) bool)``; missing rows are zero.
+
+        A word missing as written takes the vector of its lower-case form when that exists (a
+        case-kept vocabulary, as Kim's TREC protocol, against lower-case vectors such as GloVe 6B).
+        """
+        get = self.words.get
+        rows = np.array([get(w, get(w.lower(), -1)) for w in words], dtype=np.int64)
         found = rows >= 0
         out = np.zeros((len(words), self.dim), dtype=np.float32)
         if found.any():

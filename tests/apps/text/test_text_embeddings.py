@@ -61,3 +61,10 @@ def test_build_matrix_fills_oov_with_matching_variance():
     a = uniform_bound(pretrained.variance)
     assert np.abs(matrix[3:]).max() <= a
     assert matrix[3:].var() == pytest.approx(0.25, rel=0.05)  # same variance as the pretrained rows
+
+
+def test_a_cased_word_falls_back_to_its_lower_case_vector():
+    table = Pretrained("t", 2, {"what": 0, "What": 1, "paris": 2}, np.array([[1, 1], [2, 2], [3, 3]], np.float32), 1.0)
+    rows, found = table.vectors(["What", "what", "Paris", "PARIS", "Lyon"])
+    assert found.tolist() == [True, True, True, True, False]
+    np.testing.assert_array_equal(rows[:4], [[2, 2], [1, 1], [3, 3], [3, 3]])  # an exact match wins
