@@ -95,3 +95,14 @@ def test_client_reads_replies_and_errors():
             client.send("refuse")
     with pytest.raises(FileNotFoundError):
         GtpClient("no-such-engine-here --mode gtp")
+
+
+def test_gtp_engine_with_tactics_captures_two_stones_in_atari(tiny_checkpoint):
+    moves = ["b d5", "w c5", "b e5", "w d6", "b a1", "w e6", "b a2", "w f5", "b a3", "w d4"]
+    commands = "boardsize 9\n" + "".join(f"play {m}\n" for m in moves) + "genmove w\nquit\n"
+    base = [sys.executable, "-m", "filterkit.cli", "go", "gtp", "--model", str(tiny_checkpoint)]
+    proc = subprocess.run(base + ["--tactics", "2"], input=commands, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n\n")[-3] == "= E4"  # the last liberty of D5-E5
+    bad = subprocess.run(base + ["--tactics", "-1"], input="quit\n", capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip() == "filterkit: error: --tactics -1: must be 0 (off) or a number of stones"
