@@ -43,7 +43,8 @@ ENABLED = os.environ.get("FILTERKIT_TRITON", "0") == "1"
 so far; benchmarks/gpu_tiles.py compares it with the torch path): ``FILTERKIT_TRITON=1`` switches it on."""
 MAX_TAPS = 63  # the non-zero taps are a compile-time bit mask in an int64
 TILE = {"block_w": 256, "rows": 128, "num_warps": 2}
-"""Columns per program, output rows per program, warps per program (tuned on an H200, benchmarks/gpu.py)."""
+"""Columns per program, output rows per program, warps per program: a first guess, not yet timed on a GPU
+(benchmarks/gpu_tiles.py measures the alternatives and names the best)."""
 
 
 def available() -> bool:
@@ -97,9 +98,9 @@ def separable(
     ring = torch.empty(grid[0] * grid[1] * grid[2] * len(rows) * block_w, dtype=torch.float32, device=x.device)
     try:
         _separable_kernel[grid](
-            x, out, ring, weights, h, w, float(cval),
+            x, out, ring, weights, h, w, float(cval), per_program,
             KX=len(cols), KY=len(rows), MASK_X=_mask(cols), MASK_Y=_mask(rows), MODE=MODE_CODES[mode],
-            ROWS=per_program, BLOCK_W=block_w, num_warps=num_warps or TILE["num_warps"], num_stages=1,
+            BLOCK_W=block_w, num_warps=num_warps or TILE["num_warps"], num_stages=1,
         )
     except triton.CompilationError as e:
         raise RuntimeError(
@@ -161,9 +162,9 @@ if triton is not None:
         return acc
 
     @triton.jit
-    def _separable_kernel(x_ptr, out_ptr, ring_ptr, w_ptr, H, W, cval,
+    def _separable_kernel(x_ptr, out_ptr, ring_ptr, w_ptr, H, W, cval, rows_per_program,
                           KX: tl.constexpr, KY: tl.constexpr, MASK_X: tl.constexpr, MASK_Y: tl.constexpr,
-                          MODE: tl.constexpr, ROWS: tl.constexpr, BLOCK_W: tl.constexpr):
+                          MODE: tl.constexpr, BLOCK_W: tl.constexpr):
         pid_w = tl.program_id(0)
         pid_h = tl.program_id(1)
         plane = tl.program_id(2)
@@ -175,8 +176,8 @@ if triton is not None:
         out_plane = out_ptr + plane_offset
         ring = ring_ptr + program.to(tl.int64) * (KY * BLOCK_W) + lanes
         wy_ptr = w_ptr + KX
-        first = pid_h * ROWS  # first output row of this program
-        count = tl.minimum(ROWS, H - first)
+        first = pid_h * rows_per_program  # first output row of this program
+        count = tl.minimum(rows_per_program, H - first)
         inside = (pid_w * BLOCK_W >= KX // 2) & (pid_w * BLOCK_W + BLOCK_W + KX // 2 <= W)
         # padded row first - KY//2 + q goes to ring slot q % KY, for q = 0 .. count + KY - 2
         for q in range(0, count + KY - 1):
