@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -72,7 +73,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> dict:
     device = torch.device(args.device or "cuda")
     if not fused.available():
-        raise SystemExit("benchmarks/gpu_tiles.py: error: needs Triton")
+        raise SystemExit("benchmarks/gpu_tiles.py: error: needs Triton (pip install triton)")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("benchmarks/gpu_tiles.py: error: no CUDA device here; for a CPU smoke test use "
+                         "--device cpu with TRITON_INTERPRET=1")
+    if device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
+        raise SystemExit("benchmarks/gpu_tiles.py: error: --device cpu runs only under Triton's interpreter "
+                         "(TRITON_INTERPRET=1)")
     gen = torch.Generator().manual_seed(args.seed)
     x = torch.rand(args.batch, args.size, args.size, generator=gen).to(device=device, dtype=DTYPES[args.dtype])
     copy = bench_copy(x, args.repeats)

@@ -88,3 +88,15 @@ def test_tile_sweep_runs_under_the_triton_interpreter(tmp_path):
 def test_gpu_refuses_a_malformed_tile(capsys):
     assert _load().main(["--device", "cpu", "--size", "8", "--no-apps", "--tile", "256x128"]) == 1
     assert "--tile 256x128" in capsys.readouterr().err
+
+
+def test_tile_sweep_refuses_devices_it_cannot_use():
+    import os
+    import subprocess
+    import sys
+
+    root = SCRIPT.parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "gpu_tiles.py"), "--device", "cpu"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "error:" in proc.stderr
