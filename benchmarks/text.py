@@ -5,7 +5,8 @@ For each data set, in the same run and on the same folds/splits:
 * TF-IDF (word 1-2 grams, sublinear tf) + logistic regression, C chosen on
   the dev set (10% of each training fold, or the given dev set) from 0.1..100;
 * the CNN with pretrained GloVe-50d vectors (``--variant``, default the app's default);
-* CNN-rand on MR and TREC (the paper reports them: 76.1, 91.2).
+* CNN-rand on MR and TREC (the paper reports them: 76.1, 91.2), set up as Kim's: 300-d random
+  vectors (``--rand-dim``) and, for TREC, his case-kept cleaning (``--rand-keep-case``).
 
 MR and SUBJ use stratified 10-fold CV (``--folds``); SST and TREC their test
 split, trained with ``--seeds`` seeds (mean and std).  Printed: accuracy, the target, the paper's CNN figure, the TF-IDF
@@ -76,12 +77,15 @@ def run_tfidf(corpus, folds: int, seed: int) -> float:
 
 
 def run_cnn(corpus, variant: str, folds: int, seed: int, jobs: int | None, epochs: int | None,
-            seeds: int = 3) -> dict:
-    """CV folds (MR, SUBJ) or ``seeds`` runs on the given split (TREC, SST); accuracy as mean and std in %."""
+            seeds: int = 3, **options) -> dict:
+    """CV folds (MR, SUBJ) or ``seeds`` runs on the given split (TREC, SST); accuracy as mean and std in %.
+
+    ``options``: TextConfig fields (e.g. ``dim``, ``lowercase``).
+    """
     from filterkit.apps.text.cv import cross_validate, fixed_split
     from filterkit.apps.text.pipeline import TextConfig
 
-    cfg = TextConfig(variant=variant)
+    cfg = TextConfig(variant=variant, **options)
     if epochs is not None:
         cfg.epochs = epochs
     start = time.perf_counter()
@@ -112,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default="TREC,SST-2,MR,SUBJ", help="comma-separated benchmark names")
     parser.add_argument("--variant", default=None, help="pretrained variant (default: the app's default)")
     parser.add_argument("--rand-on", default="MR,TREC", help="data sets that also run CNN-rand ('' for none)")
+    parser.add_argument("--rand-dim", type=int, default=300, help="CNN-rand vector size (default 300, Kim's)")
+    parser.add_argument("--rand-keep-case", default="TREC",
+                        help="data sets whose CNN-rand keeps case (default TREC: Kim's cleaning for TREC does not "
+                             "lower-case; '' for none)")
     parser.add_argument("--folds", type=int, default=10, help="CV folds for MR and SUBJ")
     parser.add_argument("--seeds", type=int, default=3, help="seeds for the data sets with a test split")
     parser.add_argument("--jobs", type=int, default=None, help="parallel fold processes (default: CPU count)")
@@ -130,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     variant = args.variant or TextConfig().variant
     rand_on = {d for d in args.rand_on.split(",") if d}
+    keep_case = {d for d in args.rand_keep_case.split(",") if d}
     rows, results = [], {}
     for name in [d for d in args.datasets.split(",") if d]:
         corpus = load_data(name, args.data_root)
@@ -139,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         tfidf_seconds = time.perf_counter() - t0
         entry = {"protocol": protocol, "tfidf_lr": tfidf, "tfidf_seconds": tfidf_seconds, "cnn": {}}
         for v in [variant] + (["rand"] if name in rand_on and variant != "rand" else []):
-            res = run_cnn(corpus, v, args.folds, args.seed, args.jobs, args.epochs, args.seeds)
+            options = {}
+            if v == "rand":
+                options = {"dim": args.rand_dim, "lowercase": name not in keep_case}
+            res = run_cnn(corpus, v, args.folds, args.seed, args.jobs, args.epochs, args.seeds, **options)
             entry["cnn"][v] = res
             target = TARGETS.get(name) if v != "rand" else PAPER[name]["rand"]
             rows.append((name, v, protocol, res["accuracy"], res["std"], target, PAPER[name][v], tfidf,
@@ -166,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(args, variant: str, results: dict) -> dict:
     return {"seed": args.seed, "seeds": args.seeds, "folds": args.folds, "variant": variant, "epochs": args.epochs,
+            "rand_dim": args.rand_dim, "rand_keep_case": args.rand_keep_case,
             "cpu_count": os.cpu_count(), "targets": TARGETS, "paper": PAPER,
             "tfidf_measured_by_team": TFIDF_MEASURED_BY_TEAM, "results": results}
 
