@@ -638,9 +638,13 @@ class Trainer:
             return None
         return SummaryWriter(log_dir=str(self.out_dir / "tensorboard"))
 
+    def _pin(self) -> bool | None:
+        """True on CUDA (page-locked batches, copied to the GPU asynchronously); None keeps the loader's own."""
+        return True if self.device.type == "cuda" else None
+
     def _pinned(self, loader):
-        """On CUDA, ``loader`` with ``pin_memory=True``: page-locked batches, copied to the GPU asynchronously."""
-        if self.device.type != "cuda" or loader.pin_memory:
+        """``loader`` with ``pin_memory=True`` on CUDA (rebuilt only if it is not pinned already)."""
+        if self._pin() is None or loader.pin_memory:
             return loader
         if loader.batch_size is None:
             return _rebuild_loader(loader, batch_sampler=loader.batch_sampler, pin_memory=True)
@@ -649,31 +653,30 @@ class Trainer:
     def _train_loader(self, loader):
         """Under DDP: ``DistributedSampler`` (batch_size loaders) or every world-th batch (batch_sampler loaders).
 
-        Pinned on CUDA (:meth:`_pinned`).
+        Pinned on CUDA (:meth:`_pin`).
         """
-        loader = self._pinned(loader)
         if not self.distributed:
-            return loader
+            return self._pinned(loader)
         from torch.utils.data.distributed import DistributedSampler
 
         if loader.batch_size is None:
             shard = _BatchShard(loader.batch_sampler, self.rank, self.world_size, even=True)
-            return _rebuild_loader(loader, batch_sampler=shard)
+            return _rebuild_loader(loader, batch_sampler=shard, pin_memory=self._pin())
         shuffle = isinstance(loader.sampler, torch.utils.data.RandomSampler)
         sampler = DistributedSampler(
             loader.dataset, num_replicas=self.world_size, rank=self.rank, shuffle=shuffle, seed=self.seed
         )
-        return _rebuild_loader(loader, sampler=sampler)
+        return _rebuild_loader(loader, sampler=sampler, pin_memory=self._pin())
 
     def _eval_loader(self, loader):
         """Under DDP: an un-padded shard per process, so summed metrics are exact.  Pinned on CUDA."""
-        loader = self._pinned(loader)
         if not self.distributed:
-            return loader
+            return self._pinned(loader)
         if loader.batch_size is None:
             shard = _BatchShard(loader.batch_sampler, self.rank, self.world_size, even=False)
-            return _rebuild_loader(loader, batch_sampler=shard)
-        return _rebuild_loader(loader, sampler=_ShardSampler(len(loader.dataset), self.rank, self.world_size))
+            return _rebuild_loader(loader, batch_sampler=shard, pin_memory=self._pin())
+        return _rebuild_loader(loader, sampler=_ShardSampler(len(loader.dataset), self.rank, self.world_size),
+                               pin_memory=self._pin())
 
     def _all_sum(self, values: list[float]) -> list[float]:
         if not self.distributed:
