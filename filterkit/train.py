@@ -264,8 +264,8 @@ _PLAIN = (str, int, float, bool, type(None))
 
 
 def _check_plain(value: Any, where: str) -> None:
-    """Raise TypeError unless ``value`` is plain python data (loadable with weights_only)."""
-    if isinstance(value, _PLAIN):
+    """Raise TypeError unless ``value`` is plain python data or tensors (loadable with weights_only)."""
+    if isinstance(value, _PLAIN) or (where.startswith("extra") and isinstance(value, torch.Tensor)):
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
@@ -278,8 +278,8 @@ def _check_plain(value: Any, where: str) -> None:
             _check_plain(item, f"{where}[{key!r}]")
         return
     raise TypeError(
-        f"{where} is a {type(value).__name__}; checkpoint config must be plain python "
-        "(str, int, float, bool, None, list, tuple, dict)"
+        f"{where} is a {type(value).__name__}; a checkpoint's config and extra must be plain python "
+        "(str, int, float, bool, None, list, tuple, dict; extra may also hold tensors)"
     )
 
 

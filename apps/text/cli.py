@@ -124,6 +124,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="sentences per batch")
     g.add_argument("--epochs", type=int, default=d.epochs, help="maximum epochs")
     g.add_argument("--patience", type=int, default=d.patience, help="stop after N epochs without dev improvement")
+    g.add_argument("--ngrams", type=int, default=d.ngrams, metavar="N",
+                   help="also fit a logistic regression on the sentence's binary 1..N-grams, each scaled by its "
+                        "Naive Bayes log-count ratio (NBSVM, Wang & Manning 2012), and mix its log-probabilities "
+                        "with the CNN's, the weight chosen by dev log-loss; 0: the CNN alone")
     _add_common(t)
     t.set_defaults(text_run=_run_train)
 
@@ -159,6 +163,8 @@ def _config(args):
 
     if args.lr is not None and args.lr <= 0:
         raise UserError(f"--lr {args.lr}: must be positive")
+    if args.ngrams < 0:
+        raise UserError(f"--ngrams {args.ngrams}: must be 0 (off) or a positive n-gram length")
     for name in ("maps", "batch_size", "epochs", "min_count"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be at least 1")
@@ -171,7 +177,7 @@ def _config(args):
         vectors_format=args.vectors_format, dim=args.dim, widths=list(args.widths), maps=args.maps,
         dropout=args.dropout, embed_dropout=args.embed_dropout, train_oov=args.train_oov,
         max_norm=args.max_norm or None, optimizer=args.optimizer, lr=lr, rho=args.rho,
-        batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
+        batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, ngrams=args.ngrams,
     )
 
 
@@ -220,14 +226,22 @@ def _run_train(args) -> int:
             print(f"{corpus.name} {cfg.variant}: dev accuracy {figures['dev_accuracy']:.4f}  "
                   f"test accuracy {figures['test_accuracy']:.4f}  ({figures['epochs']} epochs, best "
                   f"{figures['best_epoch']}, {figures['train_sentences_per_second']:.0f} sentences/s training)")
+            if "mix" in figures:
+                print(f"  test accuracy of the CNN alone {figures['cnn_test_accuracy']:.4f}, of the "
+                      f"{cfg.ngrams}-gram model alone {figures['ngram_test_accuracy']:.4f}; CNN weight {figures['mix']:.2f}")
     else:
         result = cross_validate(cfg, corpus, k, args.seed, args.jobs, _cv_device(args.device), progress)
         report.update(result)
         for fold in result["folds"]:
-            print(f"fold {fold['fold']:2d}: accuracy {fold['accuracy']:.4f}  (dev {fold['dev_accuracy']:.4f}, "
-                  f"{fold['epochs']} epochs)")
+            parts = (f"; CNN alone {fold['cnn_accuracy']:.4f}, n-grams alone {fold['ngram_accuracy']:.4f}, "
+                     f"CNN weight {fold['mix']:.2f}") if "mix" in fold else ""
+            print(f"fold {fold['fold']:2d}: accuracy {fold['accuracy']:.4f}  (CNN dev {fold['dev_accuracy']:.4f}, "
+                  f"{fold['epochs']} epochs{parts})")
         print(f"{corpus.name} {cfg.variant} {k}-fold: mean accuracy {result['mean']:.4f} +- {result['std']:.4f} "
               f"({result['seconds']:.0f} s, {result['jobs']} processes)")
+        if "cnn_mean" in result:
+            print(f"  mean of the CNN alone {result['cnn_mean']:.4f}, of the {cfg.ngrams}-gram model alone "
+                  f"{result['ngram_mean']:.4f}")
         if args.out:
             from .data import TextData
 
@@ -329,6 +343,13 @@ def _run_predict(args) -> int:
             print(f"  why {item['label']} (logit {logit:.2f}):")
             for e in evidence[: args.top]:
                 print(f"    {e.contribution:+7.3f}  {e.text!r}  ({e.filters} filter{'s' if e.filters > 1 else ''})")
+            if trained.ngram is not None:
+                label = trained.classes.index(item["label"])
+                grams = trained.ngram.contributions(tokenize(text), label)[: args.top]
+                item["ngram_explanation"] = [{"ngram": g, "contribution": c} for g, c in grams]
+                print(f"  n-gram model (weight {1 - trained.ngram.mix:.2f}), its strongest n-grams for {item['label']}:")
+                for g, c in grams:
+                    print(f"    {c:+7.3f}  {g!r}")
         results.append(item)
     if args.json:
         write_json(args.json, {"checkpoint": args.checkpoint, "predictions": results})

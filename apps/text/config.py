@@ -34,6 +34,7 @@ class TextConfig:
     patience: int = 4
     edge_pad: bool = True
     dev_fraction: float = 0.1
+    ngrams: int = 3  # >0: mix in an NB-weighted logistic regression on 1..ngrams-grams (apps/text/ngrams.py)
 
     def to_dict(self) -> dict:
         return asdict(self)

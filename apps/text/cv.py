@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 
 from .data import Corpus, TextData
-from .pipeline import TextConfig, TrainedText, predict_proba, train_text
+from .pipeline import TextConfig, TrainedText, cnn_proba, predict_proba, train_text
 
 __all__ = ["cross_validate", "fixed_split", "fold_indices"]
 
@@ -32,10 +32,24 @@ def _timed_accuracy(trained: TrainedText, data: TextData) -> tuple[float, float]
     start = time.perf_counter()
     probs = predict_proba(trained, data.texts)
     seconds = time.perf_counter() - start
-    return float((probs.argmax(axis=1) == np.asarray(data.labels)).mean()), seconds
+    return _accuracy(probs, data), seconds
+
+
+def _accuracy(probs: np.ndarray, data: TextData) -> float:
+    return float((probs.argmax(axis=1) == np.asarray(data.labels)).mean())
+
+
+def _parts(trained: TrainedText, data: TextData, prefix: str = "") -> dict:
+    """Accuracy of the CNN alone and of the n-gram model alone, and the mixing weight (when mixed)."""
+    if trained.ngram is None:
+        return {}
+    return {f"cnn_{prefix}accuracy": _accuracy(cnn_proba(trained, data.texts), data),
+            f"ngram_{prefix}accuracy": _accuracy(trained.ngram.log_proba(trained.tokens(data.texts)), data),
+            "mix": trained.ngram.mix, "ngram_c": trained.ngram.c, "ngram_features": len(trained.ngram.ngrams)}
 
 
 def _summary(trained: TrainedText) -> dict:
+    """Training figures; ``dev_accuracy`` is the CNN's at its best epoch (the dev data also chose the mix)."""
     best = trained.best_epoch or len(trained.history)
     return {
         "dev_accuracy": float(trained.history[best - 1]["val_accuracy"]) if trained.history else float("nan"),
@@ -55,7 +69,7 @@ def _run_fold(cfg_dict: dict, classes, data: TextData, fold: int, train_idx, tes
     train, test = data.subset(train_idx), data.subset(test_idx)
     trained = train_text(cfg, train, classes, None, test.texts, seed=seed + fold, device=device, progress=False)
     accuracy, seconds = _timed_accuracy(trained, test)
-    return {"fold": fold, "accuracy": accuracy, **_summary(trained),
+    return {"fold": fold, "accuracy": accuracy, **_parts(trained, test), **_summary(trained),
             "predict_sentences_per_second": len(test) / max(seconds, 1e-9),
             "cpu_seconds": time.process_time() - cpu_start}  # CPU time of this fold's process (load-independent)
 
@@ -103,10 +117,13 @@ def cross_validate(
     bar.close()
     results.sort(key=lambda r: r["fold"])
     accuracies = np.array([r["accuracy"] for r in results])
+    parts = {f"{name}_mean": float(np.mean([r[f"{name}_accuracy"] for r in results]))
+             for name in ("cnn", "ngram") if all(f"{name}_accuracy" in r for r in results)}
     return {
         "folds": results,
         "mean": float(accuracies.mean()),
         "std": float(accuracies.std(ddof=1)) if k > 1 else 0.0,
+        **parts,
         "seconds": time.perf_counter() - start,
         "jobs": jobs,
     }
@@ -120,6 +137,6 @@ def fixed_split(
     unlabelled = test.texts
     trained = train_text(cfg, train, corpus.classes, dev, unlabelled, seed=seed, device=device, progress=progress)
     accuracy, seconds = _timed_accuracy(trained, test)
-    report = {**_summary(trained), "test_accuracy": accuracy,
+    report = {**_summary(trained), "test_accuracy": accuracy, **_parts(trained, test, "test_"),
               "predict_sentences_per_second": len(test) / max(seconds, 1e-9)}
     return trained, report

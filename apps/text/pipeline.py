@@ -21,6 +21,7 @@ from .config import TextConfig
 from .data import TextData
 from .embeddings import build_matrix, load_pretrained
 from .model import KimCNN, max_norm_
+from .ngrams import NgramModel, choose_mix, fit_ngram_model, mix_probabilities
 from .tokenize import get_tokenizer
 from .vocab import Vocab
 
@@ -30,6 +31,7 @@ __all__ = [
     "TrainedText",
     "accuracy_on",
     "build_model",
+    "cnn_proba",
     "load_trained",
     "predict_proba",
     "save_trained",
@@ -53,10 +55,14 @@ class TrainedText:
     best_epoch: int | None = None
     train_seconds: float = 0.0  # wall time of fit(), the per-epoch dev pass included
     train_sentences: int = 0  # sentences processed in training (epochs x examples)
+    ngram: NgramModel | None = None  # the n-gram model mixed with the CNN (``config.ngrams`` > 0)
+
+    def tokens(self, texts: list[str]) -> list[list[str]]:
+        tokenize = get_tokenizer(self.config.tokenizer, self.config.lowercase)
+        return [tokenize(t) for t in texts]
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        tokenize = get_tokenizer(self.config.tokenizer, self.config.lowercase)
-        return [self.vocab.encode(tokenize(t)) for t in texts]
+        return [self.vocab.encode(t) for t in self.tokens(texts)]
 
 
 def split_dev(data: TextData, fraction: float, seed: int) -> tuple[TextData, TextData]:
@@ -158,14 +164,34 @@ def train_text(
     history = trainer.fit(train_loader, dev_loader)
     seconds = time.perf_counter() - start
     trainer.restore_best()
-    return TrainedText(
+    trained = TrainedText(
         model, vocab, cfg, list(classes), trainer, history, trainer.best_epoch, seconds, len(train) * len(history)
     )
+    if cfg.ngrams:
+        trained.ngram = _fit_ngram(trained, train_tokens, train.labels, dev, seed)
+    return trained
+
+
+def _fit_ngram(trained: TrainedText, train_tokens, train_labels, dev: TextData, seed: int) -> NgramModel:
+    """The n-gram model on the CNN's training sentences; its L2 strength and the mixing weight chosen on ``dev``."""
+    dev_tokens = trained.tokens(dev.texts)
+    ngram = fit_ngram_model(train_tokens, train_labels, len(trained.classes), dev_tokens, dev.labels,
+                            trained.config.ngrams, seed=seed)
+    ngram.mix = choose_mix(cnn_proba(trained, dev.texts), ngram.log_proba(dev_tokens), dev.labels)
+    return ngram
+
+
+def predict_proba(trained: TrainedText, texts: list[str], batch_size: int = 500) -> np.ndarray:
+    """Class probabilities ``(len(texts), n_classes)``: the CNN's, mixed with the n-gram model's if it has one."""
+    probs = cnn_proba(trained, texts, batch_size)
+    if trained.ngram is None:
+        return probs
+    return mix_probabilities(probs, trained.ngram.log_proba(trained.tokens(texts)), trained.ngram.mix)
 
 
 @torch.no_grad()
-def predict_proba(trained: TrainedText, texts: list[str], batch_size: int = 500) -> np.ndarray:
-    """Class probabilities ``(len(texts), n_classes)``; sentences are batched by length, order kept."""
+def cnn_proba(trained: TrainedText, texts: list[str], batch_size: int = 500) -> np.ndarray:
+    """The CNN's class probabilities ``(len(texts), n_classes)``; sentences are batched by length, order kept."""
     ids = trained.encode(texts)
     order = np.argsort([len(i) for i in ids], kind="stable")
     model = trained.model
@@ -186,7 +212,10 @@ def accuracy_on(trained: TrainedText, data: TextData) -> float:
 
 
 def save_trained(trained: TrainedText, path: str | Path, extra: dict | None = None) -> Path:
-    """Write the checkpoint (weights of the best dev epoch) atomically through the engine."""
+    """Write the checkpoint (weights of the best dev epoch, the n-gram model in ``extra``) atomically."""
+    extra = dict(extra or {})
+    if trained.ngram is not None:
+        extra["ngram_model"] = trained.ngram.to_dict()
     return trained.trainer.save_checkpoint(path, extra=extra)
 
 
@@ -197,6 +226,7 @@ def load_trained(path: str | Path, device: str = "cpu") -> TrainedText:
     ckpt = read_checkpoint(path, expected_app=APP)
     config = dict(ckpt["config"])
     vocab = Vocab.from_dict(config.pop("vocab"))
+    config.setdefault("ngrams", 0)  # checkpoints from before the n-gram model are the CNN alone
     cfg = TextConfig.from_dict(config)
     classes = list(ckpt["label_names"])
     state = ckpt["model"]
@@ -216,4 +246,6 @@ def load_trained(path: str | Path, device: str = "cpu") -> TrainedText:
     except RuntimeError as exc:
         raise UserError(f"{path}: weights do not fit the model in its config ({str(exc).splitlines()[0]})") from None
     model.to(select_device(device)).eval()
-    return TrainedText(model, vocab, cfg, classes, history=list(ckpt.get("history") or []))
+    ngram = (ckpt.get("extra") or {}).get("ngram_model")
+    return TrainedText(model, vocab, cfg, classes, history=list(ckpt.get("history") or []),
+                       ngram=NgramModel.from_dict(ngram) if ngram is not None else None)

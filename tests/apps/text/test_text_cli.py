@@ -32,6 +32,9 @@ def test_train_cv_eval_predict_explain(tmp_path, label_text_file, capsys):
     assert [f["fold"] for f in report["folds"]] == [1, 2]
     assert {"accuracy", "dev_accuracy", "epochs"} <= set(report["folds"][0])
     assert 0.8 <= report["mean"] <= 1.0 and report["std"] >= 0  # the sentiment word decides the label
+    # the default n-gram model is mixed in; each part's own accuracy is reported too
+    assert {"cnn_accuracy", "ngram_accuracy", "mix"} <= set(report["folds"][0])
+    assert 0 <= report["folds"][0]["mix"] <= 1 and report["ngram_mean"] >= 0.8
     capsys.readouterr()
 
     assert main(["text", "eval", str(ckpt), str(label_text_file), "--json", str(tmp_path / "e.json")]) == 0
@@ -45,13 +48,17 @@ def test_train_cv_eval_predict_explain(tmp_path, label_text_file, capsys):
     assert sum(predictions[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     top = predictions[1]["explanation"][0]
     assert "great" in top["ngram"] and top["contribution"] > 0
-    assert "why pos" in capsys.readouterr().out
+    strongest = predictions[1]["ngram_explanation"][0]
+    assert "great" in strongest["ngram"] and strongest["contribution"] > 0
+    out = capsys.readouterr().out
+    assert "why pos" in out and "n-gram model (weight" in out
 
     # checkpoint round trip: the reloaded model gives the same probabilities, choices kept
     from filterkit.apps.text.pipeline import load_trained, predict_proba
 
     saved = torch.load(ckpt, weights_only=True)
     assert saved["app"] == "text" and saved["config"]["tokenizer"] == "kim" and saved["config"]["widths"] == [2, 3]
+    assert saved["config"]["ngrams"] == 3 and "great" in saved["extra"]["ngram_model"]["ngrams"]
     assert saved["config"]["vocab"]["tokens"][0] != "<pad>"  # specials are implicit
     trained = load_trained(ckpt)
     again = load_trained(ckpt)
@@ -73,6 +80,25 @@ def test_fixed_split_report(split_folder, tmp_path, label_text_file):
     assert {"dev_accuracy", "test_accuracy", "train_sentences_per_second"} <= set(report)
     assert report["test_accuracy"] >= 0.8
     assert trained.history[-1]["epoch"] == report["epochs"]
+    assert {"cnn_test_accuracy", "ngram_test_accuracy", "mix"} <= set(report)
+
+
+def test_ngrams_off_is_the_cnn_alone(tmp_path, label_text_file, capsys):
+    ckpt = tmp_path / "cnn.pt"
+    assert main(["text", "train", str(label_text_file), *FAST, "--cv", "2", "--jobs", "1", "--ngrams", "0",
+                 "--out", str(ckpt), "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert "mix" not in report["folds"][0] and "cnn_mean" not in report
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["config"]["ngrams"] == 0 and "ngram_model" not in saved["extra"]
+    from filterkit.apps.text.pipeline import cnn_proba, load_trained, predict_proba
+
+    trained = load_trained(ckpt)
+    assert trained.ngram is None
+    assert (predict_proba(trained, ["a great film"]) == cnn_proba(trained, ["a great film"])).all()
+    capsys.readouterr()
+    assert "n-gram model" not in (main(["text", "predict", str(ckpt), "a great film", "--explain"]) == 0
+                                  and capsys.readouterr().out)
 
 
 def _error(capsys, argv) -> str:
@@ -86,6 +112,7 @@ def test_cli_errors(tmp_path, label_text_file, capsys):
     one = tmp_path / "one.csv"
     one.write_text("text,label\ngood,1\nbad,1\n", encoding="utf-8")
     assert "at least 2 classes" in _error(capsys, ["text", "train", str(one), *FAST])
+    assert "--ngrams -1" in _error(capsys, ["text", "train", str(label_text_file), *FAST, "--ngrams", "-1"])
     nolabel = tmp_path / "nolabel.csv"
     nolabel.write_text("text,y\ngood,1\nbad,0\n", encoding="utf-8")
     assert "--label-column" in _error(capsys, ["text", "train", str(nolabel), *FAST])
