@@ -47,8 +47,20 @@ def model_size(settings, n_classes: int) -> dict:
     net = SpeechClassifier(settings, n_classes).net
     shape = (settings.features.n_mels, settings.features.num_frames)
     weights = summarize(net, shape, bias_macs=False)
-    return {"params": weights.total_params, "macs": weights.total_macs,
+    size = {"params": weights.total_params, "macs": weights.total_macs,
             "macs_with_bias": summarize(net, shape, bias_macs=True).total_macs}
+    if settings.cepstral_mix > 0:  # the cepstral head's share, for a clip of one second
+        import numpy as np
+
+        from filterkit.apps.speech.cepstral import CepstralHead
+
+        f, n_ceps = settings.features, 13
+        head = CepstralHead(np.zeros(4 * n_ceps), np.ones(4 * n_ceps), np.zeros((4 * n_ceps, n_classes)),
+                            np.zeros(n_classes), n_ceps, settings.cepstral_mix)
+        cost = {"cepstral_params": head.params, "cepstral_macs": head.macs(1 + f.sample_rate // f.hop_length, f.n_mels)}
+        size.update(cost, params=size["params"] + cost["cepstral_params"], macs=size["macs"] + cost["cepstral_macs"],
+                    macs_with_bias=size["macs_with_bias"] + cost["cepstral_macs"])
+    return size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="constructor keyword arguments for the model(s), as `speech train --model-options`")
     parser.add_argument("--no-augment", action="store_true",
                         help="train without augmentation (shift, SpecAugment, VTLP), as `speech train --no-augment`")
+    parser.add_argument("--cepstral-mix", type=float, default=0.0, metavar="W",
+                        help="mix in the cepstral-statistics regression with weight W, as `speech train "
+                             "--cepstral-mix` (its parameters and MACs for a 1-s clip are added to the model's)")
     parser.add_argument("--skip-official", action="store_true", help="LOSO only")
     parser.add_argument("--skip-loso", action="store_true", help="official split only")
     parser.add_argument("--extra-train", default=None, metavar="DIR",
@@ -86,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     clips, layout = find_clips(args.data)
     labels = label_names(clips)
     index = {n: i for i, n in enumerate(labels)}
-    base = TrainSettings() if args.epochs is None else TrainSettings(epochs=args.epochs)
+    base = TrainSettings(cepstral_mix=args.cepstral_mix)
+    if args.epochs is not None:
+        base.epochs = args.epochs
     if args.no_augment:
         base.augment = AugmentConfig.off()
     sr = base.features.sample_rate
@@ -110,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 "settings": settings.to_dict(), "noise": noise, "threads": 1}
 
     rows, report = [], {"data": str(args.data), "extra_train": args.extra_train, "seeds": seeds,
-                        "augment": not args.no_augment,
+                        "augment": not args.no_augment, "cepstral_mix": args.cepstral_mix,
                         "jobs": args.jobs, "targets": TARGETS, "models": {}}
     for name in args.models:
         settings = TrainSettings(**{**base.to_dict(), "model": name, "features": base.features,

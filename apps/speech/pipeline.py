@@ -22,6 +22,7 @@ from torch import nn
 
 from filterkit.apps.speech.audio import fit_length, load_audio
 from filterkit.apps.speech.augment import AugmentConfig, augment_features, mix_noise
+from filterkit.apps.speech.cepstral import CepstralHead, clip_statistics, fit_cepstral_head
 from filterkit.apps.speech.data import AUDIO_SUFFIXES, Clip, find_clips
 from filterkit.apps.speech.features import FeatureConfig, LogMel, clip_features
 from filterkit.apps.speech.model import build_model
@@ -59,6 +60,7 @@ class TrainSettings:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     seed: int = 0
+    cepstral_mix: float = 0.0  # weight of the cepstral-statistics regression mixed with the CNN (0: CNN alone)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -93,6 +95,7 @@ class SpeechClassifier(nn.Module):
         self.net = build_model(settings.model, f.n_mels, f.num_frames, n_classes, **settings.model_options)
         self.n_classes = n_classes
         self.generator: torch.Generator | None = None
+        self.cepstral: CepstralHead | None = None  # fitted after the CNN when settings.cepstral_mix > 0
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -308,19 +311,30 @@ def train_model(
     trainer.fit(train_loader, val_loader)
     if val_loader is not None:
         trainer.restore_best()
+    if settings.cepstral_mix > 0:
+        trainer.module.cepstral = fit_cepstral_head(train_waves, train_targets, len(labels), settings.features,
+                                                    settings.cepstral_mix, seed=settings.seed)
     return trainer
 
 
 @torch.no_grad()
 def predict_waves(model: SpeechClassifier, waves: list[np.ndarray], batch_size: int = 256,
                   device: str | torch.device = "cpu") -> torch.Tensor:
-    """Class probabilities ``(N, n_classes)`` for mono waveforms at the model's sample rate."""
+    """Class probabilities ``(N, n_classes)`` for mono waveforms at the model's sample rate.
+
+    With a cepstral head (``model.cepstral``) they are the CNN's mixed with the head's.
+    """
     model.eval().to(device)
     out = []
     for i in range(0, len(waves), batch_size):
         batch = model.features(waves[i : i + batch_size])
         out.append(torch.softmax(model(batch).float(), dim=1).cpu())
-    return torch.cat(out) if out else torch.zeros(0, model.n_classes)
+    probs = torch.cat(out) if out else torch.zeros(0, model.n_classes)
+    head = getattr(model, "cepstral", None)
+    if head is None or not len(waves):
+        return probs
+    stats = clip_statistics(waves, model.frontend.config, head.n_ceps)
+    return torch.from_numpy(head.mix_with(probs.numpy(), stats)).float()
 
 
 def evaluate_model(model: SpeechClassifier, waves: list[np.ndarray], clips: list[Clip], labels: list[str],
@@ -364,6 +378,8 @@ def load_classifier(path: str | os.PathLike) -> tuple[SpeechClassifier, dict]:
     try:
         model = SpeechClassifier(settings, len(ckpt["label_names"]))
         model.load_state_dict(ckpt["model"])
+        head = (ckpt.get("extra") or {}).get("cepstral")
+        model.cepstral = CepstralHead.from_dict(head) if head is not None else None
     except (RuntimeError, ValueError, KeyError) as exc:
         from filterkit.errors import UserError
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from filterkit.mixing import mix_log_probabilities
+
 __all__ = ["MIX_GRID", "NgramModel", "choose_mix", "fit_ngram_model", "mix_probabilities", "ngrams_of"]
 
 MIX_GRID = tuple(round(0.05 * i, 2) for i in range(21))  # candidate CNN weights m, 0 .. 1
@@ -168,10 +170,7 @@ def fit_ngram_model(
 
 def mix_probabilities(cnn_probs: np.ndarray, ngram_log_proba: np.ndarray, mix: float) -> np.ndarray:
     """``softmax(m log p_cnn + (1 - m) log p_ngram)``, ``(N, C)``."""
-    logp = mix * np.log(np.clip(cnn_probs, 1e-12, None)) + (1.0 - mix) * ngram_log_proba
-    logp -= logp.max(axis=1, keepdims=True)
-    p = np.exp(logp)
-    return p / p.sum(axis=1, keepdims=True)
+    return mix_log_probabilities(np.log(np.clip(cnn_probs, 1e-12, None)), ngram_log_proba, mix)
 
 
 def choose_mix(cnn_probs: np.ndarray, ngram_log_proba: np.ndarray, labels: list[int]) -> float:

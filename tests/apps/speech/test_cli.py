@@ -218,3 +218,29 @@ def test_pcen_checkpoint_predicts_with_its_own_front_end(fsdd_like, tmp_path):
     report = tmp_path / "p.json"
     assert main(["speech", "predict", str(out / "model.pt"), str(fsdd_like / "2_cyd_1.wav"), "--json", str(report)]) == 0
     assert len(json.loads(report.read_text())["predictions"]) == 1
+
+
+def test_cepstral_mix_is_fitted_saved_and_used_by_predict(fsdd_like, tmp_path, capsys):
+    out = tmp_path / "ceps"
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--eval", "official", "-o", str(out),
+                 "--cepstral-mix", "0.5", "--json", str(tmp_path / "r.json")]) == 0
+    from filterkit.apps.speech.pipeline import load_classifier, load_waves, predict_waves
+    from filterkit.apps.speech.data import find_clips
+
+    model, ckpt = load_classifier(out / "model.pt")
+    assert ckpt["config"]["cepstral_mix"] == 0.5 and model.cepstral is not None and model.cepstral.mix == 0.5
+    assert json.loads((tmp_path / "r.json").read_text())["settings"]["cepstral_mix"] == 0.5
+    clips, waves = load_waves(find_clips(fsdd_like)[0][:6], SR, progress=False)
+    mixed = predict_waves(model, waves)
+    head, model.cepstral = model.cepstral, None
+    cnn = predict_waves(model, waves)
+    assert mixed.shape == cnn.shape and not np.allclose(mixed.numpy(), cnn.numpy())
+    np.testing.assert_allclose(mixed.sum(dim=1).numpy(), 1.0, rtol=1e-5)
+    # the two tones' pitches decide the label, and whole-clip cepstra see them: the head alone is right
+    from filterkit.apps.speech.cepstral import clip_statistics
+
+    stats = clip_statistics(waves, model.frontend.config, head.n_ceps)
+    assert (head.log_proba(stats).argmax(axis=1) == [int(c.label) for c in clips]).mean() >= 0.8
+    capsys.readouterr()
+    assert main(["speech", "train", str(fsdd_like), *FAST, "--cepstral-mix", "1"]) == 2
+    assert "--cepstral-mix must be in [0, 1)" in capsys.readouterr().err
