@@ -227,8 +227,8 @@ def _run_train(args) -> int:
                   f"test accuracy {figures['test_accuracy']:.4f}  ({figures['epochs']} epochs, best "
                   f"{figures['best_epoch']}, {figures['train_sentences_per_second']:.0f} sentences/s training)")
             if "mix" in figures:
-                print(f"  test accuracy of the CNN alone {figures['cnn_test_accuracy']:.4f}, of the "
-                      f"{cfg.ngrams}-gram model alone {figures['ngram_test_accuracy']:.4f}; CNN weight {figures['mix']:.2f}")
+                print(f"  on test, the CNN alone {figures['cnn_test_accuracy']:.4f}, the {cfg.ngrams}-gram model "
+                      f"alone {figures['ngram_test_accuracy']:.4f}; CNN weight in the mix {figures['mix']:.2f}")
     else:
         result = cross_validate(cfg, corpus, k, args.seed, args.jobs, _cv_device(args.device), progress)
         report.update(result)
