@@ -136,10 +136,18 @@ MetricFn = Callable[[torch.Tensor, Any], "float | torch.Tensor"]
 
 
 def _leave_process_group() -> None:
-    """Destroy the default process group at interpreter exit (registered by the Trainer that joined it)."""
+    """Destroy the default process group at interpreter exit (registered by the Trainer that joined it).
+
+    Every process waits at a barrier first: a rank that tore its gloo connections down while the
+    other was still using them aborted now and then ("terminate called without an active exception").
+    """
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        except Exception:  # another rank is gone already (torchrun stops the rest); nothing left to wait for
+            pass
         dist.destroy_process_group()
 
 
