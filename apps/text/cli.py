@@ -13,7 +13,9 @@ HELP = "sentence classification with a word-embedding CNN (Kim 2014): train, eva
 DESCRIPTION = """\
 Sentence classification with a word-embedding CNN (Kim 2014): a sentence is an
 image whose rows are word vectors; filters as wide as the embedding slide along
-the sentence (widths 3,4,5), max-over-time pooling, dropout, softmax.
+the sentence (widths 3,4,5), max-over-time pooling, dropout, softmax. By default
+its probabilities are mixed with an NB-weighted logistic regression on the
+sentence's 1-3-grams (NBSVM), the weight chosen on dev (--ngrams; 0: the CNN alone).
 
 DATA is a benchmark name (MR, SUBJ, SST-1, SST-2, TREC; found under --data-root,
 $FILTERKIT_DATA or ../shared/data/text), a folder with one file per class, or a
