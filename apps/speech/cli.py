@@ -225,7 +225,9 @@ def _confusion_png(result: dict, path: Path, title: str) -> None:
 
 
 def _print_result(result: dict) -> None:
-    print(f"accuracy {result['accuracy']:.2%} on {result['n']} clips")
+    mixed = (f" (the CNN alone {result['cnn_accuracy']:.2%}; cepstral weight {result['cepstral_mix']:g})"
+             if "cnn_accuracy" in result else "")
+    print(f"accuracy {result['accuracy']:.2%} on {result['n']} clips{mixed}")
     for speaker, r in result["per_speaker"].items():
         print(f"  {speaker:<16} {r['accuracy']:.2%}  (n={r['n']})")
 
@@ -374,7 +376,8 @@ def _train(args: argparse.Namespace) -> int:
     report: dict = {"eval": args.eval, "model": args.model, "epochs": args.epochs, "seeds": seeds,
                     "train_clips": len(train), "extra_train": args.extra_train, "extra_train_clips": len(extra), "settings": settings_for(args.seed).to_dict()}
     if results:
-        report.update({k: results[0][k] for k in ("accuracy", "n", "per_speaker", "confusion", "labels")})
+        report.update({k: results[0][k] for k in ("accuracy", "cnn_accuracy", "cepstral_mix", "n", "per_speaker",
+                                                  "confusion", "labels") if k in results[0]})
         if len(results) > 1:
             accs = [r["accuracy"] for r in results]
             report.update({"accuracy_per_seed": accs, "accuracy_mean": float(np.mean(accs)),

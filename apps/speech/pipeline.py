@@ -319,10 +319,10 @@ def train_model(
 
 @torch.no_grad()
 def predict_waves(model: SpeechClassifier, waves: list[np.ndarray], batch_size: int = 256,
-                  device: str | torch.device = "cpu") -> torch.Tensor:
+                  device: str | torch.device = "cpu", cnn_only: bool = False) -> torch.Tensor:
     """Class probabilities ``(N, n_classes)`` for mono waveforms at the model's sample rate.
 
-    With a cepstral head (``model.cepstral``) they are the CNN's mixed with the head's.
+    With a cepstral head (``model.cepstral``) they are the CNN's mixed with the head's, unless ``cnn_only``.
     """
     model.eval().to(device)
     out = []
@@ -331,7 +331,7 @@ def predict_waves(model: SpeechClassifier, waves: list[np.ndarray], batch_size: 
         out.append(torch.softmax(model(batch).float(), dim=1).cpu())
     probs = torch.cat(out) if out else torch.zeros(0, model.n_classes)
     head = getattr(model, "cepstral", None)
-    if head is None or not len(waves):
+    if head is None or cnn_only or not len(waves):
         return probs
     stats = clip_statistics(waves, model.frontend.config, head.n_ceps)
     return torch.from_numpy(head.mix_with(probs.numpy(), stats)).float()
@@ -355,8 +355,13 @@ def evaluate_model(model: SpeechClassifier, waves: list[np.ndarray], clips: list
     for c, t, p in zip(clips, true, pred):
         per_speaker[c.speaker][0] += int(t == p)
         per_speaker[c.speaker][1] += 1
+    parts = {}
+    if getattr(model, "cepstral", None) is not None and len(true):  # what the mix adds over the CNN alone
+        cnn = predict_waves(model, waves, device=device, cnn_only=True).argmax(1).numpy()
+        parts = {"cnn_accuracy": float((cnn == true).mean()), "cepstral_mix": model.cepstral.mix}
     return {
         "accuracy": float((pred == true).mean()) if len(true) else float("nan"),
+        **parts,
         "n": int(len(true)),
         "per_speaker": {s: {"accuracy": k / n, "n": n} for s, (k, n) in sorted(per_speaker.items())},
         "confusion": confusion.tolist(),

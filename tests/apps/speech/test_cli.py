@@ -229,7 +229,10 @@ def test_cepstral_mix_is_fitted_saved_and_used_by_predict(fsdd_like, tmp_path, c
 
     model, ckpt = load_classifier(out / "model.pt")
     assert ckpt["config"]["cepstral_mix"] == 0.5 and model.cepstral is not None and model.cepstral.mix == 0.5
-    assert json.loads((tmp_path / "r.json").read_text())["settings"]["cepstral_mix"] == 0.5
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["settings"]["cepstral_mix"] == 0.5
+    assert 0 <= report["cnn_accuracy"] <= 1 and report["cepstral_mix"] == 0.5
+    assert "the CNN alone" in capsys.readouterr().out
     clips, waves = load_waves(find_clips(fsdd_like)[0][:6], SR, progress=False)
     mixed = predict_waves(model, waves)
     head, model.cepstral = model.cepstral, None
