@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/NAME.py`` imported as module ``benchmark_NAME`` (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script is executed
+    spec.loader.exec_module(module)
+    return module
 
 # A sitecustomize module that logs "RANK path" for every file written through filterkit.io.atomic_write
 # (checkpoints, write_json and PNG reports use it), in every process that has it on PYTHONPATH.

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "filters.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_filters", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+from .conftest import load_benchmark
 
 
 def test_time_pair_alternates_and_returns_outputs():
-    bench = _load()
+    bench = load_benchmark("filters")
     calls = []
     ms_a, out_a, ms_b, out_b = bench.time_pair(lambda: calls.append("a") or 1, lambda: calls.append("b") or 2,
                                                repeats=4, budget_s=10.0)

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
 
+from .conftest import load_benchmark
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_gpu", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _times(row: dict) -> list[float]:
@@ -27,7 +21,7 @@ def test_cpu_smoke_writes_positive_finite_figures(tmp_path, capsys):
     out = tmp_path / "gpu.json"
     argv = ["--device", "cpu", "--size", "64", "--batch", "1", "--repeats", "1", "--app-batch", "2",
             "--go-nets", "2x8", "--text-vocab", "100", "--amp", "--seed", "3", "--json", str(out)]
-    assert _load().main(argv) == 0
+    assert load_benchmark("gpu").main(argv) == 0
     report = json.loads(out.read_text())
     assert {"device", "device_name", "torch", "command", "seed", "copy", "filters", "training"} <= set(report)
     assert report["device"] == "cpu" and report["seed"] == 3 and report["shape"] == [1, 1, 64, 64]
@@ -51,14 +45,14 @@ def test_cpu_smoke_writes_positive_finite_figures(tmp_path, capsys):
 
 
 def test_bad_option_is_one_line_error(capsys):
-    assert _load().main(["--device", "cpu", "--size", "0"]) == 1
+    assert load_benchmark("gpu").main(["--device", "cpu", "--size", "0"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "benchmarks/gpu.py: error: --size 0: must be at least 1"
 
 
 def test_bad_go_net_is_rejected():
     with pytest.raises(SystemExit):
-        _load().parse_args(["--go-nets", "6by64"])
+        load_benchmark("gpu").parse_args(["--go-nets", "6by64"])
 
 
 @pytest.mark.slow
@@ -86,7 +80,7 @@ def test_tile_sweep_runs_under_the_triton_interpreter(tmp_path):
 
 
 def test_gpu_refuses_a_malformed_tile(capsys):
-    assert _load().main(["--device", "cpu", "--size", "8", "--no-apps", "--tile", "256x128"]) == 1
+    assert load_benchmark("gpu").main(["--device", "cpu", "--size", "8", "--no-apps", "--tile", "256x128"]) == 1
     assert "--tile 256x128" in capsys.readouterr().err
 
 

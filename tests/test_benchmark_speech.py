@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -11,20 +10,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .conftest import load_benchmark
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "speech.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_speech", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_model_size_adds_the_cepstral_head():
     from filterkit.apps.speech.pipeline import TrainSettings
 
-    bench = _load()
+    bench = load_benchmark("speech")
     options = {"filters": [16, 16], "stride_t": 2, "k_t": [20, 4]}
     cnn = bench.model_size(TrainSettings(model="trad-fpool3", model_options=options), 10)
     mixed = bench.model_size(TrainSettings(model="trad-fpool3", model_options=options, cepstral_mix=0.5), 10)
