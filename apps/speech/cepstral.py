@@ -16,6 +16,7 @@ for the regression (:meth:`CepstralHead.macs`); parameters ``4 * n_ceps * (C + 2
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,9 +52,15 @@ def cepstral_stats(log_mel: np.ndarray, n_ceps: int = 13) -> np.ndarray:
     return np.concatenate([ceps.mean(axis=1), ceps.std(axis=1), d.mean(axis=1), d.std(axis=1)])
 
 
+@functools.lru_cache(maxsize=8)
+def _natural_frontend(features: FeatureConfig) -> LogMel:
+    """The front end of ``features`` without normalisation (built once per setting: predict calls it per file)."""
+    return LogMel(replace(features, normalize="none"))
+
+
 def clip_statistics(waves: list[np.ndarray], features: FeatureConfig, n_ceps: int = 13) -> np.ndarray:
     """``(N, 4 * n_ceps)`` statistics of mono clips at ``features.sample_rate``, each at its own length."""
-    frontend = LogMel(replace(features, normalize="none"))
+    frontend = _natural_frontend(features)
     out = np.zeros((len(waves), 4 * n_ceps))
     with torch.no_grad():
         for i, wave in enumerate(waves):

@@ -330,11 +330,16 @@ def predict_waves(model: SpeechClassifier, waves: list[np.ndarray], batch_size: 
         batch = model.features(waves[i : i + batch_size])
         out.append(torch.softmax(model(batch).float(), dim=1).cpu())
     probs = torch.cat(out) if out else torch.zeros(0, model.n_classes)
+    return probs if cnn_only else _with_cepstral(model, waves, probs)
+
+
+def _with_cepstral(model: SpeechClassifier, waves: list[np.ndarray], cnn_probs: torch.Tensor) -> torch.Tensor:
+    """The CNN's probabilities mixed with the cepstral head's (unchanged when the model has none)."""
     head = getattr(model, "cepstral", None)
-    if head is None or cnn_only or not len(waves):
-        return probs
+    if head is None or not len(waves):
+        return cnn_probs
     stats = clip_statistics(waves, model.frontend.config, head.n_ceps)
-    return torch.from_numpy(head.mix_with(probs.numpy(), stats)).float()
+    return torch.from_numpy(head.mix_with(cnn_probs.numpy(), stats)).float()
 
 
 def evaluate_model(model: SpeechClassifier, waves: list[np.ndarray], clips: list[Clip], labels: list[str],
@@ -346,8 +351,8 @@ def evaluate_model(model: SpeechClassifier, waves: list[np.ndarray], clips: list
         from filterkit.errors import UserError
 
         raise UserError(f"labels not known to the model: {', '.join(unknown)} (model knows {', '.join(labels)})")
-    probs = predict_waves(model, waves, device=device)
-    pred = probs.argmax(1).numpy()
+    cnn_probs = predict_waves(model, waves, device=device, cnn_only=True)
+    pred = _with_cepstral(model, waves, cnn_probs).argmax(1).numpy()
     true = np.array([index[c.label] for c in clips])
     confusion = np.zeros((len(labels), len(labels)), dtype=int)
     np.add.at(confusion, (true, pred), 1)
@@ -357,8 +362,8 @@ def evaluate_model(model: SpeechClassifier, waves: list[np.ndarray], clips: list
         per_speaker[c.speaker][1] += 1
     parts = {}
     if getattr(model, "cepstral", None) is not None and len(true):  # what the mix adds over the CNN alone
-        cnn = predict_waves(model, waves, device=device, cnn_only=True).argmax(1).numpy()
-        parts = {"cnn_accuracy": float((cnn == true).mean()), "cepstral_mix": model.cepstral.mix}
+        parts = {"cnn_accuracy": float((cnn_probs.argmax(1).numpy() == true).mean()),
+                 "cepstral_mix": model.cepstral.mix}
     return {
         "accuracy": float((pred == true).mean()) if len(true) else float("nan"),
         **parts,

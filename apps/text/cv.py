@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 
 from .data import Corpus, TextData
-from .pipeline import TextConfig, TrainedText, cnn_proba, predict_proba, train_text
+from .pipeline import TextConfig, TrainedText, predict_parts, train_text
 
 __all__ = ["cross_validate", "fixed_split", "fold_indices"]
 
@@ -28,24 +28,21 @@ def fold_indices(labels: list[int], k: int, seed: int) -> list[tuple[np.ndarray,
     return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
 
 
-def _timed_accuracy(trained: TrainedText, data: TextData) -> tuple[float, float]:
+def _evaluate(trained: TrainedText, data: TextData, prefix: str = "") -> tuple[float, float, dict]:
+    """``(accuracy, seconds, parts)``: the prediction is timed; ``parts`` (when mixed) holds the accuracy of
+    the CNN alone and of the n-gram model alone, and the mixing weight."""
     start = time.perf_counter()
-    probs = predict_proba(trained, data.texts)
+    probs, cnn, ngram = predict_parts(trained, data.texts)
     seconds = time.perf_counter() - start
-    return _accuracy(probs, data), seconds
+    parts = {}
+    if ngram is not None:
+        parts = {f"cnn_{prefix}accuracy": _accuracy(cnn, data), f"ngram_{prefix}accuracy": _accuracy(ngram, data),
+                 "mix": trained.ngram.mix, "ngram_c": trained.ngram.c, "ngram_features": len(trained.ngram.ngrams)}
+    return _accuracy(probs, data), seconds, parts
 
 
 def _accuracy(probs: np.ndarray, data: TextData) -> float:
     return float((probs.argmax(axis=1) == np.asarray(data.labels)).mean())
-
-
-def _parts(trained: TrainedText, data: TextData, prefix: str = "") -> dict:
-    """Accuracy of the CNN alone and of the n-gram model alone, and the mixing weight (when mixed)."""
-    if trained.ngram is None:
-        return {}
-    return {f"cnn_{prefix}accuracy": _accuracy(cnn_proba(trained, data.texts), data),
-            f"ngram_{prefix}accuracy": _accuracy(trained.ngram.log_proba(trained.tokens(data.texts)), data),
-            "mix": trained.ngram.mix, "ngram_c": trained.ngram.c, "ngram_features": len(trained.ngram.ngrams)}
 
 
 def _summary(trained: TrainedText) -> dict:
@@ -68,8 +65,8 @@ def _run_fold(cfg_dict: dict, classes, data: TextData, fold: int, train_idx, tes
     cfg = TextConfig.from_dict(cfg_dict)
     train, test = data.subset(train_idx), data.subset(test_idx)
     trained = train_text(cfg, train, classes, None, test.texts, seed=seed + fold, device=device, progress=False)
-    accuracy, seconds = _timed_accuracy(trained, test)
-    return {"fold": fold, "accuracy": accuracy, **_parts(trained, test), **_summary(trained),
+    accuracy, seconds, parts = _evaluate(trained, test)
+    return {"fold": fold, "accuracy": accuracy, **parts, **_summary(trained),
             "predict_sentences_per_second": len(test) / max(seconds, 1e-9),
             "cpu_seconds": time.process_time() - cpu_start}  # CPU time of this fold's process (load-independent)
 
@@ -136,7 +133,7 @@ def fixed_split(
     train, dev, test = corpus.parts["train"], corpus.parts.get("dev"), corpus.parts["test"]
     unlabelled = test.texts
     trained = train_text(cfg, train, corpus.classes, dev, unlabelled, seed=seed, device=device, progress=progress)
-    accuracy, seconds = _timed_accuracy(trained, test)
-    report = {**_summary(trained), "test_accuracy": accuracy, **_parts(trained, test, "test_"),
+    accuracy, seconds, parts = _evaluate(trained, test, "test_")
+    report = {**_summary(trained), "test_accuracy": accuracy, **parts,
               "predict_sentences_per_second": len(test) / max(seconds, 1e-9)}
     return trained, report

@@ -60,18 +60,12 @@ class NgramModel:
 
     def scores(self, token_lists: list[list[str]]) -> np.ndarray:
         """``(N, C)`` linear scores; n-grams never seen in training add nothing."""
-        out = np.tile(self.bias.astype(np.float64), (len(token_lists), 1))
-        for row, tokens in enumerate(token_lists):
-            ids = [j for g in ngrams_of(tokens, self.max_n) if (j := self._index.get(g)) is not None]
-            if ids:
-                out[row] += self.weights[ids].sum(axis=0, dtype=np.float64)
-        return out
+        present = _binary_matrix(token_lists, self._index, self.max_n)
+        return np.asarray(present @ self.weights.astype(np.float64)) + self.bias.astype(np.float64)
 
     def log_proba(self, token_lists: list[list[str]]) -> np.ndarray:
         """``(N, C)`` normalised log-probabilities."""
-        s = torch.from_numpy(self.scores(token_lists))
-        logp = torch.nn.functional.logsigmoid(s) if self.one_vs_rest else s
-        return (logp - torch.logsumexp(logp, dim=1, keepdim=True)).numpy()
+        return _log_proba(self.scores(token_lists), self.one_vs_rest)
 
     def contributions(self, tokens: list[str], label: int) -> list[tuple[str, float]]:
         """The sentence's n-grams with what each adds to class ``label``, largest first.
@@ -95,6 +89,13 @@ class NgramModel:
         bias = np.asarray(data["bias"], dtype=np.float32)
         return cls(list(data["ngrams"]), weights, bias, int(data["max_n"]), bool(data["one_vs_rest"]),
                    float(data["mix"]), float(data.get("c", 1.0)))
+
+
+def _log_proba(scores: np.ndarray, one_vs_rest: bool) -> np.ndarray:
+    """Normalised log-probabilities from ``(N, C)`` scores: per-class sigmoids, or softmax logits."""
+    s = torch.from_numpy(np.asarray(scores, dtype=np.float64))
+    logp = torch.nn.functional.logsigmoid(s) if one_vs_rest else s
+    return (logp - torch.logsumexp(logp, dim=1, keepdim=True)).numpy()
 
 
 def _binary_matrix(token_lists: list[list[str]], index: dict[str, int], max_n: int):
@@ -160,12 +161,13 @@ def fit_ngram_model(
     best = None
     for c in C_GRID:
         weights, bias = _fit_for_c(x, y, n_classes, c, alpha, seed)
-        model = NgramModel(list(index), weights.astype(np.float32), bias.astype(np.float32), max_n,
-                           n_classes > 2, c=c)
-        score = float((model.log_proba(dev_tokens).argmax(axis=1) == y_dev).mean()) if len(y_dev) else 0.0
+        weights, bias = weights.astype(np.float32), bias.astype(np.float32)
+        dev_scores = np.asarray(x_dev @ weights.astype(np.float64)) + bias.astype(np.float64)
+        score = float((_log_proba(dev_scores, n_classes > 2).argmax(axis=1) == y_dev).mean()) if len(y_dev) else 0.0
         if best is None or score > best[0]:
-            best = (score, model)
-    return best[1]
+            best = (score, c, weights, bias)
+    _, c, weights, bias = best
+    return NgramModel(list(index), weights, bias, max_n, n_classes > 2, c=c)
 
 
 def mix_probabilities(cnn_probs: np.ndarray, ngram_log_proba: np.ndarray, mix: float) -> np.ndarray:

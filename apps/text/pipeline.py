@@ -33,6 +33,7 @@ __all__ = [
     "build_model",
     "cnn_proba",
     "load_trained",
+    "predict_parts",
     "predict_proba",
     "save_trained",
     "split_dev",
@@ -183,10 +184,18 @@ def _fit_ngram(trained: TrainedText, train_tokens, train_labels, dev: TextData, 
 
 def predict_proba(trained: TrainedText, texts: list[str], batch_size: int = 500) -> np.ndarray:
     """Class probabilities ``(len(texts), n_classes)``: the CNN's, mixed with the n-gram model's if it has one."""
-    probs = cnn_proba(trained, texts, batch_size)
+    return predict_parts(trained, texts, batch_size)[0]
+
+
+def predict_parts(
+    trained: TrainedText, texts: list[str], batch_size: int = 500
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(probabilities, the CNN's probabilities, the n-gram model's log-probabilities or None)``, each ``(N, C)``."""
+    cnn = cnn_proba(trained, texts, batch_size)
     if trained.ngram is None:
-        return probs
-    return mix_probabilities(probs, trained.ngram.log_proba(trained.tokens(texts)), trained.ngram.mix)
+        return cnn, cnn, None
+    ngram = trained.ngram.log_proba(trained.tokens(texts))
+    return mix_probabilities(cnn, ngram, trained.ngram.mix), cnn, ngram
 
 
 @torch.no_grad()
