@@ -1,21 +1,17 @@
-"""Exact rounding of a float32 smoothing result, by recomputing only the pixels near a tie.
+"""Exactly rounded uint8 smoothing by a symmetric separable kernel, in one numba pass.
 
-A separable smoothing filter with non-negative weights summing to 1, run in
-float32 on 8-bit data, is off from the exact value by at most
-
-    bound = 2 * (n + 2) * 2**-24 * 255 * safety        (n = kernel taps)
-
-(Higham's bound for recursive summation of non-negative terms, per pass, plus
-the rounding of the weights and of the intermediate row pass).  Rounding such a
-result to an integer can therefore only be wrong where it lies within
-``bound`` of a ``.5`` tie.  :func:`round_uint8_exact` rounds every pixel of
-the fast float32 result (OpenCV, SIMD), finds the pixels near a tie as those
-where rounding ``v - bound`` and ``v + bound`` disagree, and, for those few pixels only (about
-``2 * bound`` of them, e.g. 0.1 % for sigma 1), recomputes the value in
+The smoothing is computed in float32, row by row: each input row is converted,
+padded and filtered along x into a ring of ``n`` rows (``n`` = kernel taps),
+and each output row is the weighted sum of ``n`` ring rows, rounded half to
+even and saturated as it is written.  Both passes add the symmetric taps in
+pairs, ``g[j] * (a + b)``, in blocks of four pairs, with loops over whole rows
+that numba vectorises.  With non-negative weights the float32 value is within
+:func:`float32_error_bound` of the exact one, so its rounding can only be wrong
+where it lies that close to a ``.5`` tie.  Those pixels (about ``2 * bound``
+of them: 0.04 % for sigma 1) are flagged in the same loop and recomputed in
 float64 from the image, in scipy.ndimage's order (the pass along x, then along
-y), so the result equals ``round_half_even(scipy float64 result)`` to the
-last pixel.  :func:`smooth_uint8_exact` does the whole Gaussian this way in
-cache-sized strips of rows.
+y), so the result equals ``round_half_even(scipy float64 result)`` to the last
+pixel.
 """
 
 from __future__ import annotations
@@ -26,127 +22,214 @@ import numpy as np
 
 from filterkit import border as _border
 
-__all__ = ["float32_error_bound", "round_uint8_exact", "smooth_uint8_exact"]
+__all__ = ["float32_error_bound", "smooth_uint8_exact"]
 
-_SAFETY = 1.5
+
+def _blocks(taps: int) -> int:
+    """Blocks of four symmetric pairs per pass."""
+    return max(1, (taps // 2 + 3) // 4)
 
 
 def float32_error_bound(taps: int, max_value: float = 255.0) -> float:
-    """Largest error of a two-pass float32 smoothing with ``taps`` non-negative weights (sum 1)."""
-    return 2.0 * (taps + 2) * 2.0**-24 * max_value * _SAFETY
+    """Largest distance of this module's float32 result from the exact value (grey levels).
+
+    Each of the ``2 * taps`` products reaches the result through at most
+    ``K = 6 * blocks + 6`` roundings (the float32 weight, the pair sum, the product, a
+    sum tree of depth 3 per block, in each pass), so the error is at most
+    ``K u / (1 - K u) * max_value`` with ``u = 2**-24`` (Higham's gamma_K for
+    non-negative terms summing to at most ``max_value``), plus a margin that
+    covers scipy's own float64 rounding.
+    """
+    k = 6 * _blocks(taps) + 6
+    u = 2.0**-24
+    return k * u / (1.0 - k * u) * max_value + 1e-9
 
 
 @functools.cache
 def _compiled():
-    """The numba kernel, compiled on first use (cached on disk)."""
+    """The numba kernels, compiled on first use (cached on disk)."""
     from numba import njit
 
     @njit(cache=True, nogil=True)
-    def exact_value(image, channels, g, row_idx, col_idx, cval, y, x, c):  # pragma: no cover - compiled
-        """The float64 correlation at (y, x, c) in scipy.ndimage's order (the pass along x, then along y)."""
+    def _blocks_of(r):  # pragma: no cover - compiled
+        return max(1, (r + 3) // 4)
+
+    @njit(cache=True, nogil=True)
+    def view(buf, offset, n):  # pragma: no cover - compiled
+        return buf[offset : offset + n]
+
+    @njit(cache=True, nogil=True)
+    def pair(buf, offsets, g, j, centre):  # pragma: no cover - compiled
+        """Sources and weight of symmetric pair ``j``; past the last pair, the centre with weight 0."""
         n = g.shape[0]
+        if j < n // 2:
+            wc = centre.shape[0]
+            return view(buf, offsets[j], wc), view(buf, offsets[n - 1 - j], wc), g[j]
+        return centre, centre, np.float32(0.0)
+
+    @njit(cache=True, nogil=True)
+    def taps4(dst, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):  # pragma: no cover - compiled
+        for k in range(dst.shape[0]):
+            dst[k] = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
+                g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
+            )
+
+    @njit(cache=True, nogil=True)
+    def taps4_rounded(out, near, threshold, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):  # pragma: no cover
+        """``taps4`` rounded half to even into uint8 ``out``; ``near[k]`` = 1 where a tie may be within the bound.
+
+        Returns ``(first, stop)``: every flagged ``k`` lies in ``range(first, stop)`` (empty if none).
+        """
+        wc = out.shape[0]
+        first = wc
+        stop = 0
+        for k in range(wc):
+            v = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
+                g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
+            )
+            rounded = np.rint(v)
+            tie = abs(v - rounded) >= threshold  # exact: v and its rounding are within a factor 2
+            near[k] = tie
+            first = min(first, k if tie else wc)
+            stop = max(stop, k + 1 if tie else 0)
+            out[k] = np.uint8(min(max(rounded, np.float32(0.0)), np.float32(255.0)))
+        return first, stop
+
+    @njit(cache=True, nogil=True)
+    def correlate_row(dst, buf, offsets, g, blocks):  # pragma: no cover - compiled
+        """``dst[k] = sum_j g[j] * buf[offsets[j] + k]`` over the first ``blocks`` blocks of pairs."""
+        r = g.shape[0] // 2
+        c = view(buf, offsets[r], dst.shape[0])
+        for b in range(blocks):
+            a0, b0, g0 = pair(buf, offsets, g, 4 * b, c)
+            a1, b1, g1 = pair(buf, offsets, g, 4 * b + 1, c)
+            a2, b2, g2 = pair(buf, offsets, g, 4 * b + 2, c)
+            a3, b3, g3 = pair(buf, offsets, g, 4 * b + 3, c)
+            if b == 0:
+                taps4(dst, c, g[r], a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
+            else:
+                taps4(dst, dst, np.float32(1.0), a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
+
+    @njit(cache=True, nogil=True)
+    def correlate_row_rounded(acc, buf, offsets, g, out, near, threshold):  # pragma: no cover - compiled
+        """:func:`correlate_row` over all blocks, the last one rounded into ``out``; returns the flagged range."""
+        r = g.shape[0] // 2
+        c = view(buf, offsets[r], acc.shape[0])
+        last = _blocks_of(r) - 1
+        correlate_row(acc, buf, offsets, g, last)
+        a0, b0, g0 = pair(buf, offsets, g, 4 * last, c)
+        a1, b1, g1 = pair(buf, offsets, g, 4 * last + 1, c)
+        a2, b2, g2 = pair(buf, offsets, g, 4 * last + 2, c)
+        a3, b3, g3 = pair(buf, offsets, g, 4 * last + 3, c)
+        if last == 0:
+            return taps4_rounded(out, near, threshold, c, g[r], a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
+        return taps4_rounded(out, near, threshold, acc, np.float32(1.0), a0, b0, g0, a1, b1, g1, a2, b2, g2,
+                             a3, b3, g3)
+
+    @njit(cache=True, nogil=True)
+    def exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols):  # pragma: no cover - compiled
+        """The float64 correlation at (y, x, c) in scipy.ndimage's order (the pass along x, then along y).
+
+        ``cols``: scratch for the ``n`` sample positions in a row (-1: constant border, zero).
+        """
+        n = g.shape[0]
+        for j in range(n):
+            cx = col_idx[x + j]
+            cols[j] = cx * channels + c if cx >= 0 else -1
         acc = 0.0
         for i in range(n):
             ry = row_idx[y + i]
             s = 0.0
-            for j in range(n):
-                cx = col_idx[x + j]
-                if ry < 0 or cx < 0:
-                    s += g[j] * cval
-                else:
-                    s += g[j] * np.float64(image[ry, cx * channels + c])
+            if ry >= 0:
+                row = image[ry]
+                for j in range(n):
+                    if cols[j] >= 0:
+                        s += g[j] * np.float64(row[cols[j]])
             acc += g[i] * s
         return acc
 
     @njit(cache=True, nogil=True)
-    def fix_near_ties(words, mask, approx, image, channels, g, row_idx, col_idx, cval, y0, out):  # pragma: no cover
-        """Recompute ``out`` where ``mask`` (flat bytes; ``words`` its uint64 view) is set; row 0 is image row y0."""
-        wc = approx.shape[1]
-        for i in range(words.shape[0] + 1):
-            if i < words.shape[0] and words[i] == 0:
-                continue  # 8 pixels, none near a tie
-            for idx in range(8 * i, min(8 * i + 8, mask.shape[0])):
-                if mask[idx]:
-                    y = idx // wc
-                    k = idx - y * wc
+    def smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):  # pragma: no cover - compiled
+        """Fill ``out`` (uint8, like ``image``: ``(H, W*C)``); returns how many pixels were recomputed."""
+        h, wc = image.shape
+        n = g32.shape[0]
+        r = n // 2
+        w = wc // channels
+        ring = np.empty(n * wc, np.float32)  # the x-filtered rows, row p of the padded image in slot p % n
+        hpad = np.zeros((w + 2 * r) * channels, np.float32)  # one input row with its x border
+        body = view(hpad, r * channels, wc)
+        acc = view(np.empty(wc, np.float32), 0, wc)
+        x_offsets = np.arange(n) * channels
+        y_offsets = np.empty(n, np.int64)
+        near = np.zeros(wc, np.uint8)
+        cols = np.empty(n, np.int64)
+        blocks = _blocks_of(r)
+        recomputed = 0
+        for p in range(h + n - 1):
+            slot = view(ring, (p % n) * wc, wc)
+            src = row_idx[p]
+            if src < 0:  # constant border row
+                slot[:] = 0.0
+            else:
+                row = image[src]
+                for k in range(wc):
+                    body[k] = np.float32(row[k])
+                for q in range(r):
+                    for x in (q, w + r + q):
+                        cx = col_idx[x]
+                        for c in range(channels):
+                            hpad[x * channels + c] = np.float32(0.0) if cx < 0 else np.float32(row[cx * channels + c])
+                correlate_row(slot, hpad, x_offsets, g32, blocks)
+            y = p - (n - 1)
+            if y < 0:
+                continue
+            for i in range(n):
+                y_offsets[i] = ((y + i) % n) * wc
+            orow = out[y]
+            first, stop = correlate_row_rounded(acc, ring, y_offsets, g32, orow, near, threshold)
+            for k in range(first, stop):
+                if near[k]:
                     x = k // channels
-                    exact = exact_value(image, channels, g, row_idx, col_idx, cval, y0 + y, x, k - x * channels)
-                    out[y, k] = np.uint8(min(max(np.rint(exact), 0.0), 255.0))
+                    e = exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
+                    orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
+                    recomputed += 1
+        return recomputed
 
-    return fix_near_ties
-
-
-def _round_rows(approx: np.ndarray, image2d: np.ndarray, channels: int, g: np.ndarray, row_idx: np.ndarray,
-                col_idx: np.ndarray, cval: float, y0: int, out: np.ndarray) -> None:
-    """Round ``approx`` (rows y0.. of the result, ``(rows, W*C)`` float32) exactly into ``out`` (same shape)."""
-    import cv2
-
-    bound = float32_error_bound(g.size)
-    # Rounding v - bound and v + bound (half to even, saturated) disagrees exactly where a .5 tie lies
-    # within the error bound of v; elsewhere both equal the rounded value.  Two SIMD OpenCV passes and
-    # one compare find those pixels; numba recomputes them in float64.
-    cv2.convertScaleAbs(approx, dst=out, beta=-bound)  # |v - bound|: values are >= 0 here
-    near_tie = cv2.convertScaleAbs(approx, beta=bound)
-    cv2.compare(out, near_tie, cv2.CMP_NE, dst=near_tie)
-    near_tie = near_tie.reshape(-1)
-    words = near_tie[: near_tie.size // 8 * 8].view(np.uint64)
-    _compiled()(words, near_tie, approx, image2d, channels, g, row_idx, col_idx, float(cval), y0, out)
+    return smooth_rows
 
 
-def round_uint8_exact(
-    approx: np.ndarray, image: np.ndarray, g: np.ndarray, mode: str, cval: float = 0.0
-) -> np.ndarray:
-    """uint8 ``(H, W[, C])`` from a float32 smoothing result ``approx`` of ``image`` by ``outer(g, g)``.
-
-    approx: float32 ``(H, W)`` or interleaved ``(H, W, C)``, the same correlation computed approximately.
-    image: uint8, same shape.  g: 1-D float64 kernel (non-negative, odd length).
-    mode, cval: the border of the correlation (filterkit names).
-    """
-    if approx.shape != image.shape or approx.ndim not in (2, 3):
-        raise ValueError(f"approx {approx.shape} and image {image.shape} must be the same (H, W[, C]) shape")
-    g = np.ascontiguousarray(g, dtype=np.float64)
-    r = g.size // 2
-    h, w = image.shape[:2]
-    channels = image.shape[2] if image.ndim == 3 else 1
-    row_idx = _border.pad_indices(h, r, r, mode).astype(np.int64)
-    col_idx = _border.pad_indices(w, r, r, mode).astype(np.int64)
-    approx = np.ascontiguousarray(approx, dtype=np.float32).reshape(h, w * channels)
-    out = np.empty((h, w * channels), dtype=np.uint8)
-    _round_rows(approx, np.ascontiguousarray(image).reshape(h, w * channels), channels, g, row_idx, col_idx,
-                cval, 0, out)
-    return out.reshape(image.shape)
-
-
-STRIP_BYTES = 2**20  # float32 rows per strip of smooth_uint8_exact: about 1 MiB, cache-sized
+def _threshold(taps: int) -> np.float32:
+    """float32 ``0.5 - bound``, rounded down: ``|v - rint(v)|`` at or above it may be a tie."""
+    exact = 0.5 - float32_error_bound(taps)
+    t = np.float32(exact)
+    return np.nextafter(t, np.float32(0.0)) if float(t) > exact else t
 
 
 def smooth_uint8_exact(plane: np.ndarray, g: np.ndarray, border_type: int) -> np.ndarray:
-    """Exactly rounded uint8 correlation of ``plane`` ``(H, W[, C])`` with ``outer(g, g)``, strip by strip.
+    """Exactly rounded uint8 correlation of ``plane`` ``(H, W[, C])`` with ``outer(g, g)``.
 
-    OpenCV's float32 ``sepFilter2D`` runs on strips of about :data:`STRIP_BYTES` of output (each
-    with ``r`` real rows of context above and below, cropped after), and each strip is rounded
-    by :func:`round_uint8_exact`'s rule while it is in cache: no full-size float32 image is
-    ever allocated.  ``border_type``: an OpenCV border OpenCV's filters handle natively
-    (reflect, mirror, nearest, constant 0).
+    g: 1-D symmetric non-negative weights of odd length (float64).
+    border_type: an OpenCV border (reflect, reflect-101, replicate, constant 0, wrap).
+    Equals ``clip(rint(scipy.ndimage.correlate(plane.astype(float64), outer(g, g))), 0, 255)``.
     """
-    import cv2
+    return _smooth(plane, g, _border.mode_of_opencv_border(border_type), None)
 
+
+def _smooth(plane: np.ndarray, g: np.ndarray, mode: str, threshold: float | None) -> np.ndarray:
+    """:func:`smooth_uint8_exact` with a filterkit mode name; ``threshold`` overrides :func:`_threshold`
+    (tests: 0 recomputes every pixel in float64, 1 none)."""
     g = np.ascontiguousarray(g, dtype=np.float64)
-    k32 = g.astype(np.float32)
+    if g.ndim != 1 or g.size % 2 == 0 or np.any(g < 0) or not np.array_equal(g, g[::-1]):
+        raise ValueError("g must be 1-D, odd-length, non-negative and symmetric")
+    if plane.dtype != np.uint8 or plane.ndim not in (2, 3) or plane.size == 0:
+        raise ValueError(f"plane must be a non-empty uint8 (H, W[, C]) array, not {plane.dtype} {plane.shape}")
     r = g.size // 2
     h, w = plane.shape[:2]
     channels = plane.shape[2] if plane.ndim == 3 else 1
-    mode = _border.mode_of_opencv_border(border_type)
     row_idx = _border.pad_indices(h, r, r, mode).astype(np.int64)
     col_idx = _border.pad_indices(w, r, r, mode).astype(np.int64)
-    plane = np.ascontiguousarray(plane)
-    image2d = plane.reshape(h, w * channels)
-    out = np.empty((h, w * channels), dtype=np.uint8)
-    rows = max(16 * r, 8, STRIP_BYTES // (4 * w * channels))  # context rows cost at most 2/16 extra
-    for y0 in range(0, h, rows):
-        y1 = min(h, y0 + rows)
-        top, bottom = max(0, y0 - r), min(h, y1 + r)  # real context rows; OpenCV's border only at the image edges
-        approx = cv2.sepFilter2D(plane[top:bottom], cv2.CV_32F, k32, k32, borderType=border_type)
-        approx = approx.reshape(bottom - top, w * channels)[y0 - top : y1 - top]
-        _round_rows(approx, image2d, channels, g, row_idx, col_idx, 0.0, y0, out[y0:y1])
+    image2d = np.ascontiguousarray(plane).reshape(h, w * channels)
+    out = np.empty_like(image2d)
+    limit = _threshold(g.size) if threshold is None else np.float32(threshold)
+    _compiled()(image2d, channels, g.astype(np.float32), g, row_idx, col_idx, limit, out)
     return out.reshape(plane.shape)

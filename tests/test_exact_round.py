@@ -1,4 +1,4 @@
-"""Exact rounding of float32 smoothing results next to .5 ties."""
+"""Exactly rounded uint8 smoothing: float32 rows, float64 recomputation next to .5 ties."""
 
 from __future__ import annotations
 
@@ -6,78 +6,83 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
-cv2 = pytest.importorskip("cv2")
+from filterkit import border, kernels
+from filterkit.exact_round import _smooth, float32_error_bound, smooth_uint8_exact
 
-from filterkit import border, kernels  # noqa: E402
-from filterkit.exact_round import float32_error_bound, round_uint8_exact  # noqa: E402
+MODES = ["reflect", "mirror", "nearest", "constant", "wrap"]
+
+
+def scipy_exact(image: np.ndarray, g: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """scipy's float64 correlation with ``outer(g, g)`` (per channel) and its rounding to uint8.
+
+    The image is padded first: scipy's N-D filters read outside the array in ``reflect`` mode when
+    the kernel is more than about twice the image (see filterkit.ndimage).
+    """
+    r = g.size // 2
+    weights = np.outer(g, g) if image.ndim == 2 else np.outer(g, g)[:, :, None]
+    pad = ((r, r), (r, r)) + (((0, 0),) if image.ndim == 3 else ())
+    padded = border.pad_numpy(image.astype(np.float64), pad, mode)
+    exact = ndi.correlate(padded, weights, mode="constant")[r : r + image.shape[0], r : r + image.shape[1]]
+    return exact, np.clip(np.rint(exact), 0, 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
 def image():
-    return np.random.default_rng(11).integers(0, 256, (1024, 1024), dtype=np.uint8)
+    return np.random.default_rng(11).integers(0, 256, (512, 384), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
-def test_fixes_the_float32_path_to_the_last_pixel(image, mode):
+@pytest.mark.parametrize("mode", MODES)
+def test_equals_scipy_rounded_to_the_last_pixel(image, mode):
     g = kernels.gaussian_1d(1.0)
-    k32 = g.astype(np.float32)
-    approx = cv2.sepFilter2D(image, cv2.CV_32F, k32, k32, borderType=border.opencv_border(mode))
-    exact = ndi.correlate(image.astype(np.float64), np.outer(g, g), mode=border.scipy_mode(mode))
-    expected = np.clip(np.rint(exact), 0, 255).astype(np.uint8)
-    plain = cv2.convertScaleAbs(approx)
-    assert np.count_nonzero(plain != expected) > 0, "no tie in this image: the test would not test anything"
-    np.testing.assert_array_equal(round_uint8_exact(approx, image, g, mode), expected)
+    _, expected = scipy_exact(image, g, mode)
+    unfixed = _smooth(image, g, mode, threshold=1.0)  # the float32 rows alone, no recomputation
+    assert np.count_nonzero(unfixed != expected) > 0, "no tie in this image: the test would not test anything"
+    np.testing.assert_array_equal(smooth_uint8_exact(image, g, border.opencv_border(mode)), expected)
 
 
-def test_bound_covers_the_observed_float32_error(image):
-    g = kernels.gaussian_1d(2.5)
-    k32 = g.astype(np.float32)
-    approx = cv2.sepFilter2D(image, cv2.CV_32F, k32, k32, borderType=cv2.BORDER_REFLECT_101)
-    exact = ndi.correlate(image.astype(np.float64), np.outer(g, g), mode="mirror")
-    assert np.abs(approx - exact).max() < float32_error_bound(g.size)
+@pytest.mark.parametrize("sigma", [0.3, 1.0, 2.5, 4.5])
+def test_float32_rows_are_wrong_only_within_the_bound_of_a_tie(image, sigma):
+    """Every pixel the float32 rows alone round wrongly has its exact value within the bound of a .5 tie."""
+    g = kernels.gaussian_1d(sigma)  # 3 to 37 taps: one to five blocks of pairs
+    exact, expected = scipy_exact(image, g, "mirror")
+    wrong = _smooth(image, g, "mirror", threshold=1.0) != expected
+    tie_distance = np.abs(exact - np.floor(exact) - 0.5)
+    assert np.all(tie_distance[wrong] < float32_error_bound(g.size))
+    np.testing.assert_array_equal(_smooth(image, g, "mirror", threshold=None), expected)
 
 
-def test_shape_mismatch():
-    with pytest.raises(ValueError, match="same"):
-        round_uint8_exact(np.zeros((3, 3), np.float32), np.zeros((3, 4), np.uint8), np.ones(3) / 3, "mirror")
-
-
-def test_interleaved_channels_are_independent():
-    rng = np.random.default_rng(3)
-    rgb = rng.integers(0, 256, (300, 200, 3), dtype=np.uint8)
-    g = kernels.gaussian_1d(1.3)
-    k32 = g.astype(np.float32)
-    approx = cv2.sepFilter2D(rgb, cv2.CV_32F, k32, k32, borderType=cv2.BORDER_REFLECT)
-    out = round_uint8_exact(approx, rgb, g, "reflect")
-    for c in range(3):
-        exact = ndi.correlate(rgb[..., c].astype(np.float64), np.outer(g, g), mode="reflect")
-        np.testing.assert_array_equal(out[..., c], np.clip(np.rint(exact), 0, 255).astype(np.uint8))
-
-
-@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (7, 13), (61, 67)])
-def test_every_pixel_is_checked_whatever_the_size(shape):
-    """Sizes not a multiple of 8: the last bytes after the 8-byte words are scanned too."""
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (7, 13), (61, 67), (5, 9, 3), (17, 4, 2)])
+@pytest.mark.parametrize("mode", MODES)
+def test_the_float64_recomputation_alone_is_exact(shape, mode):
+    """Threshold 0 sends every pixel (also the bytes after the last 8-byte word) through the float64 path."""
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     image = rng.integers(0, 256, shape, dtype=np.uint8)
     g = kernels.gaussian_1d(0.8)
-    exact = ndi.correlate(image.astype(np.float64), np.outer(g, g), mode="reflect")
-    expected = np.clip(np.rint(exact), 0, 255).astype(np.uint8)
-    # an approximation one unit off at every pixel next to a tie: force each pixel through the fix
-    approx = (np.floor(exact) + 0.5).astype(np.float32)
-    np.testing.assert_array_equal(round_uint8_exact(approx, image, g, "reflect"), expected)
+    _, expected = scipy_exact(image, g, mode)
+    np.testing.assert_array_equal(_smooth(image, g, mode, threshold=0.0), expected)
 
 
-@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
-@pytest.mark.parametrize("shape", [(203, 37), (97, 41, 3)])
-def test_strips_give_the_exact_result_at_every_strip_edge(monkeypatch, mode, shape):
-    """Many small strips (each with its own context rows) must equal scipy's float64 result rounded."""
-    from filterkit import exact_round
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", [(203, 37), (97, 41, 3), (6, 50, 4), (2, 3)])
+@pytest.mark.parametrize("sigma", [0.7, 1.5, 5.0])
+def test_interleaved_channels_any_size_any_mode(mode, shape, sigma):
+    """Channels stay apart; kernels wider than the image repeat the border rule like scipy."""
+    image = np.random.default_rng(len(shape) + shape[0]).integers(0, 256, shape, dtype=np.uint8)
+    g = kernels.gaussian_1d(sigma)
+    _, expected = scipy_exact(image, g, mode)
+    np.testing.assert_array_equal(_smooth(image, g, mode, threshold=None), expected)
 
-    monkeypatch.setattr(exact_round, "STRIP_BYTES", 64)  # forces strips of 16 * r rows
-    image = np.random.default_rng(len(shape)).integers(0, 256, shape, dtype=np.uint8)
-    for sigma in (0.7, 1.5):
-        g = kernels.gaussian_1d(sigma)
-        out = exact_round.smooth_uint8_exact(image, g, border.opencv_border(mode))
-        weights = np.outer(g, g) if image.ndim == 2 else np.outer(g, g)[:, :, None]
-        exact = ndi.correlate(image.astype(np.float64), weights, mode=border.scipy_mode(mode))
-        np.testing.assert_array_equal(out, np.clip(np.rint(exact), 0, 255).astype(np.uint8))
+
+def test_flat_and_extreme_images_saturate_exactly():
+    g = kernels.gaussian_1d(1.2)
+    for value in (0, 1, 254, 255):
+        flat = np.full((20, 30, 3), value, np.uint8)
+        np.testing.assert_array_equal(smooth_uint8_exact(flat, g, border.opencv_border("reflect")), flat)
+
+
+def test_rejects_what_it_cannot_do():
+    g = kernels.gaussian_1d(1.0)
+    with pytest.raises(ValueError, match="symmetric"):
+        smooth_uint8_exact(np.zeros((4, 4), np.uint8), np.array([0.2, 0.3, 0.5]), border.opencv_border("mirror"))
+    with pytest.raises(ValueError, match="uint8"):
+        smooth_uint8_exact(np.zeros((4, 4), np.float32), g, border.opencv_border("mirror"))
