@@ -1,15 +1,14 @@
-"""Gradient magnitude of 8-bit images from exact 16-bit derivatives.
+"""Gradient magnitude of 8-bit images with 3x3 integer derivative kernels, in one numba pass.
 
-For a uint8 image and an integer derivative kernel (Sobel, Scharr, Prewitt, 3x3),
-each derivative is an integer no larger than 255 times the sum of the kernel's
-positive weights (at most 4096 here):
-OpenCV computes it exactly into int16, at half the memory traffic of float32.
-The magnitude ``sqrt(gx**2 + gy**2)`` is then taken in one numba pass: the sum
-of squares is exact in int32, and float32's correctly rounded square root of it
-is the float32 nearest to the true magnitude (``cv2.magnitude`` on float32
-derivatives can be one unit in the last place off).  The float32 result is what
-:func:`filterkit.ndimage.sobel` returns on the slower float32 path, up to that
-last-place difference.
+For a uint8 image and an integer 3x3 derivative kernel (Sobel, Scharr,
+Prewitt), each derivative is an integer no larger than 255 times the sum of
+the kernel's positive weights (at most 4096 here), so float32 arithmetic on
+it is exact.  One pass per output row takes the three input rows, the
+vertical halves of both kernels, then the horizontal halves, then
+``sqrt(gx**2 + gy**2)``: the sum of squares is exact in int32, and float32's
+correctly rounded square root of it is the float32 nearest to the true
+magnitude (``cv2.magnitude`` on float32 derivatives can be one unit in the
+last place off).  No derivative image is ever stored.
 """
 
 from __future__ import annotations
@@ -18,17 +17,19 @@ import functools
 
 import numpy as np
 
+from . import border as _border
 from . import kernels as _kernels
 
 __all__ = ["fits_int16", "int16_gradient_magnitude"]
 
-_LARGEST = 4096  # |derivative| bound: int16 holds it, and its square is exact in float32 (< 2**24)
+_LARGEST = 4096  # |derivative| bound: exact in float32, and its square fits int32
+
 
 def fits_int16(seps: list[_kernels.Separable]) -> bool:
-    """True if every kernel is integer-valued and its response to 8-bit data stays within +-4096."""
+    """True if every kernel is 3x3, integer-valued, and its response to 8-bit data stays within +-4096."""
     for sep in seps:
         full = sep.full()
-        if not np.array_equal(full, np.round(full)):
+        if full.shape != (3, 3) or not np.array_equal(full, np.round(full)):
             return False
         if 255.0 * max(full[full > 0].sum(), -full[full < 0].sum()) > _LARGEST:
             return False
@@ -40,11 +41,44 @@ def _compiled():
     from numba import njit
 
     @njit(cache=True, nogil=True)
-    def magnitude(gx, gy, out):  # pragma: no cover - compiled
-        for i in range(gx.shape[0]):
-            x = np.int32(gx[i])
-            y = np.int32(gy[i])
-            out[i] = np.sqrt(np.float32(x * x + y * y))
+    def pad_row(body, padded, col_idx, channels):  # pragma: no cover - compiled
+        """Write the one-pixel x border of ``padded`` (body at offset ``channels``) from ``col_idx``."""
+        w = body.shape[0] // channels
+        for x in (0, w + 1):
+            cx = col_idx[x]
+            for c in range(channels):
+                padded[x * channels + c] = np.float32(0.0) if cx < 0 else body[cx * channels + c]
+
+    @njit(cache=True, nogil=True)
+    def magnitude(image, channels, ky, kx, row_idx, col_idx, out):  # pragma: no cover - compiled
+        """``out = hypot(correlate(image, ky), correlate(image, kx))``; ``ky``, ``kx``: (2, 3) float32
+        (row 0 the vertical weights, row 1 the horizontal ones)."""
+        h, wc = image.shape
+        zero = np.zeros(wc, np.uint8)
+        vy = np.zeros(wc + 2 * channels, np.float32)
+        vx = np.zeros(wc + 2 * channels, np.float32)
+        vy_body = vy[channels : channels + wc]
+        vx_body = vx[channels : channels + wc]
+        vy0, vy1, vy2 = vy[:wc], vy[channels : channels + wc], vy[2 * channels :]
+        vx0, vx1, vx2 = vx[:wc], vx[channels : channels + wc], vx[2 * channels :]
+        a0, a1, a2, b0, b1, b2 = ky[0, 0], ky[0, 1], ky[0, 2], kx[0, 0], kx[0, 1], kx[0, 2]
+        c0, c1, c2, d0, d1, d2 = ky[1, 0], ky[1, 1], ky[1, 2], kx[1, 0], kx[1, 1], kx[1, 2]
+        for y in range(h):
+            i0, i1, i2 = row_idx[y], row_idx[y + 1], row_idx[y + 2]
+            r0 = image[i0] if i0 >= 0 else zero
+            r1 = image[i1] if i1 >= 0 else zero
+            r2 = image[i2] if i2 >= 0 else zero
+            for k in range(wc):  # vertical halves: exact small integers
+                p, q, s = np.float32(r0[k]), np.float32(r1[k]), np.float32(r2[k])
+                vy_body[k] = (a0 * p + a1 * q) + a2 * s
+                vx_body[k] = (b0 * p + b1 * q) + b2 * s
+            pad_row(vy_body, vy, col_idx, channels)
+            pad_row(vx_body, vx, col_idx, channels)
+            o = out[y]
+            for k in range(wc):  # horizontal halves, then the magnitude
+                gy = np.int32((c0 * vy0[k] + c1 * vy1[k]) + c2 * vy2[k])
+                gx = np.int32((d0 * vx0[k] + d1 * vx1[k]) + d2 * vx2[k])
+                o[k] = np.sqrt(np.float32(gx * gx + gy * gy))
 
     return magnitude
 
@@ -53,15 +87,19 @@ def int16_gradient_magnitude(plane: np.ndarray, sep_y: _kernels.Separable, sep_x
                              border_type: int) -> np.ndarray:
     """float32 ``hypot(d/dx, d/dy)`` of a uint8 ``(H, W[, C])`` plane; kernels must pass :func:`fits_int16`.
 
-    ``sep_y``/``sep_x``: the y- and x-derivative kernels (correlation); ``border_type``: OpenCV's.
+    ``sep_y``/``sep_x``: the y- and x-derivative kernels (correlation); ``border_type``: OpenCV's
+    (reflect, reflect-101, replicate, constant 0, wrap).
     """
-    import cv2
-
-    plane = np.ascontiguousarray(plane)
-    gy = cv2.sepFilter2D(plane, cv2.CV_16S, sep_y.cols.astype(np.float32), sep_y.rows.astype(np.float32),
-                         borderType=border_type)
-    gx = cv2.sepFilter2D(plane, cv2.CV_16S, sep_x.cols.astype(np.float32), sep_x.rows.astype(np.float32),
-                         borderType=border_type)
-    out = np.empty(plane.shape, dtype=np.float32)
-    _compiled()(gx.reshape(-1), gy.reshape(-1), out.reshape(-1))
-    return out
+    if plane.dtype != np.uint8 or plane.ndim not in (2, 3) or not fits_int16([sep_y, sep_x]):
+        raise ValueError("int16_gradient_magnitude needs a uint8 (H, W[, C]) plane and kernels that fit_int16")
+    h, w = plane.shape[:2]
+    channels = plane.shape[2] if plane.ndim == 3 else 1
+    mode = _border.mode_of_opencv_border(border_type)
+    row_idx = _border.pad_indices(h, 1, 1, mode).astype(np.int64)
+    col_idx = _border.pad_indices(w, 1, 1, mode).astype(np.int64)
+    image2d = np.ascontiguousarray(plane).reshape(h, w * channels)
+    out = np.empty(image2d.shape, dtype=np.float32)
+    ky = np.stack([sep_y.rows, sep_y.cols]).astype(np.float32)
+    kx = np.stack([sep_x.rows, sep_x.cols]).astype(np.float32)
+    _compiled()(image2d, channels, ky, kx, row_idx, col_idx, out)
+    return out.reshape(plane.shape)
