@@ -78,22 +78,20 @@ def _compiled():
     def taps4_rounded(out, near, threshold, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):  # pragma: no cover
         """``taps4`` rounded half to even into uint8 ``out``; ``near[k]`` = 1 where a tie may be within the bound.
 
-        Returns ``(first, stop)``: every flagged ``k`` lies in ``range(first, stop)`` (empty if none).
+        Returns how many pixels were flagged.  No clipping: the weights are non-negative and
+        sum to 1, so ``0 <= v < 255.5``.
         """
-        wc = out.shape[0]
-        first = wc
-        stop = 0
-        for k in range(wc):
+        flagged = 0
+        for k in range(out.shape[0]):
             v = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
                 g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
             )
             rounded = np.rint(v)
             tie = abs(v - rounded) >= threshold  # exact: v and its rounding are within a factor 2
             near[k] = tie
-            first = min(first, k if tie else wc)
-            stop = max(stop, k + 1 if tie else 0)
-            out[k] = np.uint8(min(max(rounded, np.float32(0.0)), np.float32(255.0)))
-        return first, stop
+            flagged += tie
+            out[k] = np.uint8(np.int32(rounded))
+        return flagged
 
     @njit(cache=True, nogil=True)
     def correlate_row(dst, buf, offsets, g, blocks):  # pragma: no cover - compiled
@@ -112,7 +110,7 @@ def _compiled():
 
     @njit(cache=True, nogil=True)
     def correlate_row_rounded(acc, buf, offsets, g, out, near, threshold):  # pragma: no cover - compiled
-        """:func:`correlate_row` over all blocks, the last one rounded into ``out``; returns the flagged range."""
+        """:func:`correlate_row` over all blocks, the last one rounded into ``out``; returns the flagged count."""
         r = g.shape[0] // 2
         c = view(buf, offsets[r], acc.shape[0])
         last = _blocks_of(r) - 1
@@ -163,6 +161,7 @@ def _compiled():
         y_offsets = np.empty(n, np.int64)
         near = np.zeros(wc, np.uint8)
         cols = np.empty(n, np.int64)
+        words = near[: wc // 8 * 8].view(np.uint64)
         blocks = _blocks_of(r)
         recomputed = 0
         for p in range(h + n - 1):
@@ -186,13 +185,21 @@ def _compiled():
             for i in range(n):
                 y_offsets[i] = ((y + i) % n) * wc
             orow = out[y]
-            first, stop = correlate_row_rounded(acc, ring, y_offsets, g32, orow, near, threshold)
-            for k in range(first, stop):
-                if near[k]:
-                    x = k // channels
-                    e = exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
-                    orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
-                    recomputed += 1
+            left = correlate_row_rounded(acc, ring, y_offsets, g32, orow, near, threshold)
+            i = 0
+            while left > 0 and 8 * i < wc:  # the flagged pixels, 32 at a time (usually one or two per row)
+                if i + 4 <= words.shape[0] and (words[i] | words[i + 1] | words[i + 2] | words[i + 3]) == 0:
+                    i += 4
+                    continue
+                stop = 8 * (i + 4) if i + 4 <= words.shape[0] else wc
+                for k in range(8 * i, stop):
+                    if near[k]:
+                        x = k // channels
+                        e = exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
+                        orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
+                        recomputed += 1
+                        left -= 1
+                i += 4
         return recomputed
 
     return smooth_rows
