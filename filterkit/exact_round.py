@@ -153,7 +153,12 @@ def _compiled():
         n = g32.shape[0]
         r = n // 2
         w = wc // channels
-        ring = np.empty(n * wc, np.float32)  # the x-filtered rows, row p of the padded image in slot p % n
+        # the x-filtered rows, row p of the padded image in slot p % n; slots 64 bytes apart beyond a multiple of
+        # 64, never a multiple of 4 KiB apart (which would put all n rows in the same L1 cache sets)
+        stride = (wc + 15) // 16 * 16 + 16
+        if stride % 1024 == 0:
+            stride += 16
+        ring = np.empty(n * stride, np.float32)
         hpad = np.zeros((w + 2 * r) * channels, np.float32)  # one input row with its x border
         body = view(hpad, r * channels, wc)
         acc = view(np.empty(wc, np.float32), 0, wc)
@@ -165,7 +170,7 @@ def _compiled():
         blocks = _blocks_of(r)
         recomputed = 0
         for p in range(h + n - 1):
-            slot = view(ring, (p % n) * wc, wc)
+            slot = view(ring, (p % n) * stride, wc)
             src = row_idx[p]
             if src < 0:  # constant border row
                 slot[:] = 0.0
@@ -183,7 +188,7 @@ def _compiled():
             if y < 0:
                 continue
             for i in range(n):
-                y_offsets[i] = ((y + i) % n) * wc
+                y_offsets[i] = ((y + i) % n) * stride
             orow = out[y]
             left = correlate_row_rounded(acc, ring, y_offsets, g32, orow, near, threshold)
             i = 0
