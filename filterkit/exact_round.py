@@ -16,18 +16,18 @@ pixel.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
+from numba import njit
 
 from filterkit import border as _border
 
 __all__ = ["float32_error_bound", "smooth_uint8_exact"]
 
 
-def _blocks(taps: int) -> int:
-    """Blocks of four symmetric pairs per pass."""
-    return max(1, (taps // 2 + 3) // 4)
+@njit(cache=True, nogil=True, inline="always")
+def _blocks_of(r):
+    """Blocks of four symmetric pairs per pass, for a kernel of radius ``r``."""
+    return max(1, (r + 3) // 4)
 
 
 def float32_error_bound(taps: int, max_value: float = 255.0) -> float:
@@ -40,174 +40,170 @@ def float32_error_bound(taps: int, max_value: float = 255.0) -> float:
     non-negative terms summing to at most ``max_value``), plus a margin that
     covers scipy's own float64 rounding.
     """
-    k = 6 * _blocks(taps) + 6
+    k = 6 * _blocks_of(taps // 2) + 6
     u = 2.0**-24
     return k * u / (1.0 - k * u) * max_value + 1e-9
 
 
-@functools.cache
-def _compiled():
-    """The numba kernels, compiled on first use (cached on disk)."""
-    from numba import njit
+@njit(cache=True, nogil=True, inline="always")
+def _view(buf, offset, n):
+    return buf[offset : offset + n]
 
-    @njit(cache=True, nogil=True)
-    def _blocks_of(r):  # pragma: no cover - compiled
-        return max(1, (r + 3) // 4)
 
-    @njit(cache=True, nogil=True)
-    def view(buf, offset, n):  # pragma: no cover - compiled
-        return buf[offset : offset + n]
+@njit(cache=True, nogil=True, inline="always")
+def _pair(buf, offsets, g, j, centre):
+    """Sources and weight of symmetric pair ``j``; past the last pair, the centre with weight 0."""
+    n = g.shape[0]
+    if j < n // 2:
+        wc = centre.shape[0]
+        return _view(buf, offsets[j], wc), _view(buf, offsets[n - 1 - j], wc), g[j]
+    return centre, centre, np.float32(0.0)
 
-    @njit(cache=True, nogil=True)
-    def pair(buf, offsets, g, j, centre):  # pragma: no cover - compiled
-        """Sources and weight of symmetric pair ``j``; past the last pair, the centre with weight 0."""
-        n = g.shape[0]
-        if j < n // 2:
-            wc = centre.shape[0]
-            return view(buf, offsets[j], wc), view(buf, offsets[n - 1 - j], wc), g[j]
-        return centre, centre, np.float32(0.0)
 
-    @njit(cache=True, nogil=True)
-    def taps4(dst, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):  # pragma: no cover - compiled
-        for k in range(dst.shape[0]):
-            dst[k] = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
-                g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
-            )
+@njit(cache=True, nogil=True, inline="always")
+def _taps4(dst, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):
+    for k in range(dst.shape[0]):
+        dst[k] = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
+            g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
+        )
 
-    @njit(cache=True, nogil=True)
-    def taps4_rounded(out, near, threshold, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):  # pragma: no cover
-        """``taps4`` rounded half to even into uint8 ``out``; ``near[k]`` = 1 where a tie may be within the bound.
 
-        Returns how many pixels were flagged.  No clipping: the weights are non-negative and
-        sum to 1, so ``0 <= v < 255.5``.
-        """
-        flagged = 0
-        for k in range(out.shape[0]):
-            v = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
-                g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
-            )
-            rounded = np.rint(v)
-            tie = abs(v - rounded) >= threshold  # exact: v and its rounding are within a factor 2
-            near[k] = tie
-            flagged += tie
-            out[k] = np.uint8(np.int32(rounded))
-        return flagged
+@njit(cache=True, nogil=True, inline="always")
+def _taps4_rounded(out, near, threshold, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):
+    """``_taps4`` rounded half to even into uint8 ``out``; ``near[k]`` = 1 where a tie may be within the bound.
 
-    @njit(cache=True, nogil=True)
-    def correlate_row(dst, buf, offsets, g, blocks):  # pragma: no cover - compiled
-        """``dst[k] = sum_j g[j] * buf[offsets[j] + k]`` over the first ``blocks`` blocks of pairs."""
-        r = g.shape[0] // 2
-        c = view(buf, offsets[r], dst.shape[0])
-        for b in range(blocks):
-            a0, b0, g0 = pair(buf, offsets, g, 4 * b, c)
-            a1, b1, g1 = pair(buf, offsets, g, 4 * b + 1, c)
-            a2, b2, g2 = pair(buf, offsets, g, 4 * b + 2, c)
-            a3, b3, g3 = pair(buf, offsets, g, 4 * b + 3, c)
-            if b == 0:
-                taps4(dst, c, g[r], a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
-            else:
-                taps4(dst, dst, np.float32(1.0), a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
+    Returns how many pixels were flagged.  No clipping: the weights are non-negative and
+    sum to 1, so ``0 <= v < 255.5``.
+    """
+    flagged = 0
+    for k in range(out.shape[0]):
+        v = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
+            g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
+        )
+        rounded = np.rint(v)
+        tie = abs(v - rounded) >= threshold  # exact: v and its rounding are within a factor 2
+        near[k] = tie
+        flagged += tie
+        out[k] = np.uint8(np.int32(rounded))
+    return flagged
 
-    @njit(cache=True, nogil=True)
-    def correlate_row_rounded(acc, buf, offsets, g, out, near, threshold):  # pragma: no cover - compiled
-        """:func:`correlate_row` over all blocks, the last one rounded into ``out``; returns the flagged count."""
-        r = g.shape[0] // 2
-        c = view(buf, offsets[r], acc.shape[0])
-        last = _blocks_of(r) - 1
-        correlate_row(acc, buf, offsets, g, last)
-        a0, b0, g0 = pair(buf, offsets, g, 4 * last, c)
-        a1, b1, g1 = pair(buf, offsets, g, 4 * last + 1, c)
-        a2, b2, g2 = pair(buf, offsets, g, 4 * last + 2, c)
-        a3, b3, g3 = pair(buf, offsets, g, 4 * last + 3, c)
-        if last == 0:
-            return taps4_rounded(out, near, threshold, c, g[r], a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
-        return taps4_rounded(out, near, threshold, acc, np.float32(1.0), a0, b0, g0, a1, b1, g1, a2, b2, g2,
-                             a3, b3, g3)
 
-    @njit(cache=True, nogil=True)
-    def exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols):  # pragma: no cover - compiled
-        """The float64 correlation at (y, x, c) in scipy.ndimage's order (the pass along x, then along y).
+@njit(cache=True, nogil=True, inline="always")
+def _correlate_row(dst, buf, offsets, g, blocks):
+    """``dst[k] = sum_j g[j] * buf[offsets[j] + k]`` over the first ``blocks`` blocks of pairs."""
+    r = g.shape[0] // 2
+    c = _view(buf, offsets[r], dst.shape[0])
+    for b in range(blocks):
+        a0, b0, g0 = _pair(buf, offsets, g, 4 * b, c)
+        a1, b1, g1 = _pair(buf, offsets, g, 4 * b + 1, c)
+        a2, b2, g2 = _pair(buf, offsets, g, 4 * b + 2, c)
+        a3, b3, g3 = _pair(buf, offsets, g, 4 * b + 3, c)
+        if b == 0:
+            _taps4(dst, c, g[r], a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
+        else:
+            _taps4(dst, dst, np.float32(1.0), a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
 
-        ``cols``: scratch for the ``n`` sample positions in a row (-1: constant border, zero).
-        """
-        n = g.shape[0]
-        for j in range(n):
-            cx = col_idx[x + j]
-            cols[j] = cx * channels + c if cx >= 0 else -1
-        acc = 0.0
+
+@njit(cache=True, nogil=True, inline="always")
+def _correlate_row_rounded(acc, buf, offsets, g, out, near, threshold):
+    """:func:`_correlate_row` over all blocks, the last one rounded into ``out``; returns the flagged count."""
+    r = g.shape[0] // 2
+    c = _view(buf, offsets[r], acc.shape[0])
+    last = _blocks_of(r) - 1
+    _correlate_row(acc, buf, offsets, g, last)
+    a0, b0, g0 = _pair(buf, offsets, g, 4 * last, c)
+    a1, b1, g1 = _pair(buf, offsets, g, 4 * last + 1, c)
+    a2, b2, g2 = _pair(buf, offsets, g, 4 * last + 2, c)
+    a3, b3, g3 = _pair(buf, offsets, g, 4 * last + 3, c)
+    if last == 0:
+        return _taps4_rounded(out, near, threshold, c, g[r], a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
+    return _taps4_rounded(out, near, threshold, acc, np.float32(1.0), a0, b0, g0, a1, b1, g1, a2, b2, g2,
+                         a3, b3, g3)
+
+
+@njit(cache=True, nogil=True)
+def _exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols):
+    """The float64 correlation at (y, x, c) in scipy.ndimage's order (the pass along x, then along y).
+
+    ``cols``: scratch for the ``n`` sample positions in a row (-1: constant border, zero).
+    """
+    n = g.shape[0]
+    for j in range(n):
+        cx = col_idx[x + j]
+        cols[j] = cx * channels + c if cx >= 0 else -1
+    acc = 0.0
+    for i in range(n):
+        ry = row_idx[y + i]
+        s = 0.0
+        if ry >= 0:
+            row = image[ry]
+            for j in range(n):
+                if cols[j] >= 0:
+                    s += g[j] * np.float64(row[cols[j]])
+        acc += g[i] * s
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
+    """Fill ``out`` (uint8, like ``image``: ``(H, W*C)``); returns how many pixels were recomputed."""
+    h, wc = image.shape
+    n = g32.shape[0]
+    r = n // 2
+    w = wc // channels
+    # the x-filtered rows, row p of the padded image in slot p % n; slots 64 bytes apart beyond a multiple of
+    # 64, never a multiple of 4 KiB apart (which would put all n rows in the same L1 cache sets)
+    stride = (wc + 15) // 16 * 16 + 16
+    if stride % 1024 == 0:
+        stride += 16
+    ring = np.empty(n * stride, np.float32)
+    hpad = np.zeros((w + 2 * r) * channels, np.float32)  # one input row with its x border
+    body = _view(hpad, r * channels, wc)
+    acc = _view(np.empty(wc, np.float32), 0, wc)
+    x_offsets = np.arange(n) * channels
+    y_offsets = np.empty(n, np.int64)
+    near = np.zeros(wc, np.uint8)
+    cols = np.empty(n, np.int64)
+    words = near[: wc // 8 * 8].view(np.uint64)
+    blocks = _blocks_of(r)
+    recomputed = 0
+    for p in range(h + n - 1):
+        slot = _view(ring, (p % n) * stride, wc)
+        src = row_idx[p]
+        if src < 0:  # constant border row
+            slot[:] = 0.0
+        else:
+            row = image[src]
+            for k in range(wc):
+                body[k] = np.float32(row[k])
+            for q in range(r):
+                for x in (q, w + r + q):
+                    cx = col_idx[x]
+                    for c in range(channels):
+                        hpad[x * channels + c] = np.float32(0.0) if cx < 0 else np.float32(row[cx * channels + c])
+            _correlate_row(slot, hpad, x_offsets, g32, blocks)
+        y = p - (n - 1)
+        if y < 0:
+            continue
         for i in range(n):
-            ry = row_idx[y + i]
-            s = 0.0
-            if ry >= 0:
-                row = image[ry]
-                for j in range(n):
-                    if cols[j] >= 0:
-                        s += g[j] * np.float64(row[cols[j]])
-            acc += g[i] * s
-        return acc
-
-    @njit(cache=True, nogil=True)
-    def smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):  # pragma: no cover - compiled
-        """Fill ``out`` (uint8, like ``image``: ``(H, W*C)``); returns how many pixels were recomputed."""
-        h, wc = image.shape
-        n = g32.shape[0]
-        r = n // 2
-        w = wc // channels
-        # the x-filtered rows, row p of the padded image in slot p % n; slots 64 bytes apart beyond a multiple of
-        # 64, never a multiple of 4 KiB apart (which would put all n rows in the same L1 cache sets)
-        stride = (wc + 15) // 16 * 16 + 16
-        if stride % 1024 == 0:
-            stride += 16
-        ring = np.empty(n * stride, np.float32)
-        hpad = np.zeros((w + 2 * r) * channels, np.float32)  # one input row with its x border
-        body = view(hpad, r * channels, wc)
-        acc = view(np.empty(wc, np.float32), 0, wc)
-        x_offsets = np.arange(n) * channels
-        y_offsets = np.empty(n, np.int64)
-        near = np.zeros(wc, np.uint8)
-        cols = np.empty(n, np.int64)
-        words = near[: wc // 8 * 8].view(np.uint64)
-        blocks = _blocks_of(r)
-        recomputed = 0
-        for p in range(h + n - 1):
-            slot = view(ring, (p % n) * stride, wc)
-            src = row_idx[p]
-            if src < 0:  # constant border row
-                slot[:] = 0.0
-            else:
-                row = image[src]
-                for k in range(wc):
-                    body[k] = np.float32(row[k])
-                for q in range(r):
-                    for x in (q, w + r + q):
-                        cx = col_idx[x]
-                        for c in range(channels):
-                            hpad[x * channels + c] = np.float32(0.0) if cx < 0 else np.float32(row[cx * channels + c])
-                correlate_row(slot, hpad, x_offsets, g32, blocks)
-            y = p - (n - 1)
-            if y < 0:
-                continue
-            for i in range(n):
-                y_offsets[i] = ((y + i) % n) * stride
-            orow = out[y]
-            left = correlate_row_rounded(acc, ring, y_offsets, g32, orow, near, threshold)
-            i = 0
-            while left > 0 and 8 * i < wc:  # the flagged pixels, 32 at a time (usually one or two per row)
-                if i + 4 <= words.shape[0] and (words[i] | words[i + 1] | words[i + 2] | words[i + 3]) == 0:
-                    i += 4
-                    continue
-                stop = 8 * (i + 4) if i + 4 <= words.shape[0] else wc
-                for k in range(8 * i, stop):
-                    if near[k]:
-                        x = k // channels
-                        e = exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
-                        orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
-                        recomputed += 1
-                        left -= 1
+            y_offsets[i] = ((y + i) % n) * stride
+        orow = out[y]
+        left = _correlate_row_rounded(acc, ring, y_offsets, g32, orow, near, threshold)
+        i = 0
+        while left > 0 and 8 * i < wc:  # the flagged pixels, 32 at a time (usually one or two per row)
+            if i + 4 <= words.shape[0] and (words[i] | words[i + 1] | words[i + 2] | words[i + 3]) == 0:
                 i += 4
-        return recomputed
-
-    return smooth_rows
+                continue
+            stop = 8 * (i + 4) if i + 4 <= words.shape[0] else wc
+            for k in range(8 * i, stop):
+                if near[k]:
+                    x = k // channels
+                    e = _exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
+                    orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
+                    recomputed += 1
+                    left -= 1
+            i += 4
+    return recomputed
 
 
 def _threshold(taps: int) -> np.float32:
@@ -243,5 +239,5 @@ def _smooth(plane: np.ndarray, g: np.ndarray, mode: str, threshold: float | None
     image2d = np.ascontiguousarray(plane).reshape(h, w * channels)
     out = np.empty_like(image2d)
     limit = _threshold(g.size) if threshold is None else np.float32(threshold)
-    _compiled()(image2d, channels, g.astype(np.float32), g, row_idx, col_idx, limit, out)
+    _smooth_rows(image2d, channels, g.astype(np.float32), g, row_idx, col_idx, limit, out)
     return out.reshape(plane.shape)

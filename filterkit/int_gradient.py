@@ -13,14 +13,13 @@ last place off).  No derivative image is ever stored.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
+from numba import njit
 
 from . import border as _border
 from . import kernels as _kernels
 
-__all__ = ["fits_int16", "int16_gradient_magnitude"]
+__all__ = ["fits_int16", "uint8_gradient_magnitude"]
 
 _LARGEST = 4096  # |derivative| bound: exact in float32, and its square fits int32
 
@@ -36,54 +35,49 @@ def fits_int16(seps: list[_kernels.Separable]) -> bool:
     return True
 
 
-@functools.cache
-def _compiled():
-    from numba import njit
-
-    @njit(cache=True, nogil=True)
-    def pad_row(body, padded, col_idx, channels):  # pragma: no cover - compiled
-        """Write the one-pixel x border of ``padded`` (body at offset ``channels``) from ``col_idx``."""
-        w = body.shape[0] // channels
-        for x in (0, w + 1):
-            cx = col_idx[x]
-            for c in range(channels):
-                padded[x * channels + c] = np.float32(0.0) if cx < 0 else body[cx * channels + c]
-
-    @njit(cache=True, nogil=True)
-    def magnitude(image, channels, ky, kx, row_idx, col_idx, out):  # pragma: no cover - compiled
-        """``out = hypot(correlate(image, ky), correlate(image, kx))``; ``ky``, ``kx``: (2, 3) float32
-        (row 0 the vertical weights, row 1 the horizontal ones)."""
-        h, wc = image.shape
-        zero = np.zeros(wc, np.uint8)
-        vy = np.zeros(wc + 2 * channels, np.float32)
-        vx = np.zeros(wc + 2 * channels, np.float32)
-        vy_body = vy[channels : channels + wc]
-        vx_body = vx[channels : channels + wc]
-        vy0, vy1, vy2 = vy[:wc], vy[channels : channels + wc], vy[2 * channels :]
-        vx0, vx1, vx2 = vx[:wc], vx[channels : channels + wc], vx[2 * channels :]
-        a0, a1, a2, b0, b1, b2 = ky[0, 0], ky[0, 1], ky[0, 2], kx[0, 0], kx[0, 1], kx[0, 2]
-        c0, c1, c2, d0, d1, d2 = ky[1, 0], ky[1, 1], ky[1, 2], kx[1, 0], kx[1, 1], kx[1, 2]
-        for y in range(h):
-            i0, i1, i2 = row_idx[y], row_idx[y + 1], row_idx[y + 2]
-            r0 = image[i0] if i0 >= 0 else zero
-            r1 = image[i1] if i1 >= 0 else zero
-            r2 = image[i2] if i2 >= 0 else zero
-            for k in range(wc):  # vertical halves: exact small integers
-                p, q, s = np.float32(r0[k]), np.float32(r1[k]), np.float32(r2[k])
-                vy_body[k] = (a0 * p + a1 * q) + a2 * s
-                vx_body[k] = (b0 * p + b1 * q) + b2 * s
-            pad_row(vy_body, vy, col_idx, channels)
-            pad_row(vx_body, vx, col_idx, channels)
-            o = out[y]
-            for k in range(wc):  # horizontal halves, then the magnitude
-                gy = np.int32((c0 * vy0[k] + c1 * vy1[k]) + c2 * vy2[k])
-                gx = np.int32((d0 * vx0[k] + d1 * vx1[k]) + d2 * vx2[k])
-                o[k] = np.sqrt(np.float32(gx * gx + gy * gy))
-
-    return magnitude
+@njit(cache=True, nogil=True)
+def _pad_row(body, padded, col_idx, channels):
+    """Write the one-pixel x border of ``padded`` (body at offset ``channels``) from ``col_idx``."""
+    w = body.shape[0] // channels
+    for x in (0, w + 1):
+        cx = col_idx[x]
+        for c in range(channels):
+            padded[x * channels + c] = np.float32(0.0) if cx < 0 else body[cx * channels + c]
 
 
-def int16_gradient_magnitude(plane: np.ndarray, sep_y: _kernels.Separable, sep_x: _kernels.Separable,
+@njit(cache=True, nogil=True)
+def _magnitude(image, channels, ky, kx, row_idx, col_idx, out):
+    """``out = hypot(correlate(image, ky), correlate(image, kx))``; ``ky``, ``kx``: (2, 3) float32
+    (row 0 the vertical weights, row 1 the horizontal ones)."""
+    h, wc = image.shape
+    zero = np.zeros(wc, np.uint8)
+    vy = np.zeros(wc + 2 * channels, np.float32)
+    vx = np.zeros(wc + 2 * channels, np.float32)
+    vy_body = vy[channels : channels + wc]
+    vx_body = vx[channels : channels + wc]
+    vy0, vy1, vy2 = vy[:wc], vy[channels : channels + wc], vy[2 * channels :]
+    vx0, vx1, vx2 = vx[:wc], vx[channels : channels + wc], vx[2 * channels :]
+    a0, a1, a2, b0, b1, b2 = ky[0, 0], ky[0, 1], ky[0, 2], kx[0, 0], kx[0, 1], kx[0, 2]
+    c0, c1, c2, d0, d1, d2 = ky[1, 0], ky[1, 1], ky[1, 2], kx[1, 0], kx[1, 1], kx[1, 2]
+    for y in range(h):
+        i0, i1, i2 = row_idx[y], row_idx[y + 1], row_idx[y + 2]
+        r0 = image[i0] if i0 >= 0 else zero
+        r1 = image[i1] if i1 >= 0 else zero
+        r2 = image[i2] if i2 >= 0 else zero
+        for k in range(wc):  # vertical halves: exact small integers
+            p, q, s = np.float32(r0[k]), np.float32(r1[k]), np.float32(r2[k])
+            vy_body[k] = (a0 * p + a1 * q) + a2 * s
+            vx_body[k] = (b0 * p + b1 * q) + b2 * s
+        _pad_row(vy_body, vy, col_idx, channels)
+        _pad_row(vx_body, vx, col_idx, channels)
+        o = out[y]
+        for k in range(wc):  # horizontal halves, then the magnitude
+            gy = np.int32((c0 * vy0[k] + c1 * vy1[k]) + c2 * vy2[k])
+            gx = np.int32((d0 * vx0[k] + d1 * vx1[k]) + d2 * vx2[k])
+            o[k] = np.sqrt(np.float32(gx * gx + gy * gy))
+
+
+def uint8_gradient_magnitude(plane: np.ndarray, sep_y: _kernels.Separable, sep_x: _kernels.Separable,
                              border_type: int) -> np.ndarray:
     """float32 ``hypot(d/dx, d/dy)`` of a uint8 ``(H, W[, C])`` plane; kernels must pass :func:`fits_int16`.
 
@@ -91,7 +85,7 @@ def int16_gradient_magnitude(plane: np.ndarray, sep_y: _kernels.Separable, sep_x
     (reflect, reflect-101, replicate, constant 0, wrap).
     """
     if plane.dtype != np.uint8 or plane.ndim not in (2, 3) or not fits_int16([sep_y, sep_x]):
-        raise ValueError("int16_gradient_magnitude needs a uint8 (H, W[, C]) plane and kernels that fit_int16")
+        raise ValueError("uint8_gradient_magnitude needs a uint8 (H, W[, C]) plane and kernels that fit_int16")
     h, w = plane.shape[:2]
     channels = plane.shape[2] if plane.ndim == 3 else 1
     mode = _border.mode_of_opencv_border(border_type)
@@ -101,5 +95,5 @@ def int16_gradient_magnitude(plane: np.ndarray, sep_y: _kernels.Separable, sep_x
     out = np.empty(image2d.shape, dtype=np.float32)
     ky = np.stack([sep_y.rows, sep_y.cols]).astype(np.float32)
     kx = np.stack([sep_x.rows, sep_x.cols]).astype(np.float32)
-    _compiled()(image2d, channels, ky, kx, row_idx, col_idx, out)
+    _magnitude(image2d, channels, ky, kx, row_idx, col_idx, out)
     return out.reshape(plane.shape)

@@ -85,10 +85,8 @@ from typing import Callable, Literal
 import numpy as np
 
 from . import border as _border
-from . import int_gradient as _int_gradient
 from . import kernels as _kernels
 from .dtypes import check_dtype, float_dtype_for, round_saturate
-from .exact_round import smooth_uint8_exact
 
 __all__ = [
     "BACKENDS",
@@ -541,6 +539,8 @@ def gaussian(
         if dtype == np.uint16:  # float32 sums are off by one near ties for 16-bit values: use float64
             return _cv_round_saturate(cv2.sepFilter2D(plane, cv2.CV_64F, g, g, borderType=border_type), dtype)
         if dtype == np.uint8:  # not GaussianBlur: its 8-bit fixed-point weights are off by one often
+            from .exact_round import smooth_uint8_exact  # numba: imported on first use
+
             return smooth_uint8_exact(plane, g, border_type)
         # floats: GaussianBlur given the size and sigma samples exactly this kernel (and is faster)
         return cv2.GaussianBlur(plane, (len(g), len(g)), sigma_used, borderType=border_type)
@@ -699,6 +699,13 @@ def _derivative_kernel(name: str, axis: int, size: int, normalize: bool) -> _ker
     return _kernels.Separable(rows=sep.rows / scale, cols=sep.cols)
 
 
+def _fits_int16(seps: list[_kernels.Separable]) -> bool:
+    """:func:`filterkit.int_gradient.fits_int16`, imported (with numba) only when asked."""
+    from .int_gradient import fits_int16
+
+    return fits_int16(seps)
+
+
 def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, backend) -> np.ndarray:
     if _is_tensor(image):
         return _to_tensor_backend(
@@ -718,9 +725,11 @@ def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, ba
         plan = _opencv_border_plan(mode, cval, planes, r, r, {"reflect", "mirror", "nearest", "constant"})
         if plan is None:
             _no_opencv(backend, "the kernel is wider than the image or cval does not fit the dtype")
-    if axis is None and plan is not None and planes.dtype == np.uint8 and _int_gradient.fits_int16(seps):
+    if axis is None and plan is not None and planes.dtype == np.uint8 and _fits_int16(seps):
+        from . import int_gradient as _int_gradient  # numba: imported on first use
+
         def magnitude(plane, border_type):  # exact int16 derivatives, one fused pass for the magnitude
-            return _int_gradient.int16_gradient_magnitude(plane, seps[0], seps[1], border_type)
+            return _int_gradient.uint8_gradient_magnitude(plane, seps[0], seps[1], border_type)
 
         return planes.restore(planes.map_opencv(_with_border(plan, r, r, cval, magnitude), np.float32))
     results = []

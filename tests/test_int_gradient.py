@@ -9,7 +9,7 @@ from scipy import ndimage as ndi
 pytest.importorskip("cv2")
 
 from filterkit import border, ndimage  # noqa: E402
-from filterkit.int_gradient import fits_int16, int16_gradient_magnitude  # noqa: E402
+from filterkit.int_gradient import fits_int16, uint8_gradient_magnitude  # noqa: E402
 from filterkit.ndimage import _derivative_kernel  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def test_magnitude_is_the_float32_nearest_to_the_exact_one(name, mode):
     image = np.random.default_rng(7).integers(0, 256, (61, 83, 3), dtype=np.uint8)
     image[:8] = 255  # saturated rows: the largest derivatives
     seps = [_derivative_kernel(name, a, 3, False) for a in (0, 1)]
-    out = int16_gradient_magnitude(image, seps[0], seps[1], border.opencv_border(mode))
+    out = uint8_gradient_magnitude(image, seps[0], seps[1], border.opencv_border(mode))
     x = image.astype(np.float64)
     d = [ndi.correlate(x, s.full()[:, :, None], mode=border.scipy_mode(mode)) for s in seps]
     exact = np.sqrt(d[0] ** 2 + d[1] ** 2)
@@ -41,8 +41,8 @@ def test_ndimage_uses_it_for_uint8_and_matches_the_float_path(monkeypatch):
     from filterkit import int_gradient
 
     calls = []
-    real = int_gradient.int16_gradient_magnitude
-    monkeypatch.setattr(int_gradient, "int16_gradient_magnitude", lambda *a: calls.append(1) or real(*a))
+    real = int_gradient.uint8_gradient_magnitude
+    monkeypatch.setattr(int_gradient, "uint8_gradient_magnitude", lambda *a: calls.append(1) or real(*a))
     image = np.random.default_rng(1).integers(0, 256, (40, 50), dtype=np.uint8)
     fast = ndimage.sobel(image, mode="wrap")  # padded explicitly, then the int16 path
     assert calls == [1]
