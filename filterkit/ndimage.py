@@ -45,18 +45,21 @@ Backends
     OpenCV cannot do, and scipy.ndimage otherwise.  ``"opencv"``,
     ``"scipy"`` and ``"numba"`` force one (``ValueError`` if it cannot do the
     case).  Backends agree exactly except for float results at float32
-    rounding.  uint8 ``gaussian`` on OpenCV sums in float32, which can be off
-    by one next to a ``.5`` tie (about one pixel in 100,000), so the pixels
-    within the float32 error bound of a tie are recomputed in float64
-    (:mod:`filterkit.exact_round`): the result equals scipy's float64 value
-    rounded half to even, to the last pixel.
+    rounding.  Two uint8 cases on the OpenCV path run in numba instead
+    (imported on first use): ``gaussian`` sums in float32 and recomputes in
+    float64 the pixels within the float32 error bound of a ``.5`` tie
+    (:mod:`filterkit.exact_round`), so the result equals scipy's float64 value
+    rounded half to even, to the last pixel; the gradient magnitude of 3x3
+    integer kernels (``sobel``, ``scharr``, ``prewitt`` with ``axis=None``)
+    takes both exact derivatives and the magnitude in one pass
+    (:mod:`filterkit.int_gradient`).
 
     OpenCV calls (OpenCV's own thread pool applies: ``cv2.setNumThreads``):
     ``blur`` for mean (uint16 sizes >= 15: ``boxFilter`` in float64, as
-    ``blur``'s 16-bit scaling is off by one there); ``sepFilter2D`` for uint8
-    Gaussians (never ``GaussianBlur``: its 8-bit fixed-point weights are off
-    by one on 6-18 % of pixels) and for derivatives; ``GaussianBlur`` with
-    explicit size and sigma for float images (same sampled kernel); uint16
+    ``blur``'s 16-bit scaling is off by one there); ``sepFilter2D`` for
+    derivatives; ``GaussianBlur`` with explicit size and sigma for float
+    images (same sampled kernel; never for uint8, where its 8-bit fixed-point
+    weights are off by one on 6-18 % of pixels); uint16
     Gaussians in float64 (float32 sums are off by one on ~0.2 % of pixels);
     ``filter2D`` for correlate and laplace; ``medianBlur``, which always
     replicates the edge, so for other modes only the border frame is
