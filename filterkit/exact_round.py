@@ -69,26 +69,6 @@ def _taps4(dst, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _taps4_rounded(out, near, threshold, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):
-    """``_taps4`` rounded half to even into uint8 ``out``; ``near[k]`` = 1 where a tie may be within the bound.
-
-    Returns how many pixels were flagged.  No clipping: the weights are non-negative and
-    sum to 1, so ``0 <= v < 255.5``.
-    """
-    flagged = 0
-    for k in range(out.shape[0]):
-        v = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
-            g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
-        )
-        rounded = np.rint(v)
-        tie = abs(v - rounded) >= threshold  # exact: v and its rounding are within a factor 2
-        near[k] = tie
-        flagged += tie
-        out[k] = np.uint8(np.int32(rounded))
-    return flagged
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _correlate_row(dst, buf, offsets, g, blocks):
     """``dst[k] = sum_j g[j] * buf[offsets[j] + k]`` over the first ``blocks`` blocks of pairs."""
     r = g.shape[0] // 2
@@ -104,21 +84,88 @@ def _correlate_row(dst, buf, offsets, g, blocks):
             _taps4(dst, dst, np.float32(1.0), a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
 
 
+@njit(cache=True, nogil=True)
+def _taps4x4(acc, centre, c0, c1, c2, c3, gc, ring, l0, l1, l2, l3, l4, l5, l6, u0, u1, u2, u3, u4, u5, u6,
+             w0, w1, w2, w3):
+    """``_taps4`` for output rows y..y+3 at once, into ``acc`` rows 0..3, from the 14 ring rows they share.
+
+    Rows are passed as row numbers of two 2-D arrays (``centre``: the ring or ``acc``), not as
+    separate arrays: numba vectorises the loop only when it sees few distinct arrays.
+    """
+    for k in range(acc.shape[1]):
+        L0 = ring[l0, k]
+        L1 = ring[l1, k]
+        L2 = ring[l2, k]
+        L3 = ring[l3, k]
+        L4 = ring[l4, k]
+        L5 = ring[l5, k]
+        L6 = ring[l6, k]
+        U0 = ring[u0, k]
+        U1 = ring[u1, k]
+        U2 = ring[u2, k]
+        U3 = ring[u3, k]
+        U4 = ring[u4, k]
+        U5 = ring[u5, k]
+        U6 = ring[u6, k]
+        acc[0, k] = ((gc * centre[c0, k] + w0 * (L0 + U3)) + w1 * (L1 + U2)) + (w2 * (L2 + U1) + w3 * (L3 + U0))
+        acc[1, k] = ((gc * centre[c1, k] + w0 * (L1 + U4)) + w1 * (L2 + U3)) + (w2 * (L3 + U2) + w3 * (L4 + U1))
+        acc[2, k] = ((gc * centre[c2, k] + w0 * (L2 + U5)) + w1 * (L3 + U4)) + (w2 * (L4 + U3) + w3 * (L5 + U2))
+        acc[3, k] = ((gc * centre[c3, k] + w0 * (L3 + U6)) + w1 * (L4 + U5)) + (w2 * (L5 + U4) + w3 * (L6 + U3))
+
 @njit(cache=True, nogil=True, inline="always")
-def _correlate_row_rounded(acc, buf, offsets, g, out, near, threshold):
-    """:func:`_correlate_row` over all blocks, the last one rounded into ``out``; returns the flagged count."""
+def _round_row(values, out, near, threshold):
+    """``out = rint(values)`` (half to even) as uint8; ``near[k]`` = 1 where a tie may be within the bound.
+
+    Returns how many were flagged.  No clipping: the weights are non-negative and sum to 1,
+    so ``0 <= v < 255.5``.
+    """
+    flagged = 0
+    for k in range(out.shape[0]):
+        v = values[k]
+        rounded = np.rint(v)
+        tie = abs(v - rounded) >= threshold  # exact: v and its rounding are within a factor 2
+        near[k] = tie
+        flagged += tie
+        out[k] = np.uint8(np.int32(rounded))
+    return flagged
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _block_rows4(slots, g, b):
+    """Ring rows and weights of block ``b`` of pairs for output rows y..y+3 (``slots``: ring rows of y..y+n+2).
+
+    Lower rows ``l_m`` = row y+4b+m, upper ``u_m`` = row y+n-4-4b+m (m = 0..6); output row y+q
+    pairs ``(l_{q+p}, u_{q-p+3})`` for pair ``p`` of the block.  Past the last pair the weight is 0
+    and the rows are any valid ones (clamped into the ring).
+    """
+    n = g.shape[0]
+    r = n // 2
+    j0 = 4 * b
+    top = n + 2
+    zero = np.float32(0.0)
+    return (slots[min(j0, top)], slots[min(j0 + 1, top)], slots[min(j0 + 2, top)], slots[min(j0 + 3, top)],
+            slots[min(j0 + 4, top)], slots[min(j0 + 5, top)], slots[min(j0 + 6, top)],
+            slots[max(n - 4 - j0, 0)], slots[max(n - 3 - j0, 0)], slots[max(n - 2 - j0, 0)],
+            slots[max(n - 1 - j0, 0)], slots[max(n - j0, 0)], slots[max(n + 1 - j0, 0)], slots[max(n + 2 - j0, 0)],
+            g[j0] if j0 < r else zero, g[j0 + 1] if j0 + 1 < r else zero,
+            g[j0 + 2] if j0 + 2 < r else zero, g[j0 + 3] if j0 + 3 < r else zero)
+
+
+@njit(cache=True, nogil=True)
+def _correlate_rows4(acc, ring, slots, g):
+    """Output rows y..y+3 over all blocks into ``acc`` rows 0..3 (``slots``: ring rows of y..y+n+2).
+
+    ``ring``: 2-D, rows at least as long as ``acc``'s (only the first ``acc.shape[1]`` samples are read).
+    """
     r = g.shape[0] // 2
-    c = _view(buf, offsets[r], acc.shape[0])
-    last = _blocks_of(r) - 1
-    _correlate_row(acc, buf, offsets, g, last)
-    a0, b0, g0 = _pair(buf, offsets, g, 4 * last, c)
-    a1, b1, g1 = _pair(buf, offsets, g, 4 * last + 1, c)
-    a2, b2, g2 = _pair(buf, offsets, g, 4 * last + 2, c)
-    a3, b3, g3 = _pair(buf, offsets, g, 4 * last + 3, c)
-    if last == 0:
-        return _taps4_rounded(out, near, threshold, c, g[r], a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3)
-    return _taps4_rounded(out, near, threshold, acc, np.float32(1.0), a0, b0, g0, a1, b1, g1, a2, b2, g2,
-                         a3, b3, g3)
+    for b in range(_blocks_of(r)):
+        l0, l1, l2, l3, l4, l5, l6, u0, u1, u2, u3, u4, u5, u6, w0, w1, w2, w3 = _block_rows4(slots, g, b)
+        if b == 0:
+            _taps4x4(acc, ring, slots[r], slots[r + 1], slots[r + 2], slots[r + 3], g[r], ring,
+                     l0, l1, l2, l3, l4, l5, l6, u0, u1, u2, u3, u4, u5, u6, w0, w1, w2, w3)
+        else:
+            _taps4x4(acc, acc, 0, 1, 2, 3, np.float32(1.0), ring,
+                     l0, l1, l2, l3, l4, l5, l6, u0, u1, u2, u3, u4, u5, u6, w0, w1, w2, w3)
 
 
 @njit(cache=True, nogil=True)
@@ -145,64 +192,95 @@ def _exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols):
 
 
 @njit(cache=True, nogil=True)
+def _filter_x(image, src, channels, g32, col_idx, hpad, x_offsets, slot):
+    """Image row ``src`` (-1: constant border, zeros) filtered along x into ``slot``."""
+    if src < 0:
+        slot[:] = 0.0
+        return
+    wc = slot.shape[0]
+    r = g32.shape[0] // 2
+    w = wc // channels
+    row = image[src]
+    body = _view(hpad, r * channels, wc)
+    for k in range(wc):
+        body[k] = np.float32(row[k])
+    for q in range(r):
+        for x in (q, w + r + q):
+            cx = col_idx[x]
+            for c in range(channels):
+                hpad[x * channels + c] = np.float32(0.0) if cx < 0 else np.float32(row[cx * channels + c])
+    _correlate_row(slot, hpad, x_offsets, g32, _blocks_of(r))
+
+
+@njit(cache=True, nogil=True)
+def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols):
+    """Recompute in float64 the ``left`` pixels of output row ``y`` flagged in ``near``; returns the count."""
+    wc = orow.shape[0]
+    words = near[: wc // 8 * 8].view(np.uint64)
+    done = 0
+    i = 0
+    while done < left and 8 * i < wc:  # 32 pixels at a time (usually one or two flagged per row)
+        if i + 4 <= words.shape[0] and (words[i] | words[i + 1] | words[i + 2] | words[i + 3]) == 0:
+            i += 4
+            continue
+        for k in range(8 * i, 8 * (i + 4) if i + 4 <= words.shape[0] else wc):
+            if near[k]:
+                x = k // channels
+                e = _exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
+                orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
+                done += 1
+        i += 4
+    return done
+
+
+@njit(cache=True, nogil=True)
 def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
-    """Fill ``out`` (uint8, like ``image``: ``(H, W*C)``); returns how many pixels were recomputed."""
+    """Fill ``out`` (uint8, like ``image``: ``(H, W*C)``); returns how many pixels were recomputed.
+
+    Output rows go four at a time (the last one to three alone), from a ring of the
+    ``n + 3`` x-filtered padded rows they need.
+    """
     h, wc = image.shape
     n = g32.shape[0]
     r = n // 2
     w = wc // channels
-    # the x-filtered rows, row p of the padded image in slot p % n; slots 64 bytes apart beyond a multiple of
-    # 64, never a multiple of 4 KiB apart (which would put all n rows in the same L1 cache sets)
+    slots = n + 3
+    # row p of the padded image in slot p % slots; slots 64 bytes apart beyond a multiple of 64,
+    # never a multiple of 4 KiB apart (which would put all the rows in the same L1 cache sets)
     stride = (wc + 15) // 16 * 16 + 16
     if stride % 1024 == 0:
         stride += 16
-    ring = np.empty(n * stride, np.float32)
+    ring = np.empty((slots, stride), np.float32)
+    flat_ring = ring.reshape(-1)
     hpad = np.zeros((w + 2 * r) * channels, np.float32)  # one input row with its x border
-    body = _view(hpad, r * channels, wc)
-    acc = _view(np.empty(wc, np.float32), 0, wc)
+    acc = np.empty((4, wc), np.float32)
+    near = np.zeros((4, wc), np.uint8)
     x_offsets = np.arange(n) * channels
-    y_offsets = np.empty(n, np.int64)
-    near = np.zeros(wc, np.uint8)
+    y_slots = np.empty(slots, np.int64)
+    y_offsets = np.empty(slots, np.int64)
     cols = np.empty(n, np.int64)
-    words = near[: wc // 8 * 8].view(np.uint64)
-    blocks = _blocks_of(r)
     recomputed = 0
-    for p in range(h + n - 1):
-        slot = _view(ring, (p % n) * stride, wc)
-        src = row_idx[p]
-        if src < 0:  # constant border row
-            slot[:] = 0.0
+    filtered = 0  # padded rows filtered along x so far
+    y = 0
+    while y < h:
+        rows = 4 if y + 4 <= h else 1
+        while filtered < y + n - 1 + rows:
+            _filter_x(image, row_idx[filtered], channels, g32, col_idx, hpad, x_offsets,
+                      _view(flat_ring, (filtered % slots) * stride, wc))
+            filtered += 1
+        for i in range(slots):
+            y_slots[i] = (y + i) % slots
+            y_offsets[i] = y_slots[i] * stride
+        if rows == 4:
+            _correlate_rows4(acc, ring, y_slots, g32)
         else:
-            row = image[src]
-            for k in range(wc):
-                body[k] = np.float32(row[k])
-            for q in range(r):
-                for x in (q, w + r + q):
-                    cx = col_idx[x]
-                    for c in range(channels):
-                        hpad[x * channels + c] = np.float32(0.0) if cx < 0 else np.float32(row[cx * channels + c])
-            _correlate_row(slot, hpad, x_offsets, g32, blocks)
-        y = p - (n - 1)
-        if y < 0:
-            continue
-        for i in range(n):
-            y_offsets[i] = ((y + i) % n) * stride
-        orow = out[y]
-        left = _correlate_row_rounded(acc, ring, y_offsets, g32, orow, near, threshold)
-        i = 0
-        while left > 0 and 8 * i < wc:  # the flagged pixels, 32 at a time (usually one or two per row)
-            if i + 4 <= words.shape[0] and (words[i] | words[i + 1] | words[i + 2] | words[i + 3]) == 0:
-                i += 4
-                continue
-            stop = 8 * (i + 4) if i + 4 <= words.shape[0] else wc
-            for k in range(8 * i, stop):
-                if near[k]:
-                    x = k // channels
-                    e = _exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
-                    orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
-                    recomputed += 1
-                    left -= 1
-            i += 4
+            _correlate_row(acc[0], flat_ring, y_offsets, g32, _blocks_of(r))
+        for q in range(rows):
+            flagged = _round_row(acc[q], out[y + q], near[q], threshold)
+            if flagged:
+                recomputed += _fix_row(image, channels, g64, row_idx, col_idx, y + q, out[y + q], near[q],
+                                       flagged, cols)
+        y += rows
     return recomputed
 
 
