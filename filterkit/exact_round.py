@@ -169,25 +169,29 @@ def _correlate_rows4(acc, ring, slots, g):
 
 
 @njit(cache=True, nogil=True)
-def _exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols):
+def _exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols, sums):
     """The float64 correlation at (y, x, c) in scipy.ndimage's order (the pass along x, then along y).
 
-    ``cols``: scratch for the ``n`` sample positions in a row (-1: constant border, zero).
+    ``cols``, ``sums``: scratch of ``n`` (the sample positions in a row, -1 for a constant border
+    of zeros; the row sums).  The ``n`` row sums are built side by side, each in its own order.
     """
     n = g.shape[0]
     for j in range(n):
         cx = col_idx[x + j]
         cols[j] = cx * channels + c if cx >= 0 else -1
+        sums[j] = 0.0
+    for j in range(n):
+        q = cols[j]
+        if q < 0:
+            continue  # adds g[j] * 0
+        gj = g[j]
+        for i in range(n):
+            ry = row_idx[y + i]
+            if ry >= 0:
+                sums[i] += gj * np.float64(image[ry, q])
     acc = 0.0
     for i in range(n):
-        ry = row_idx[y + i]
-        s = 0.0
-        if ry >= 0:
-            row = image[ry]
-            for j in range(n):
-                if cols[j] >= 0:
-                    s += g[j] * np.float64(row[cols[j]])
-        acc += g[i] * s
+        acc += g[i] * sums[i]
     return acc
 
 
@@ -213,7 +217,7 @@ def _filter_x(image, src, channels, g32, col_idx, hpad, x_offsets, slot):
 
 
 @njit(cache=True, nogil=True)
-def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols):
+def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols, sums):
     """Recompute in float64 the ``left`` pixels of output row ``y`` flagged in ``near``; returns the count."""
     wc = orow.shape[0]
     words = near[: wc // 8 * 8].view(np.uint64)
@@ -226,7 +230,7 @@ def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols):
         for k in range(8 * i, 8 * (i + 4) if i + 4 <= words.shape[0] else wc):
             if near[k]:
                 x = k // channels
-                e = _exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
+                e = _exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols, sums)
                 orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
                 done += 1
         i += 4
@@ -259,6 +263,7 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
     y_slots = np.empty(slots, np.int64)
     y_offsets = np.empty(slots, np.int64)
     cols = np.empty(n, np.int64)
+    sums = np.empty(n, np.float64)
     recomputed = 0
     filtered = 0  # padded rows filtered along x so far
     y = 0
@@ -279,7 +284,7 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
             flagged = _round_row(acc[q], out[y + q], near[q], threshold)
             if flagged:
                 recomputed += _fix_row(image, channels, g64, row_idx, col_idx, y + q, out[y + q], near[q],
-                                       flagged, cols)
+                                       flagged, cols, sums)
         y += rows
     return recomputed
 
