@@ -152,20 +152,26 @@ def _block_rows4(slots, g, b):
 
 
 @njit(cache=True, nogil=True)
-def _correlate_rows4(acc, ring, slots, g):
-    """Output rows y..y+3 over all blocks into ``acc`` rows 0..3 (``slots``: ring rows of y..y+n+2).
+def _correlate_rows4(acc, spare, ring, slots, g):
+    """Output rows y..y+3 over all blocks into ``acc`` or ``spare`` rows 0..3, returned.
 
-    ``ring``: 2-D, rows at least as long as ``acc``'s (only the first ``acc.shape[1]`` samples are read).
+    ``slots``: ring rows of y..y+n+2; ``ring``: 2-D, rows at least as long as ``acc``'s (only the
+    first ``acc.shape[1]`` samples are read).  Blocks after the first add to the previous sums,
+    read from the other of the two buffers: numba does not vectorise a loop that reads and
+    writes rows of the same array.
     """
     r = g.shape[0] // 2
+    src, dst = spare, acc
     for b in range(_blocks_of(r)):
         l0, l1, l2, l3, l4, l5, l6, u0, u1, u2, u3, u4, u5, u6, w0, w1, w2, w3 = _block_rows4(slots, g, b)
         if b == 0:
-            _taps4x4(acc, ring, slots[r], slots[r + 1], slots[r + 2], slots[r + 3], g[r], ring,
+            _taps4x4(dst, ring, slots[r], slots[r + 1], slots[r + 2], slots[r + 3], g[r], ring,
                      l0, l1, l2, l3, l4, l5, l6, u0, u1, u2, u3, u4, u5, u6, w0, w1, w2, w3)
         else:
-            _taps4x4(acc, acc, 0, 1, 2, 3, np.float32(1.0), ring,
+            _taps4x4(dst, src, 0, 1, 2, 3, np.float32(1.0), ring,
                      l0, l1, l2, l3, l4, l5, l6, u0, u1, u2, u3, u4, u5, u6, w0, w1, w2, w3)
+        src, dst = dst, src
+    return src
 
 
 @njit(cache=True, nogil=True)
@@ -258,12 +264,13 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
     flat_ring = ring.reshape(-1)
     hpad = np.zeros((w + 2 * r) * channels, np.float32)  # one input row with its x border
     acc = np.empty((4, wc), np.float32)
+    spare = np.empty((4, wc), np.float32)
     near = np.zeros((4, wc), np.uint8)
     x_offsets = np.arange(n) * channels
     y_slots = np.empty(slots, np.int64)
     y_offsets = np.empty(slots, np.int64)
     cols = np.empty(n, np.int64)
-    sums = np.empty(n, np.float64)
+    row_sums = np.empty(n, np.float64)
     recomputed = 0
     filtered = 0  # padded rows filtered along x so far
     y = 0
@@ -277,14 +284,15 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
             y_slots[i] = (y + i) % slots
             y_offsets[i] = y_slots[i] * stride
         if rows == 4:
-            _correlate_rows4(acc, ring, y_slots, g32)
+            result = _correlate_rows4(acc, spare, ring, y_slots, g32)
         else:
             _correlate_row(acc[0], flat_ring, y_offsets, g32, _blocks_of(r))
+            result = acc
         for q in range(rows):
-            flagged = _round_row(acc[q], out[y + q], near[q], threshold)
+            flagged = _round_row(result[q], out[y + q], near[q], threshold)
             if flagged:
                 recomputed += _fix_row(image, channels, g64, row_idx, col_idx, y + q, out[y + q], near[q],
-                                       flagged, cols, sums)
+                                       flagged, cols, row_sums)
         y += rows
     return recomputed
 
