@@ -33,14 +33,15 @@ def _blocks_of(r):
 def float32_error_bound(taps: int, max_value: float = 255.0) -> float:
     """Largest distance of this module's float32 result from the exact value (grey levels).
 
-    Each of the ``2 * taps`` products reaches the result through at most
-    ``K = 6 * blocks + 6`` roundings (the float32 weight, the pair sum, the product, a
-    sum tree of depth 3 per block, in each pass), so the error is at most
+    Each product reaches the result through at most ``K = 2 * blocks + 10`` roundings: in the
+    pass along x the float32 weight, the product, a sum tree of depth 3 and one more addition
+    per further block of four pairs (``blocks + 4``); in the pass along y the same plus the
+    pair sum (``blocks + 5``); one spare.  So the error is at most
     ``K u / (1 - K u) * max_value`` with ``u = 2**-24`` (Higham's gamma_K for
     non-negative terms summing to at most ``max_value``), plus a margin that
     covers scipy's own float64 rounding.
     """
-    k = 6 * _blocks_of(taps // 2) + 6
+    k = 2 * _blocks_of(taps // 2) + 10
     u = 2.0**-24
     return k * u / (1.0 - k * u) * max_value + 1e-9
 
@@ -63,9 +64,7 @@ def _pair(buf, offsets, g, j, centre):
 @njit(cache=True, nogil=True, inline="always")
 def _taps4(dst, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):
     for k in range(dst.shape[0]):
-        dst[k] = ((gc * c[k] + g0 * (a0[k] + b0[k])) + g1 * (a1[k] + b1[k])) + (
-            g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])
-        )
+        dst[k] = gc * c[k] + ((g0 * (a0[k] + b0[k]) + g1 * (a1[k] + b1[k])) + (g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -107,10 +106,10 @@ def _taps4x4(acc, centre, c0, c1, c2, c3, gc, ring, l0, l1, l2, l3, l4, l5, l6, 
         U4 = ring[u4, k]
         U5 = ring[u5, k]
         U6 = ring[u6, k]
-        acc[0, k] = ((gc * centre[c0, k] + w0 * (L0 + U3)) + w1 * (L1 + U2)) + (w2 * (L2 + U1) + w3 * (L3 + U0))
-        acc[1, k] = ((gc * centre[c1, k] + w0 * (L1 + U4)) + w1 * (L2 + U3)) + (w2 * (L3 + U2) + w3 * (L4 + U1))
-        acc[2, k] = ((gc * centre[c2, k] + w0 * (L2 + U5)) + w1 * (L3 + U4)) + (w2 * (L4 + U3) + w3 * (L5 + U2))
-        acc[3, k] = ((gc * centre[c3, k] + w0 * (L3 + U6)) + w1 * (L4 + U5)) + (w2 * (L5 + U4) + w3 * (L6 + U3))
+        acc[0, k] = gc * centre[c0, k] + ((w0 * (L0 + U3) + w1 * (L1 + U2)) + (w2 * (L2 + U1) + w3 * (L3 + U0)))
+        acc[1, k] = gc * centre[c1, k] + ((w0 * (L1 + U4) + w1 * (L2 + U3)) + (w2 * (L3 + U2) + w3 * (L4 + U1)))
+        acc[2, k] = gc * centre[c2, k] + ((w0 * (L2 + U5) + w1 * (L3 + U4)) + (w2 * (L4 + U3) + w3 * (L5 + U2)))
+        acc[3, k] = gc * centre[c3, k] + ((w0 * (L3 + U6) + w1 * (L4 + U5)) + (w2 * (L5 + U4) + w3 * (L6 + U3)))
 
 @njit(cache=True, nogil=True, inline="always")
 def _round_row(values, out, near, threshold):
@@ -179,22 +178,25 @@ def _exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols, sums):
     """The float64 correlation at (y, x, c) in scipy.ndimage's order (the pass along x, then along y).
 
     ``cols``, ``sums``: scratch of ``n`` (the sample positions in a row, -1 for a constant border
-    of zeros; the row sums).  The ``n`` row sums are built side by side, each in its own order.
+    of zeros; the row sums).  Four row sums are built side by side, each in its own order.
     """
     n = g.shape[0]
     for j in range(n):
         cx = col_idx[x + j]
         cols[j] = cx * channels + c if cx >= 0 else -1
-        sums[j] = 0.0
-    for j in range(n):
-        q = cols[j]
-        if q < 0:
-            continue  # adds g[j] * 0
-        gj = g[j]
-        for i in range(n):
-            ry = row_idx[y + i]
-            if ry >= 0:
-                sums[i] += gj * np.float64(image[ry, q])
+    for i0 in range(0, n, 4):
+        i1 = min(i0 + 4, n)
+        for i in range(i0, i1):
+            sums[i] = 0.0
+        for j in range(n):
+            q = cols[j]
+            if q < 0:
+                continue  # adds g[j] * 0
+            gj = g[j]
+            for i in range(i0, i1):
+                ry = row_idx[y + i]
+                if ry >= 0:
+                    sums[i] += gj * np.float64(image[ry, q])
     acc = 0.0
     for i in range(n):
         acc += g[i] * sums[i]
