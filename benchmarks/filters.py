@@ -99,6 +99,7 @@ def implementations(op: str, p: float, img: np.ndarray) -> dict[str, Callable[[n
     import scipy.ndimage as ndi
 
     import filterkit
+    from filterkit import kernels
 
     colour = img.ndim == 3
     ca = -1 if colour else None
@@ -122,7 +123,10 @@ def implementations(op: str, p: float, img: np.ndarray) -> dict[str, Callable[[n
     elif op == "gaussian":
         sigma = float(p)
         impl["filterkit"] = lambda a: filterkit.gaussian(a, sigma=sigma, channel_axis=ca)
-        impl["opencv"] = lambda a: cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+        # the same kernel: ksize (0, 0) would let OpenCV truncate uint8 kernels at 3 sigma (7 taps
+        # for sigma 1, 31 for sigma 5) where filterkit, like scipy, uses 4 sigma (9 and 41 taps)
+        taps = len(kernels.gaussian_1d(sigma))
+        impl["opencv"] = lambda a: cv2.GaussianBlur(a, (taps, taps), sigma, borderType=cv2.BORDER_REFLECT)
         sig = (sigma, sigma, 0) if colour else sigma
         impl["scipy"] = lambda a: ndi.gaussian_filter(a, sig, mode="reflect")
         from skimage.filters import gaussian as sk_gaussian
