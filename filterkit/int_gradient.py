@@ -5,10 +5,12 @@ Prewitt), each derivative is an integer no larger than 255 times the sum of
 the kernel's positive weights (at most 4096 here), so float32 arithmetic on
 it is exact.  One pass per output row takes the three input rows, the
 vertical halves of both kernels, then the horizontal halves, then
-``sqrt(gx**2 + gy**2)``: the sum of squares is exact in int32, and float32's
-correctly rounded square root of it is the float32 nearest to the true
-magnitude (``cv2.magnitude`` on float32 derivatives can be one unit in the
-last place off).  No derivative image is ever stored.
+``sqrt(gx**2 + gy**2)`` in float32: the squares are exact (at most 2**24),
+their sum is exact below 2**24 and rounded once above, and the square root is
+correctly rounded, so the magnitude is the float32 nearest to the true one
+(within one unit in the last place above 4096; ``cv2.magnitude`` on float32
+derivatives can be one unit off anywhere).  No derivative image is stored, and
+with a uint8 output no float32 image either.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ def _pad_row(body, padded, col_idx, channels):
 
 
 @njit(cache=True, nogil=True)
-def _magnitude(image, channels, ky, kx, row_idx, col_idx, out):
+def _magnitude(image, channels, ky, kx, row_idx, col_idx, out, saturate):
     """``out = hypot(correlate(image, ky), correlate(image, kx))``; ``ky``, ``kx``: (2, 3) float32
-    (row 0 the vertical weights, row 1 the horizontal ones)."""
+    (row 0 the vertical weights, row 1 the horizontal ones).  ``saturate`` (``out`` uint8): the
+    float32 magnitude rounded half to even and saturated at 255."""
     h, wc = image.shape
     zero = np.zeros(wc, np.uint8)
     vy = np.zeros(wc + 2 * channels, np.float32)
@@ -72,17 +75,23 @@ def _magnitude(image, channels, ky, kx, row_idx, col_idx, out):
         _pad_row(vx_body, vx, col_idx, channels)
         o = out[y]
         for k in range(wc):  # horizontal halves, then the magnitude
-            gy = np.int32((c0 * vy0[k] + c1 * vy1[k]) + c2 * vy2[k])
-            gx = np.int32((d0 * vx0[k] + d1 * vx1[k]) + d2 * vx2[k])
-            o[k] = np.sqrt(np.float32(gx * gx + gy * gy))
+            gy = (c0 * vy0[k] + c1 * vy1[k]) + c2 * vy2[k]  # exact integers, |g| <= 4096
+            gx = (d0 * vx0[k] + d1 * vx1[k]) + d2 * vx2[k]
+            m = np.sqrt(gx * gx + gy * gy)  # squares exact (<= 2**24), one rounding: float32(exact sum)
+            if saturate:
+                o[k] = np.uint8(min(np.rint(m), np.float32(255.0)))
+            else:
+                o[k] = m
 
 
 def uint8_gradient_magnitude(plane: np.ndarray, sep_y: _kernels.Separable, sep_x: _kernels.Separable,
-                             border_type: int) -> np.ndarray:
+                             border_type: int, out_dtype: type = np.float32) -> np.ndarray:
     """float32 ``hypot(d/dx, d/dy)`` of a uint8 ``(H, W[, C])`` plane; kernels must pass :func:`fits_int16`.
 
     ``sep_y``/``sep_x``: the y- and x-derivative kernels (correlation); ``border_type``: OpenCV's
-    (reflect, reflect-101, replicate, constant 0, wrap).
+    (reflect, reflect-101, replicate, constant 0, wrap).  ``out_dtype=np.uint8``: that float32
+    magnitude rounded half to even and saturated at 255 (``cv2.convertScaleAbs`` of it), without
+    the float32 image.
     """
     if plane.dtype != np.uint8 or plane.ndim not in (2, 3) or not fits_int16([sep_y, sep_x]):
         raise ValueError("uint8_gradient_magnitude needs a uint8 (H, W[, C]) plane and kernels that fit_int16")
@@ -92,8 +101,10 @@ def uint8_gradient_magnitude(plane: np.ndarray, sep_y: _kernels.Separable, sep_x
     row_idx = _border.pad_indices(h, 1, 1, mode).astype(np.int64)
     col_idx = _border.pad_indices(w, 1, 1, mode).astype(np.int64)
     image2d = np.ascontiguousarray(plane).reshape(h, w * channels)
-    out = np.empty(image2d.shape, dtype=np.float32)
+    if np.dtype(out_dtype) not in (np.float32, np.uint8):
+        raise ValueError(f"out_dtype must be float32 or uint8, not {out_dtype}")
+    out = np.empty(image2d.shape, dtype=out_dtype)
     ky = np.stack([sep_y.rows, sep_y.cols]).astype(np.float32)
     kx = np.stack([sep_x.rows, sep_x.cols]).astype(np.float32)
-    _magnitude(image2d, channels, ky, kx, row_idx, col_idx, out)
+    _magnitude(image2d, channels, ky, kx, row_idx, col_idx, out, out.dtype == np.uint8)
     return out.reshape(plane.shape)

@@ -709,8 +709,21 @@ def _fits_int16(seps: list[_kernels.Separable]) -> bool:
     return fits_int16(seps)
 
 
-def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, backend) -> np.ndarray:
+def _abs_uint8(result: np.ndarray) -> np.ndarray:
+    """``filterkit.dtypes.to_uint8(result, "abs")``; float32 in one OpenCV pass (same rounding)."""
+    if result.dtype == np.float32:
+        import cv2
+
+        return cv2.convertScaleAbs(result.reshape(result.shape[0], -1)).reshape(result.shape)
+    from .dtypes import to_uint8
+
+    return to_uint8(result, "abs")
+
+
+def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, backend, as_uint8=False) -> np.ndarray:
     if _is_tensor(image):
+        if as_uint8:
+            raise ValueError("as_uint8 is for numpy images; for tensors use filterkit.dtypes.to_uint8 on the result")
         return _to_tensor_backend(
             name, image, channel_axis, backend, axis=axis, size=size, normalize=normalize, mode=mode, cval=cval
         )
@@ -731,10 +744,18 @@ def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, ba
     if axis is None and plan is not None and planes.dtype == np.uint8 and _fits_int16(seps):
         from . import int_gradient as _int_gradient  # numba: imported on first use
 
-        def magnitude(plane, border_type):  # exact int16 derivatives, one fused pass for the magnitude
-            return _int_gradient.uint8_gradient_magnitude(plane, seps[0], seps[1], border_type)
+        result_dtype = np.uint8 if as_uint8 else np.float32
 
-        return planes.restore(planes.map_opencv(_with_border(plan, r, r, cval, magnitude), np.float32))
+        def magnitude(plane, border_type):  # exact derivatives and the magnitude in one pass
+            return _int_gradient.uint8_gradient_magnitude(plane, seps[0], seps[1], border_type, result_dtype)
+
+        return planes.restore(planes.map_opencv(_with_border(plan, r, r, cval, magnitude), result_dtype))
+    result = _derivative_float(planes, seps, axis, plan, r, mode, cval, out_dtype)
+    return _abs_uint8(result) if as_uint8 else result
+
+
+def _derivative_float(planes: _Planes, seps, axis, plan, r: int, mode: str, cval: float, out_dtype) -> np.ndarray:
+    """The float derivative (or gradient magnitude) of :func:`_derivative`'s general path."""
     results = []
     for sep in seps:
         if plan is not None:
@@ -779,11 +800,17 @@ _DERIVATIVE_DOC = """{title}
         magnitude is this one divided by sqrt(2)).
     mode, cval, channel_axis, backend
         As in :func:`correlate`.
+    as_uint8 : bool
+        Return ``filterkit.dtypes.to_uint8(result, "abs")`` instead: ``|value|``
+        rounded half to even and saturated at 255, an 8-bit image for saving.
+        For the uint8 gradient magnitude of 3x3 kernels it is computed without
+        the float image (numpy images only).
 
     Returns
     -------
-    ndarray of float32 (float64 for float64 input), same shape as ``image``.
-    Correlation sign and scale of scipy.ndimage.{name}; never wraps around.
+    ndarray of float32 (float64 for float64 input; uint8 with ``as_uint8``),
+    same shape as ``image``.  Correlation sign and scale of
+    scipy.ndimage.{name}; never wraps around.
 
     Examples
     --------
@@ -807,8 +834,9 @@ def _derivative_filter(name: str, title: str, sizes: str, norm: str, example: st
         cval: float = 0.0,
         channel_axis: int | None = None,
         backend: Backend = "auto",
+        as_uint8: bool = False,
     ) -> np.ndarray:
-        return _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, backend)
+        return _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, backend, as_uint8)
 
     derivative_filter.__name__ = derivative_filter.__qualname__ = name
     derivative_filter.__doc__ = _DERIVATIVE_DOC.format(title=title, name=name, sizes=sizes, norm=norm, example=example)

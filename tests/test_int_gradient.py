@@ -51,3 +51,49 @@ def test_ndimage_uses_it_for_uint8_and_matches_the_float_path(monkeypatch):
     assert calls == [1]
     slow = ndimage.sobel(image.astype(np.float32), mode="wrap")
     np.testing.assert_allclose(fast, slow, rtol=2.0**-22, atol=0)  # cv2.magnitude: up to 1 ulp off
+
+
+@pytest.mark.parametrize("name", ["sobel", "scharr", "prewitt"])
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
+def test_uint8_output_is_the_rounded_saturated_float32_magnitude(name, mode):
+    import cv2
+
+    image = np.random.default_rng(5).integers(120, 136, (37, 45, 3), dtype=np.uint8)
+    image[:6] = 255
+    image[6:9] = 0  # edges far above 255
+    seps = [_derivative_kernel(name, a, 3, False) for a in (0, 1)]
+    magnitude = uint8_gradient_magnitude(image, seps[0], seps[1], border.opencv_border(mode))
+    saved = uint8_gradient_magnitude(image, seps[0], seps[1], border.opencv_border(mode), np.uint8)
+    expected = cv2.convertScaleAbs(magnitude.reshape(37, -1)).reshape(image.shape)
+    assert saved.dtype == np.uint8 and (saved == 255).any() and 0 < np.median(saved) < 255
+    np.testing.assert_array_equal(saved, expected)
+    with pytest.raises(ValueError, match="out_dtype"):
+        uint8_gradient_magnitude(image, seps[0], seps[1], border.opencv_border(mode), np.float64)
+
+
+@pytest.mark.parametrize("case", [
+    dict(name="sobel"),  # the fused uint8 magnitude
+    dict(name="scharr", mode="wrap"),  # padded, then fused
+    dict(name="prewitt", mode="constant", cval=3),
+    dict(name="sobel", axis=1),  # one derivative: float32, then rounded
+    dict(name="sobel", size=5),  # beyond int16: float32, then rounded
+    dict(name="sobel", dtype=np.float32),
+    dict(name="scharr", dtype=np.uint16, axis=0),
+])
+def test_as_uint8_equals_to_uint8_of_the_float_result(case):
+    from filterkit.dtypes import to_uint8
+
+    case = dict(case)
+    name, dtype = case.pop("name"), case.pop("dtype", np.uint8)
+    top = 1.0 if dtype == np.float32 else np.iinfo(dtype).max
+    image = (np.random.default_rng(2).random((30, 41, 3)) * top).astype(dtype)
+    fn = getattr(ndimage, name)
+    saved = fn(image, channel_axis=-1, as_uint8=True, **case)
+    assert saved.dtype == np.uint8 and saved.shape == image.shape
+    np.testing.assert_array_equal(saved, to_uint8(fn(image, channel_axis=-1, **case), "abs"))
+
+
+def test_as_uint8_is_for_numpy_images():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="numpy"):
+        ndimage.sobel(torch.zeros(1, 1, 8, 8), as_uint8=True)

@@ -209,7 +209,16 @@ def _numpy_filter(spec: FilterSpec, image):
     name, kw = _op_call(spec)
     channel_axis = -1 if image.ndim == 3 else None
     fn = getattr(ndimage, name)
+    if name in ("sobel", "scharr", "prewitt") and _abs_uint8_output(spec, image.dtype):
+        kw["as_uint8"] = True  # the 8-bit result straight away (no float image for the 3x3 magnitude)
     return fn(image, **kw, mode=spec.mode, cval=spec.cval, channel_axis=channel_axis, backend=spec.backend)
+
+
+def _abs_uint8_output(spec: FilterSpec, dtype) -> bool:
+    """True if the derivative of a ``dtype`` image is saved as ``to_uint8(result, "abs")`` (the default)."""
+    import numpy as np
+
+    return not spec.float_output and spec.scale == "abs" and spec.gain == 1.0 and np.dtype(dtype) == np.uint8
 
 
 def _torch_filter(spec: FilterSpec, image):
