@@ -1,17 +1,16 @@
 """Exactly rounded uint8 smoothing by a symmetric separable kernel, in one numba pass.
 
-The smoothing is computed in float32, row by row: each input row is converted,
-padded and filtered along x into a ring of ``n`` rows (``n`` = kernel taps),
-and each output row is the weighted sum of ``n`` ring rows, rounded half to
-even and saturated as it is written.  Both passes add the symmetric taps in
-pairs, ``g[j] * (a + b)``, in blocks of four pairs, with loops over whole rows
-that numba vectorises.  With non-negative weights the float32 value is within
+The smoothing is computed in float32: each input row is converted, padded and
+filtered along x into a ring of ``n + 3`` rows (``n`` = kernel taps); four
+output rows at a time are summed along y from the ``n + 3`` ring rows they
+share, then rounded half to even.  Both passes add the symmetric taps in pairs,
+``g[j] * (a + b)``, in blocks of four pairs, with loops over whole rows that
+numba vectorises.  With non-negative weights the float32 value is within
 :func:`float32_error_bound` of the exact one, so its rounding can only be wrong
-where it lies that close to a ``.5`` tie.  Those pixels (about ``2 * bound``
-of them: 0.04 % for sigma 1) are flagged in the same loop and recomputed in
-float64 from the image, in scipy.ndimage's order (the pass along x, then along
-y), so the result equals ``round_half_even(scipy float64 result)`` to the last
-pixel.
+where it lies that close to a ``.5`` tie.  Those pixels (about ``2 * bound`` of
+them: 0.03 % for sigma 1) are flagged while rounding and recomputed in float64
+from the image, in scipy.ndimage's order (the pass along x, then along y), so
+the result equals ``round_half_even(scipy float64 result)`` to the last pixel.
 """
 
 from __future__ import annotations
@@ -30,20 +29,24 @@ def _blocks_of(r):
     return max(1, (r + 3) // 4)
 
 
-def float32_error_bound(taps: int, max_value: float = 255.0) -> float:
-    """Largest distance of this module's float32 result from the exact value (grey levels).
+def _error_slope(taps: int) -> float:
+    """``gamma_K = K u / (1 - K u)``: the float32 result ``v`` is within ``gamma_K * v_exact`` of the exact value.
 
     Each product reaches the result through at most ``K = 2 * blocks + 10`` roundings: in the
     pass along x the float32 weight, the product, a sum tree of depth 3 and one more addition
     per further block of four pairs (``blocks + 4``); in the pass along y the same plus the
-    pair sum (``blocks + 5``); one spare.  So the error is at most
-    ``K u / (1 - K u) * max_value`` with ``u = 2**-24`` (Higham's gamma_K for
-    non-negative terms summing to at most ``max_value``), plus a margin that
-    covers scipy's own float64 rounding.
+    pair sum (``blocks + 5``); one spare.  All terms are non-negative, so their sum is the
+    exact value itself (Higham's bound for sums of non-negative terms, ``u = 2**-24``).
     """
     k = 2 * _blocks_of(taps // 2) + 10
     u = 2.0**-24
-    return k * u / (1.0 - k * u) * max_value + 1e-9
+    return k * u / (1.0 - k * u)
+
+
+def float32_error_bound(taps: int, max_value: float = 255.0) -> float:
+    """Largest distance of this module's float32 result from the exact value, for values up to
+    ``max_value`` (grey levels), plus a margin for scipy's own float64 rounding."""
+    return _error_slope(taps) * max_value + 1e-9
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -64,7 +67,9 @@ def _pair(buf, offsets, g, j, centre):
 @njit(cache=True, nogil=True, inline="always")
 def _taps4(dst, c, gc, a0, b0, g0, a1, b1, g1, a2, b2, g2, a3, b3, g3):
     for k in range(dst.shape[0]):
-        dst[k] = gc * c[k] + ((g0 * (a0[k] + b0[k]) + g1 * (a1[k] + b1[k])) + (g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k])))
+        dst[k] = gc * c[k] + (
+            (g0 * (a0[k] + b0[k]) + g1 * (a1[k] + b1[k])) + (g2 * (a2[k] + b2[k]) + g3 * (a3[k] + b3[k]))
+        )
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -111,18 +116,20 @@ def _taps4x4(acc, centre, c0, c1, c2, c3, gc, ring, l0, l1, l2, l3, l4, l5, l6, 
         acc[2, k] = gc * centre[c2, k] + ((w0 * (L2 + U5) + w1 * (L3 + U4)) + (w2 * (L4 + U3) + w3 * (L5 + U2)))
         acc[3, k] = gc * centre[c3, k] + ((w0 * (L3 + U6) + w1 * (L4 + U5)) + (w2 * (L5 + U4) + w3 * (L6 + U3)))
 
+
 @njit(cache=True, nogil=True, inline="always")
-def _round_row(values, out, near, threshold):
+def _round_row(values, out, near, slope, half):
     """``out = rint(values)`` (half to even) as uint8; ``near[k]`` = 1 where a tie may be within the bound.
 
-    Returns how many were flagged.  No clipping: the weights are non-negative and sum to 1,
-    so ``0 <= v < 255.5``.
+    A value ``v`` is flagged when ``|v - rint(v)| + slope * v >= half``: the error bound grows
+    with ``v`` (see :func:`_error_slope`), so dark pixels are rarely flagged.  Returns how many
+    were flagged.  No clipping: the weights are non-negative and sum to 1, so ``0 <= v < 255.5``.
     """
     flagged = 0
     for k in range(out.shape[0]):
         v = values[k]
         rounded = np.rint(v)
-        tie = abs(v - rounded) >= threshold  # exact: v and its rounding are within a factor 2
+        tie = abs(v - rounded) + slope * v >= half  # v - rint(v) is exact: they are within a factor 2
         near[k] = tie
         flagged += tie
         out[k] = np.uint8(np.int32(rounded))
@@ -246,7 +253,7 @@ def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols, 
 
 
 @njit(cache=True, nogil=True)
-def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
+def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, slope, half, out):
     """Fill ``out`` (uint8, like ``image``: ``(H, W*C)``); returns how many pixels were recomputed.
 
     Output rows go four at a time (the last one to three alone), from a ring of the
@@ -291,7 +298,7 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
             _correlate_row(acc[0], flat_ring, y_offsets, g32, _blocks_of(r))
             result = acc
         for q in range(rows):
-            flagged = _round_row(result[q], out[y + q], near[q], threshold)
+            flagged = _round_row(result[q], out[y + q], near[q], slope, half)
             if flagged:
                 recomputed += _fix_row(image, channels, g64, row_idx, col_idx, y + q, out[y + q], near[q],
                                        flagged, cols, row_sums)
@@ -299,11 +306,20 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, threshold, out):
     return recomputed
 
 
-def _threshold(taps: int) -> np.float32:
-    """float32 ``0.5 - bound``, rounded down: ``|v - rint(v)|`` at or above it may be a tie."""
-    exact = 0.5 - float32_error_bound(taps)
-    t = np.float32(exact)
-    return np.nextafter(t, np.float32(0.0)) if float(t) > exact else t
+def _tie_test(taps: int) -> tuple[np.float32, np.float32]:
+    """``(slope, half)`` for :func:`_round_row`, rounded so that float32 can only flag more pixels.
+
+    ``slope`` bounds the error by the computed value ``v`` (``gamma / (1 - gamma)``, as
+    ``v_exact <= v / (1 - gamma)``), widened by 1 + 2**-20 to cover rounding it and ``slope * v``
+    to float32; ``half`` is 0.5 less 1e-7, which covers rounding the sum and scipy's float64
+    rounding.
+    """
+    gamma = _error_slope(taps)
+    slope = np.float32(gamma / (1.0 - gamma) * (1.0 + 2.0**-20))
+    half = np.float32(0.5 - 1e-7)
+    if float(half) > 0.5 - 1e-7:
+        half = np.nextafter(half, np.float32(0.0))
+    return slope, half
 
 
 def smooth_uint8_exact(plane: np.ndarray, g: np.ndarray, border_type: int) -> np.ndarray:
@@ -317,8 +333,8 @@ def smooth_uint8_exact(plane: np.ndarray, g: np.ndarray, border_type: int) -> np
 
 
 def _smooth(plane: np.ndarray, g: np.ndarray, mode: str, threshold: float | None) -> np.ndarray:
-    """:func:`smooth_uint8_exact` with a filterkit mode name; ``threshold`` overrides :func:`_threshold`
-    (tests: 0 recomputes every pixel in float64, 1 none)."""
+    """:func:`smooth_uint8_exact` with a filterkit mode name; ``threshold`` replaces the tie test by
+    ``|v - rint(v)| >= threshold`` (tests: 0 recomputes every pixel in float64, 1 none)."""
     g = np.ascontiguousarray(g, dtype=np.float64)
     if g.ndim != 1 or g.size % 2 == 0 or np.any(g < 0) or not np.array_equal(g, g[::-1]):
         raise ValueError("g must be 1-D, odd-length, non-negative and symmetric")
@@ -331,6 +347,6 @@ def _smooth(plane: np.ndarray, g: np.ndarray, mode: str, threshold: float | None
     col_idx = _border.pad_indices(w, r, r, mode).astype(np.int64)
     image2d = np.ascontiguousarray(plane).reshape(h, w * channels)
     out = np.empty_like(image2d)
-    limit = _threshold(g.size) if threshold is None else np.float32(threshold)
-    _smooth_rows(image2d, channels, g.astype(np.float32), g, row_idx, col_idx, limit, out)
+    slope, half = _tie_test(g.size) if threshold is None else (np.float32(0.0), np.float32(threshold))
+    _smooth_rows(image2d, channels, g.astype(np.float32), g, row_idx, col_idx, slope, half, out)
     return out.reshape(plane.shape)
