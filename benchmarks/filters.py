@@ -135,14 +135,14 @@ def implementations(op: str, p: float, img: np.ndarray) -> dict[str, Callable[[n
     elif op == "sobel_x":
         impl["filterkit"] = lambda a: filterkit.sobel(a, axis=1, channel_axis=ca)
         impl["opencv"] = lambda a: cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
-        impl["scipy"] = lambda a: ndi.sobel(a, axis=1, mode="reflect", output=np.float32)
+        impl["scipy"] = per_channel(lambda a: ndi.sobel(a, axis=1, mode="reflect", output=np.float32), colour)
         from skimage.filters import sobel as sk_sobel
 
         impl["skimage"] = None if colour else (lambda a: sk_sobel(a, axis=1, mode="reflect"))
     elif op == "laplace":
         impl["filterkit"] = lambda a: filterkit.laplace(a, channel_axis=ca)
         impl["opencv"] = lambda a: cv2.Laplacian(a, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
-        impl["scipy"] = lambda a: ndi.laplace(a, mode="reflect", output=np.float32)
+        impl["scipy"] = per_channel(lambda a: ndi.laplace(a, mode="reflect", output=np.float32), colour)
         from skimage.filters import laplace as sk_laplace
 
         impl["skimage"] = None if colour else (lambda a: sk_laplace(a, ksize=3))
@@ -150,6 +150,14 @@ def implementations(op: str, p: float, img: np.ndarray) -> dict[str, Callable[[n
         raise ValueError(op)
     impl["kornia"] = kornia_impl(op, p, img)
     return impl
+
+
+def per_channel(fn: Callable, colour: bool) -> Callable:
+    """``fn`` on each channel of an (H, W, C) image: scipy's N-D sobel and laplace would also
+    differentiate and smooth across the channel axis."""
+    if not colour:
+        return fn
+    return lambda a: np.stack([fn(a[..., c]) for c in range(a.shape[-1])], axis=-1)
 
 
 def kornia_impl(op: str, p: float, img: np.ndarray) -> Callable | None:
