@@ -715,6 +715,9 @@ def _fits_int16(seps: list[_kernels.Separable]) -> bool:
     return fits_int16(seps)
 
 
+_AS_UINT8_TENSOR = "as_uint8 is for numpy images; for tensors use filterkit.dtypes.to_uint8 on the result"
+
+
 def _abs_uint8(result: np.ndarray) -> np.ndarray:
     """``filterkit.dtypes.to_uint8(result, "abs")``; float32 in one OpenCV pass (same rounding)."""
     if result.dtype == np.float32:
@@ -729,7 +732,7 @@ def _abs_uint8(result: np.ndarray) -> np.ndarray:
 def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, backend, as_uint8=False) -> np.ndarray:
     if _is_tensor(image):
         if as_uint8:
-            raise ValueError("as_uint8 is for numpy images; for tensors use filterkit.dtypes.to_uint8 on the result")
+            raise ValueError(_AS_UINT8_TENSOR)
         return _to_tensor_backend(
             name, image, channel_axis, backend, axis=axis, size=size, normalize=normalize, mode=mode, cval=cval
         )
@@ -881,6 +884,7 @@ def laplace(
     cval: float = 0.0,
     channel_axis: int | None = None,
     backend: Backend = "auto",
+    as_uint8: bool = False,
 ) -> np.ndarray:
     """Discrete Laplacian with scipy.ndimage.laplace's sign (negative at bright spots).
 
@@ -896,10 +900,14 @@ def laplace(
         Divide by the sum of positive weights (4 or 8).
     mode, cval, channel_axis, backend
         As in :func:`correlate`.
+    as_uint8 : bool
+        Return ``filterkit.dtypes.to_uint8(result, "abs")`` instead, an 8-bit
+        image for saving (numpy images only), as for :func:`sobel`.
 
     Returns
     -------
-    ndarray of float32 (float64 for float64 input), same shape as ``image``.
+    ndarray of float32 (float64 for float64 input; uint8 with ``as_uint8``),
+    same shape as ``image``.
 
     Examples
     --------
@@ -911,10 +919,13 @@ def laplace(
            [ 0.,  1.,  0.]], dtype=float32)
     """
     if _is_tensor(image):
+        if as_uint8:
+            raise ValueError(_AS_UINT8_TENSOR)
         return _to_tensor_backend(
             "laplace", image, channel_axis, backend, neighbours=neighbours, normalize=normalize, mode=mode, cval=cval
         )
     k = _kernels.laplacian(neighbours)
     if normalize:
         k = k / k[k > 0].sum()
-    return _correlate(image, k, mode, cval, channel_axis, backend, "laplace")
+    result = _correlate(image, k, mode, cval, channel_axis, backend, "laplace")
+    return _abs_uint8(result) if as_uint8 else result

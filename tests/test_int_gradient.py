@@ -79,6 +79,8 @@ def test_uint8_output_is_the_rounded_saturated_float32_magnitude(name, mode):
     dict(name="sobel", size=5),  # beyond int16: float32, then rounded
     dict(name="sobel", dtype=np.float32),
     dict(name="scharr", dtype=np.uint16, axis=0),
+    dict(name="laplace"),
+    dict(name="laplace", neighbours=8, dtype=np.float32),
 ])
 def test_as_uint8_equals_to_uint8_of_the_float_result(case):
     from filterkit.dtypes import to_uint8
@@ -95,5 +97,6 @@ def test_as_uint8_equals_to_uint8_of_the_float_result(case):
 
 def test_as_uint8_is_for_numpy_images():
     torch = pytest.importorskip("torch")
-    with pytest.raises(ValueError, match="numpy"):
-        ndimage.sobel(torch.zeros(1, 1, 8, 8), as_uint8=True)
+    for fn in (ndimage.sobel, ndimage.laplace):
+        with pytest.raises(ValueError, match="numpy"):
+            fn(torch.zeros(1, 1, 8, 8), as_uint8=True)
