@@ -51,6 +51,7 @@ __all__ = [
     "check_dtype",
     "float_dtype_for",
     "is_integer_dtype",
+    "abs_to_uint8",
     "round_saturate",
     "to_uint8",
 ]
@@ -160,3 +161,17 @@ def to_uint8(
     else:
         raise ValueError(f"unknown scale {scale!r}; use 'abs', 'clip' or 'minmax'")
     return round_saturate(x, np.uint8, overwrite=True)
+
+
+def abs_to_uint8(result: np.ndarray) -> np.ndarray:
+    """:func:`to_uint8` with ``scale="abs"``; float32 in one ``cv2.convertScaleAbs`` pass.
+
+    Same numbers (``|value|`` rounded half to even, saturated at 255), about 10x faster than
+    the float64 route, but a float32 NaN gives 0 instead of an error.
+    """
+    if result.dtype == np.float32:
+        import cv2
+
+        flat = result.reshape(result.shape[0], -1) if result.ndim > 1 else result[None]
+        return cv2.convertScaleAbs(flat).reshape(result.shape)
+    return to_uint8(result, "abs")

@@ -22,7 +22,7 @@ from numba import njit
 
 from filterkit import border as _border
 
-__all__ = ["float32_error_bound", "smooth_uint8_exact"]
+__all__ = ["float32_error_bound", "smooth_float32", "smooth_uint8_exact"]
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -20,22 +20,9 @@ from numba import njit
 
 from . import border as _border
 from . import kernels as _kernels
+from .kernels import fits_int16
 
 __all__ = ["fits_int16", "uint8_gradient_magnitude"]
-
-_LARGEST = 4096  # |derivative| bound: exact in float32, and its square fits int32
-
-
-def fits_int16(seps: list[_kernels.Separable]) -> bool:
-    """True if every kernel is 3x3, integer-valued, and its response to 8-bit data stays within +-4096."""
-    for sep in seps:
-        full = sep.full()
-        if full.shape != (3, 3) or not np.array_equal(full, np.round(full)):
-            return False
-        if 255.0 * max(full[full > 0].sum(), -full[full < 0].sum()) > _LARGEST:
-            return False
-    return True
-
 
 @njit(cache=True, nogil=True)
 def _pad_row(body, padded, col_idx, channels):

@@ -48,6 +48,7 @@ __all__ = [
     "kirsch",
     "emboss",
     "mixed_derivative",
+    "fits_int16",
     "get_kernel",
     "kernel_names",
 ]
@@ -66,6 +67,20 @@ class Separable:
     def full(self) -> np.ndarray:
         """The 2-D kernel, shape ``(len(rows), len(cols))``."""
         return np.outer(self.rows, self.cols)
+
+
+_LARGEST = 4096  # |derivative| bound of filterkit.int_gradient: exact in float32, its square fits int32
+
+
+def fits_int16(seps: list[Separable]) -> bool:
+    """True if every kernel is 3x3, integer-valued, and its response to 8-bit data stays within +-4096."""
+    for sep in seps:
+        full = sep.full()
+        if full.shape != (3, 3) or not np.array_equal(full, np.round(full)):
+            return False
+        if 255.0 * max(full[full > 0].sum(), -full[full < 0].sum()) > _LARGEST:
+            return False
+    return True
 
 
 def _check_odd_size(size: int, name: str = "size") -> int:

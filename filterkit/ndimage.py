@@ -91,7 +91,7 @@ import numpy as np
 
 from . import border as _border
 from . import kernels as _kernels
-from .dtypes import check_dtype, float_dtype_for, round_saturate
+from .dtypes import abs_to_uint8, check_dtype, float_dtype_for, round_saturate
 
 __all__ = [
     "BACKENDS",
@@ -708,25 +708,7 @@ def _derivative_kernel(name: str, axis: int, size: int, normalize: bool) -> _ker
     return _kernels.Separable(rows=sep.rows / scale, cols=sep.cols)
 
 
-def _fits_int16(seps: list[_kernels.Separable]) -> bool:
-    """:func:`filterkit.int_gradient.fits_int16`, imported (with numba) only when asked."""
-    from .int_gradient import fits_int16
-
-    return fits_int16(seps)
-
-
 _AS_UINT8_TENSOR = "as_uint8 is for numpy images; for tensors use filterkit.dtypes.to_uint8 on the result"
-
-
-def _abs_uint8(result: np.ndarray) -> np.ndarray:
-    """``filterkit.dtypes.to_uint8(result, "abs")``; float32 in one OpenCV pass (same rounding)."""
-    if result.dtype == np.float32:
-        import cv2
-
-        return cv2.convertScaleAbs(result.reshape(result.shape[0], -1)).reshape(result.shape)
-    from .dtypes import to_uint8
-
-    return to_uint8(result, "abs")
 
 
 def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, backend, as_uint8=False) -> np.ndarray:
@@ -750,7 +732,7 @@ def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, ba
         plan = _opencv_border_plan(mode, cval, planes, r, r, {"reflect", "mirror", "nearest", "constant"})
         if plan is None:
             _no_opencv(backend, "the kernel is wider than the image or cval does not fit the dtype")
-    if axis is None and plan is not None and planes.dtype == np.uint8 and _fits_int16(seps):
+    if axis is None and plan is not None and planes.dtype == np.uint8 and _kernels.fits_int16(seps):
         from . import int_gradient as _int_gradient  # numba: imported on first use
 
         result_dtype = np.uint8 if as_uint8 else np.float32
@@ -760,7 +742,7 @@ def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, ba
 
         return planes.restore(planes.map_opencv(_with_border(plan, r, r, cval, magnitude), result_dtype))
     result = _derivative_float(planes, seps, axis, plan, r, mode, cval, out_dtype)
-    return _abs_uint8(result) if as_uint8 else result
+    return abs_to_uint8(result) if as_uint8 else result
 
 
 def _derivative_float(planes: _Planes, seps, axis, plan, r: int, mode: str, cval: float, out_dtype) -> np.ndarray:
@@ -928,4 +910,4 @@ def laplace(
     if normalize:
         k = k / k[k > 0].sum()
     result = _correlate(image, k, mode, cval, channel_axis, backend, "laplace")
-    return _abs_uint8(result) if as_uint8 else result
+    return abs_to_uint8(result) if as_uint8 else result

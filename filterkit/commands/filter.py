@@ -248,15 +248,13 @@ def _scale_into(result, dtype, scale: str, gain: float):
     """
     import numpy as np
 
-    from filterkit.dtypes import round_saturate, to_uint8
+    from filterkit.dtypes import abs_to_uint8, round_saturate, to_uint8
 
     dtype = np.dtype(dtype)
     top = float(np.iinfo(dtype).max)
     if result.dtype == np.float32 and gain == 1.0 and scale in ("abs", "clip"):
         if scale == "abs" and dtype == np.uint8:
-            import cv2
-
-            return cv2.convertScaleAbs(result)
+            return abs_to_uint8(result)
         x = np.abs(result) if scale == "abs" else result.copy()
         np.rint(x, out=x)
         np.clip(x, 0.0, top, out=x)
