@@ -5,8 +5,9 @@ channels in **RGB(A)** order, dtype ``uint8``, ``uint16`` or ``float32``.
 
 * PNG, JPEG and BMP are decoded and encoded with OpenCV (``cv2.imdecode`` /
   ``cv2.imencode``): measured faster than Pillow/imageio here and, for
-  decoding, bitwise identical to Pillow.  Pillow reads only the header first,
-  to check the pixel count (decompression bombs) before anything is decoded.
+  decoding, bitwise identical to Pillow.  The header is read first, to
+  check the pixel count (decompression bombs) before anything is decoded:
+  JPEG frame headers directly, anything else (or any unusual JPEG) with Pillow.
 * TIFF goes through tifffile (8/16-bit integer and 32-bit float, written
   losslessly with Deflate compression).
 * JPEG EXIF orientation is applied on reading (the written file carries no
@@ -36,6 +37,7 @@ from filterkit.errors import UserError
 
 __all__ = [
     "atomic_write",
+    "atomic_write_bytes",
     "write_json",
     "ImageError",
     "IMAGE_FORMATS",
@@ -110,6 +112,31 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     return path
 
 
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, as :func:`atomic_write` does.
+
+    The bytes go straight into the temporary file's descriptor (no second
+    open, ``fchmod`` instead of ``chmod``): about 0.3 ms less per file than
+    :func:`atomic_write` for the ~0.5 MB JPEGs of ``filterkit filter``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, _FILE_MODE)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def _jsonable(obj: Any) -> Any:
     try:
         import numpy as np
@@ -172,8 +199,52 @@ def _check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -
         )
 
 
+# JPEG frame headers (SOF0-SOF15 but DHT, JPG and DAC): precision, height, width, components
+_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
+
+
+def _jpeg_frame(data: bytes) -> tuple[int, int, str] | None:
+    """``(width, height, mode)`` from the markers of a well-formed JPEG before its first scan, else None.
+
+    Walks the marker segments to the frame header (0.01 ms against Pillow's 0.3 ms for a camera
+    JPEG); anything unusual (a zero height, no frame before the scan, a cut header, 2 components)
+    returns None and Pillow reads the header instead, with its messages.
+    """
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            return None
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in _JPEG_SOF:
+            if length < 8 or i + 10 > n:
+                return None
+            height = int.from_bytes(data[i + 5 : i + 7], "big")
+            width = int.from_bytes(data[i + 7 : i + 9], "big")
+            mode = _JPEG_MODES.get(data[i + 9])
+            return (width, height, mode) if width and height and mode else None
+        if length < 2:
+            return None
+        i += 2 + length
+    return None
+
+
 def _read_header(path: Path, data: bytes, fmt: str, max_pixels: int | None) -> str:
-    """Check the header with Pillow (nothing decoded yet); return Pillow's mode string."""
+    """Check the header (nothing decoded yet): the pixel count before decoding; return Pillow's mode string."""
+    frame = _jpeg_frame(data) if fmt == "jpeg" else None
+    if frame is not None:
+        width, height, mode = frame
+        _check_pixels(path, width, height, max_pixels)
+        return mode
     from PIL import Image, UnidentifiedImageError
 
     limit = Image.MAX_IMAGE_PIXELS
@@ -466,4 +537,4 @@ def write_image(path: str | os.PathLike, image, fmt: str | None = None, quality:
     if fmt is None:
         raise ImageError(f"{path}: cannot tell the image format from the suffix; pass fmt=")
     data = encode_image(image, fmt, quality=quality, path=path)
-    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    return atomic_write_bytes(path, data)

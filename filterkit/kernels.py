@@ -74,11 +74,14 @@ _LARGEST = 4096  # |derivative| bound of filterkit.int_gradient: exact in float3
 
 def fits_int16(seps: list[Separable]) -> bool:
     """True if every kernel is 3x3, integer-valued, and its response to 8-bit data stays within +-4096."""
-    for sep in seps:
-        full = sep.full()
-        if full.shape != (3, 3) or not np.array_equal(full, np.round(full)):
+    for sep in seps:  # plain floats: nine products, no numpy call overhead (called once per image)
+        rows, cols = np.asarray(sep.rows).tolist(), np.asarray(sep.cols).tolist()
+        if len(rows) != 3 or len(cols) != 3:
             return False
-        if 255.0 * max(full[full > 0].sum(), -full[full < 0].sum()) > _LARGEST:
+        full = [a * b for a in rows for b in cols]
+        if not all(float(v).is_integer() for v in full):
+            return False
+        if 255.0 * max(sum(v for v in full if v > 0), -sum(v for v in full if v < 0)) > _LARGEST:
             return False
     return True
 

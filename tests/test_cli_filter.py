@@ -160,13 +160,13 @@ def test_no_overwrite_without_force_and_rerun_skips(tmp_path, rng, capsys):
 @pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
 def test_failure_mid_write_leaves_no_partial_file(tmp_path, rng, monkeypatch, failure):
     write_image(tmp_path / "in" / "a.png", _grey(rng))
-    real_write_bytes = pathlib.Path.write_bytes
+    real_write = os.write
 
-    def half_then_fail(self, data):
-        real_write_bytes(self, data[: len(data) // 2])
+    def half_then_fail(fd, data):  # filterkit.io.atomic_write_bytes writes into the temporary file's fd
+        real_write(fd, bytes(data[: len(data) // 2]))
         raise failure
 
-    monkeypatch.setattr(pathlib.Path, "write_bytes", half_then_fail)
+    monkeypatch.setattr(os, "write", half_then_fail)
     rc = _run(tmp_path / "in", "-o", tmp_path / "out", "--op", "median", "--jobs", "1")
     assert rc == (1 if isinstance(failure, OSError) else 130)
     assert _tree(tmp_path / "out") == []  # neither the output nor a temporary file

@@ -14,6 +14,7 @@ from filterkit.io import (
     DEFAULT_MAX_PIXELS,
     ImageError,
     atomic_write,
+    atomic_write_bytes,
     encode_image,
     image_format,
     is_image_path,
@@ -49,6 +50,32 @@ def test_atomic_write_replaces_and_uses_umask_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+
+
+def test_atomic_write_bytes_replaces_with_umask_permissions(tmp_path):
+    target = tmp_path / "a" / "b.jpg"
+    big = bytes(range(256)) * 4096  # 1 MiB: more than one os.write may take
+    atomic_write_bytes(target, b"one")
+    assert atomic_write_bytes(target, big) == target
+    assert target.read_bytes() == big
+    assert [p.name for p in target.parent.iterdir()] == ["b.jpg"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+
+
+def test_atomic_write_bytes_failure_leaves_nothing(tmp_path, monkeypatch):
+    target = tmp_path / "out.jpg"
+    target.write_bytes(b"old")
+
+    def no_space(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", no_space)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new")
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jpg"] and target.read_bytes() == b"old"
 
 
 def test_write_json_numpy(tmp_path):
@@ -204,6 +231,46 @@ def test_truncated_jpeg(tmp_path):
     (tmp_path / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     with pytest.raises(ImageError, match=r"cut.jpg: cannot read image \(truncated JPEG data\)$"):
         read_image(tmp_path / "cut.jpg")
+
+
+def _jpeg(image: np.ndarray, **options) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", **options)
+    return buf.getvalue()
+
+
+def test_jpeg_frame_header_agrees_with_pillow():
+    from filterkit.io import _jpeg_frame
+
+    rng = np.random.default_rng(4)
+    rgb = rng.integers(0, 256, (37, 61, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    cases = [
+        _jpeg(rgb),
+        _jpeg(rgb[..., 0]),
+        _jpeg(rgb, progressive=True),
+        _jpeg(rgb, exif=exif.tobytes(), icc_profile=bytes(3000)),
+        _jpeg(rgb, subsampling=0),
+    ]
+    cmyk = io.BytesIO()
+    Image.fromarray(rgb).convert("CMYK").save(cmyk, format="JPEG")
+    cases.append(cmyk.getvalue())
+    cases.append(cases[0][:2] + b"\xff\xff" + cases[0][2:])  # a fill byte before a marker
+    for data in cases:
+        with Image.open(io.BytesIO(data)) as im:
+            assert _jpeg_frame(data) == (*im.size, im.mode)
+    cut = cases[0][: cases[0].index(b"\xff\xc0") + 6]  # inside the frame header
+    assert _jpeg_frame(cut) is None and _jpeg_frame(cases[0][:2]) is None
+    assert _jpeg_frame(b"\xff\xd8\xff\xda" + bytes(20)) is None  # a scan before any frame header
+    assert _jpeg_frame(b"\xff\xd8\x00\x00" + bytes(20)) is None  # not a marker
+
+
+def test_jpeg_pixel_limit_checked_before_decoding(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(_jpeg(np.zeros((30, 40, 3), np.uint8)))
+    assert read_image(tmp_path / "a.jpg", max_pixels=1200).shape == (30, 40, 3)
+    with pytest.raises(ImageError, match="a.jpg: 40x30 = 1,200 pixels exceeds the limit of 1,199 "):
+        read_image(tmp_path / "a.jpg", max_pixels=1199)
 
 
 def test_pixel_limit_checked_before_decoding(tmp_path):

@@ -314,7 +314,7 @@ def _fit_format(image, fmt: str):
 
 def process_file(src: Path, dst: Path, spec: FilterSpec) -> tuple[str, str | None]:
     """Read, filter, write one file.  Returns ``("done", None)`` or ``("failed", reason line)``."""
-    from filterkit.io import ImageError, encode_image, image_format, read_image, atomic_write
+    from filterkit.io import ImageError, atomic_write_bytes, encode_image, image_format, read_image
 
     try:
         # channels are filtered independently, so OpenCV's BGR order is kept end to end (no swaps)
@@ -322,7 +322,7 @@ def process_file(src: Path, dst: Path, spec: FilterSpec) -> tuple[str, str | Non
         out = filter_array(image, spec)
         fmt = spec.out_format or image_format(dst)
         data = encode_image(_fit_format(out, fmt), fmt, quality=spec.quality, path=dst, bgr=True)
-        atomic_write(dst, lambda tmp: tmp.write_bytes(data))
+        atomic_write_bytes(dst, data)
     except ImageError as exc:
         return "failed", str(exc)
     except MemoryError:
