@@ -49,6 +49,8 @@ __all__ = [
     "emboss",
     "mixed_derivative",
     "fits_int16",
+    "difference_times_smoothing",
+    "uint8_gradient_weights",
     "get_kernel",
     "kernel_names",
 ]
@@ -84,6 +86,28 @@ def fits_int16(seps: list[Separable]) -> bool:
         if 255.0 * max(sum(v for v in full if v > 0), -sum(v for v in full if v < 0)) > _LARGEST:
             return False
     return True
+
+
+def difference_times_smoothing(sep: Separable, axis: int) -> tuple[float, float, float] | None:
+    """``(d, a, b)`` if ``sep`` is a difference ``[-d, 0, d]`` along ``axis`` (0: y, rows; 1: x,
+    columns) times a smoothing ``[a, b, a]`` across it, as every 3x3 derivative kernel here; else None."""
+    diff, smooth = (sep.rows, sep.cols) if axis == 0 else (sep.cols, sep.rows)
+    diff, smooth = np.asarray(diff, dtype=float).tolist(), np.asarray(smooth, dtype=float).tolist()
+    if len(diff) != 3 or len(smooth) != 3 or diff[1] != 0.0 or diff[0] != -diff[2] or smooth[0] != smooth[2]:
+        return None
+    return diff[2], smooth[0], smooth[1]
+
+
+def uint8_gradient_weights(sep_y: Separable, sep_x: Separable) -> tuple[float, ...] | None:
+    """``(dy, ay, by, dx, ax, bx)`` for :func:`filterkit.int_gradient.uint8_gradient_magnitude`, or None.
+
+    The pair qualifies if both kernels pass :func:`fits_int16` and each is a
+    :func:`difference_times_smoothing` along its own axis (Sobel, Scharr, Prewitt 3x3).
+    """
+    if not fits_int16([sep_y, sep_x]):
+        return None
+    wy, wx = difference_times_smoothing(sep_y, 0), difference_times_smoothing(sep_x, 1)
+    return None if wy is None or wx is None else (*wy, *wx)
 
 
 def _check_odd_size(size: int, name: str = "size") -> int:

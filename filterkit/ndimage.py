@@ -743,7 +743,7 @@ def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, ba
         plan = _opencv_border_plan(mode, cval, planes, r, r, {"reflect", "mirror", "nearest", "constant"})
         if plan is None:
             _no_opencv(backend, "the kernel is wider than the image or cval does not fit the dtype")
-    if axis is None and plan is not None and planes.dtype == np.uint8 and _kernels.fits_int16(seps):
+    if axis is None and plan is not None and planes.dtype == np.uint8 and _kernels.uint8_gradient_weights(*seps):
         from . import int_gradient as _int_gradient  # numba: imported on first use
 
         result_dtype = np.uint8 if as_uint8 else np.float32

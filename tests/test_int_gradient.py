@@ -22,6 +22,38 @@ def test_which_kernels_fit(name, size, expected):
     assert fits_int16([_derivative_kernel(name, a, size, True) for a in (0, 1)]) is False  # normalised: not integer
 
 
+def test_which_kernel_pairs_it_takes():
+    from filterkit.kernels import Separable, difference_times_smoothing, uint8_gradient_weights
+
+    sobel = [_derivative_kernel("sobel", a, 3, False) for a in (0, 1)]
+    assert difference_times_smoothing(sobel[0], 0) == (1.0, 1.0, 2.0)
+    assert difference_times_smoothing(sobel[0], 1) is None  # the difference runs along y
+    assert uint8_gradient_weights(*sobel) == (1.0, 1.0, 2.0, 1.0, 1.0, 2.0)
+    assert uint8_gradient_weights(sobel[1], sobel[0]) is None  # axes swapped
+    assert uint8_gradient_weights(*[_derivative_kernel("scharr", a, 3, False) for a in (0, 1)]) == (
+        1.0, 3.0, 10.0, 1.0, 3.0, 10.0)
+    assert uint8_gradient_weights(*[_derivative_kernel("sobel", a, 5, False) for a in (0, 1)]) is None
+    one_sided = Separable(rows=np.array([0.0, -1.0, 1.0]), cols=np.array([1.0, 2.0, 1.0]))
+    assert uint8_gradient_weights(one_sided, sobel[1]) is None  # integer and small, but not [-d, 0, d]
+    lopsided = Separable(rows=np.array([-1.0, 0.0, 1.0]), cols=np.array([1.0, 2.0, 0.0]))
+    assert uint8_gradient_weights(lopsided, sobel[1]) is None  # not [a, b, a]
+    with pytest.raises(ValueError, match="uint8_gradient_weights"):
+        uint8_gradient_magnitude(np.zeros((4, 4), np.uint8), one_sided, sobel[1], border.opencv_border("mirror"))
+
+
+def test_a_difference_wider_than_one_is_folded_into_the_weights():
+    """d = 2 along y and d = 3 along x: still exact (the d goes into the other half's weights)."""
+    from filterkit.kernels import Separable
+
+    sep_y = Separable(rows=np.array([-2.0, 0.0, 2.0]), cols=np.array([1.0, 2.0, 1.0]))
+    sep_x = Separable(rows=np.array([1.0, 1.0, 1.0]), cols=np.array([-3.0, 0.0, 3.0]))
+    image = np.random.default_rng(9).integers(0, 256, (23, 31), dtype=np.uint8)
+    out = uint8_gradient_magnitude(image, sep_y, sep_x, border.opencv_border("reflect"))
+    x = image.astype(np.float64)
+    d = [ndi.correlate(x, s.full(), mode="reflect") for s in (sep_y, sep_x)]
+    np.testing.assert_array_equal(out, np.sqrt(d[0] ** 2 + d[1] ** 2).astype(np.float32))
+
+
 @pytest.mark.parametrize("name", ["sobel", "scharr", "prewitt"])
 @pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "constant"])
 def test_magnitude_is_the_float32_nearest_to_the_exact_one(name, mode):
