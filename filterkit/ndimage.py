@@ -54,12 +54,12 @@ Backends
     takes both exact derivatives and the magnitude in one pass
     (:mod:`filterkit.int_gradient`).  Two float32 cases are faster in numba
     too: Gaussians of 13 taps and more (:mod:`filterkit.exact_round`) and
-    grey means from 7x7 to 127x127 (:mod:`filterkit.running_box`).
+    grey means from 7x7 to 63x63 (:mod:`filterkit.running_box`).
 
     OpenCV calls (OpenCV's own thread pool applies: ``cv2.setNumThreads``):
     ``blur`` for mean (uint16 sizes >= 15: ``boxFilter`` in float64, as
     ``blur``'s 16-bit scaling is off by one there; float32 grey images from
-    7x7 to 127x127 in :mod:`filterkit.running_box`'s numba pass, faster); ``sepFilter2D`` for
+    7x7 to 63x63 in :mod:`filterkit.running_box`'s numba pass, faster); ``sepFilter2D`` for
     derivatives; ``GaussianBlur`` with explicit size and sigma for float
     images up to 9 taps (same sampled kernel; float32 kernels of 13 taps and
     more run in :mod:`filterkit.exact_round`'s numba passes, 1.1-2.8x faster;
@@ -495,9 +495,9 @@ def mean(
 
 box = mean
 
-# float32 grey means of these sizes run in filterkit.running_box (1.1-1.6x faster than cv2.blur;
-# cv2.blur is faster below 7x7, for interleaved colour and from about 255x255)
-_RUNNING_BOX_SIZES = (7, 127)
+# float32 grey means of these sizes run in filterkit.running_box (1.06-1.6x faster than cv2.blur in
+# quick checks on 2048x2048; below 7x7, for interleaved colour and from about 95x95 cv2.blur was as fast)
+_RUNNING_BOX_SIZES = (7, 63)
 
 
 def gaussian(

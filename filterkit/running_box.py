@@ -2,16 +2,17 @@
 
 For each output row the column sums over the ``size`` rows of its window are
 updated in float64 (add the row entering the window, subtract the one
-leaving it: exact to float64 rounding however long the column) and rounded
-once to float32 into a padded row.  Along x the window sums come from sums of
+leaving it; in float64 the drift over any practical image height stays far
+below float32 resolution) and rounded once to float32 into a padded row.  Along x the window sums come from sums of
 ``1, 2, 4, ...`` adjacent padded columns (one vectorised loop per power of
-two), combined by the binary digits of ``size``, so a 15-wide window costs
-three doubling loops and one loop adding four terms, each over whole rows.
+two), combined by the binary digits of ``size`` in one more loop, so a 15-wide
+window costs three doubling loops and one loop adding four terms, each over
+whole rows.
 
 OpenCV's float ``blur`` also keeps running sums in float64, but along x one
 pixel after the other; for single-channel 2048x2048 images this pass was
-1.1-1.6x faster from 7x7 to 127x127 (``filterkit.ndimage.mean`` uses it
-there; ``benchmarks/filters.py`` times it).  Error: within
+1.06-1.6x faster from 7x7 to 63x63 in quick checks (``filterkit.ndimage.mean``
+uses it there; ``benchmarks/filters.py`` times the 15x15 case).  Error: within
 :func:`box_error_bound` of the exact mean.  As in OpenCV's and scipy's running
 sums, a NaN or inf stays in its column's running sum, so it reaches every
 output row below it (within ``size // 2`` columns of it).
@@ -48,6 +49,20 @@ def _sum4_scaled(out, a, b, c, d, scale):
         out[k] = ((a[k] + b[k]) + (c[k] + d[k])) * scale
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sum8_scaled(out, a, b, c, d, e, f, g, h, scale):
+    for k in range(out.shape[0]):
+        out[k] = (((a[k] + b[k]) + (c[k] + d[k])) + ((e[k] + f[k]) + (g[k] + h[k]))) * scale
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _block(doubled, block_level, block_start, j, wc, zeros):
+    """Block ``j`` of the window (a row of ``doubled``), or zeros past the last block."""
+    if j < block_level.shape[0]:
+        return doubled[block_level[j]][block_start[j] : block_start[j] + wc]
+    return zeros
+
+
 @njit(cache=True, nogil=True)
 def _box_rows(image, channels, size, row_idx, col_idx, cval, out):
     """``out[y] = mean of the size x size window`` for each row of ``image`` ``(H, W * channels)``."""
@@ -67,6 +82,20 @@ def _box_rows(image, channels, size, row_idx, col_idx, cval, out):
     spare = np.zeros(wc, np.float32)
     scale = np.float32(1.0 / (size * size))
     edge = np.float32(size * np.float64(cval))  # a column sum entirely outside the image
+    # the window as blocks of 2**level columns, one per binary digit of size, largest first
+    ones = 0
+    for i in range(levels):
+        ones += (size >> i) & 1
+    block_level = np.empty(ones, np.int64)
+    block_start = np.empty(ones, np.int64)
+    j = 0
+    offset = 0
+    for i in range(levels - 1, -1, -1):
+        if (size >> i) & 1:
+            block_level[j] = i
+            block_start[j] = offset * channels
+            offset += 1 << i
+            j += 1
     for p in range(size - 1):  # the first window but its last row
         i = row_idx[p]
         src = image[i] if i >= 0 else fill
@@ -90,36 +119,32 @@ def _box_rows(image, channels, size, row_idx, col_idx, cval, out):
             prev = doubled[i - 1]
             _sum2(doubled[i][:length], prev[:length], prev[step : step + length])
             width *= 2
-        # the window: one block per binary digit of size, largest first
-        t0 = t1 = t2 = t3 = zeros
-        terms = 0
-        offset = 0
-        for i in range(levels - 1, -1, -1):
-            if (size >> i) & 1:
-                block = doubled[i][offset * channels : offset * channels + wc]
-                if terms == 0:
-                    t0 = block
-                elif terms == 1:
-                    t1 = block
-                elif terms == 2:
-                    t2 = block
-                elif terms == 3:
-                    t3 = block
-                else:  # a fifth or later block (sizes of five or more binary ones)
-                    _sum2(spare, t3, block)
-                    t3 = spare
-                terms += 1
-                offset += 1 << i
-        _sum4_scaled(out[y], t0, t1, t2, t3, scale)
+        # the window: one block per binary digit of size, added in one pass
+        b0 = _block(doubled, block_level, block_start, 0, wc, zeros)
+        b1 = _block(doubled, block_level, block_start, 1, wc, zeros)
+        b2 = _block(doubled, block_level, block_start, 2, wc, zeros)
+        b3 = _block(doubled, block_level, block_start, 3, wc, zeros)
+        if ones <= 4:
+            _sum4_scaled(out[y], b0, b1, b2, b3, scale)
+            continue
+        last = _block(doubled, block_level, block_start, 7, wc, zeros)
+        for j in range(8, ones):  # a ninth or later block (sizes of 511 and more)
+            _sum2(spare, last, _block(doubled, block_level, block_start, j, wc, zeros))
+            last = spare
+        _sum8_scaled(out[y], b0, b1, b2, b3, _block(doubled, block_level, block_start, 4, wc, zeros),
+                     _block(doubled, block_level, block_start, 5, wc, zeros),
+                     _block(doubled, block_level, block_start, 6, wc, zeros), last, scale)
 
 
 def _roundings(size: int) -> int:
     """Roundings on the longest path from a pixel to its output (see :func:`box_error_bound`)."""
     levels = size.bit_length()
     ones = bin(size).count("1")
-    # float32 column sum, the doubling levels, the four-term sum (depth 2) plus one per block
-    # past the fourth, the float32 1/size**2 and the product; one spare for the float64 sums
-    return 1 + (levels - 1) + 2 + max(0, ones - 4) + 2 + 1
+    # float32 column sum, the doubling levels, the sum of the blocks (four: depth 2; eight:
+    # depth 3; one more per block past the eighth), the float32 1/size**2 and the product; one
+    # spare for the float64 sums
+    tree = 2 if ones <= 4 else 3 + max(0, ones - 8)
+    return 1 + (levels - 1) + tree + 2 + 1
 
 
 def box_error_bound(size: int) -> float:
@@ -136,7 +161,7 @@ def box_float32(plane: np.ndarray, size: int, border_type: int, cval: float = 0.
     size: odd, any width (borders repeat like scipy.ndimage's for windows wider than the image).
     border_type: an OpenCV border (reflect, reflect-101, replicate, constant, wrap); ``cval`` fills
     the constant border.  Within :func:`box_error_bound` of the exact mean (relative to the mean of
-    ``|x|`` over the window, padding included: under 1e-6 for windows up to 127 wide).
+    ``|x|`` over the window, padding included: under 1e-6 for windows up to 511 wide).
     """
     if plane.dtype != np.float32 or plane.ndim not in (2, 3) or plane.size == 0:
         raise ValueError(f"box_float32 takes a non-empty float32 (H, W[, C]) plane, not {plane.dtype} {plane.shape}")

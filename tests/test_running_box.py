@@ -45,9 +45,9 @@ def test_within_the_bound_of_the_exact_mean(shape, size, mode):
 
 
 def test_sizes_with_many_binary_ones():
-    """63 = 0b111111: six blocks along x, two of them past the four-term sum."""
+    """63 = 0b111111: six blocks along x (the eight-term sum); 511 and 1023: more than eight."""
     image = np.random.default_rng(3).random((90, 200), dtype=np.float32)
-    for size in (63, 95, 127):
+    for size in (63, 95, 127, 511, 1023):
         mean, abs_mean = exact_mean(image, size, "mirror", 0.0)
         got = box_float32(image, size, border.opencv_border("mirror"))
         assert np.all(np.abs(got - mean) <= box_error_bound(size) * abs_mean)
@@ -55,8 +55,9 @@ def test_sizes_with_many_binary_ones():
 
 def test_the_bound_counts_roundings():
     assert _roundings(15) == 9  # f32 column sum, 3 doublings, 2 in the four-term sum, 1/225, product, spare
-    assert _roundings(63) == _roundings(15) + 2 + 2  # 2 more doublings, 2 blocks past the fourth
-    assert box_error_bound(127) < 1e-6
+    assert _roundings(63) == _roundings(15) + 2 + 1  # 2 more doublings, eight-term sum (depth 3)
+    assert _roundings(1023) == _roundings(63) + 4 + 2  # 4 more doublings, 2 blocks past the eighth
+    assert box_error_bound(511) < 1e-6 < box_error_bound(1023)
 
 
 def test_constant_border_uses_cval():
