@@ -36,6 +36,7 @@ __all__ = [
     "torch_pad_mode",
     "pad_indices",
     "pad_numpy",
+    "rows_and_pad_indices",
 ]
 
 BorderMode = Literal["reflect", "mirror", "nearest", "constant", "wrap"]
@@ -149,6 +150,20 @@ def pad_indices(n: int, before: int, after: int, mode: str) -> np.ndarray:
     period = 2 * n - 2
     j = np.mod(i, period)
     return np.where(j < n, j, period - j)
+
+
+def rows_and_pad_indices(plane: np.ndarray, radius: int, mode: str) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """What the numba row passes take: ``(rows, channels, row_idx, col_idx)``.
+
+    ``rows``: ``plane`` ``(H, W[, C])`` as C-contiguous ``(H, W * C)``; ``row_idx``/``col_idx``:
+    int64 :func:`pad_indices` of both axes for a window of ``radius`` pixels (-1: ``cval``).
+    """
+    h, w = plane.shape[:2]
+    channels = plane.shape[2] if plane.ndim == 3 else 1
+    rows = np.ascontiguousarray(plane).reshape(h, w * channels)
+    row_idx = pad_indices(h, radius, radius, mode).astype(np.int64)
+    col_idx = pad_indices(w, radius, radius, mode).astype(np.int64)
+    return rows, channels, row_idx, col_idx
 
 
 def pad_numpy(image: np.ndarray, pad: tuple[tuple[int, int], ...], mode: str, cval: float = 0.0) -> np.ndarray:

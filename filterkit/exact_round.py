@@ -362,12 +362,7 @@ def _smooth(plane: np.ndarray, g: np.ndarray, mode: str, threshold: float | None
     if plane.dtype not in (np.uint8, np.float32) or plane.ndim not in (2, 3) or plane.size == 0:
         raise ValueError(f"plane must be a non-empty uint8 or float32 (H, W[, C]) array, "
                          f"not {plane.dtype} {plane.shape}")
-    r = g.size // 2
-    h, w = plane.shape[:2]
-    channels = plane.shape[2] if plane.ndim == 3 else 1
-    row_idx = _border.pad_indices(h, r, r, mode).astype(np.int64)
-    col_idx = _border.pad_indices(w, r, r, mode).astype(np.int64)
-    image2d = np.ascontiguousarray(plane).reshape(h, w * channels)
+    image2d, channels, row_idx, col_idx = _border.rows_and_pad_indices(plane, g.size // 2, mode)
     out = np.empty_like(image2d)
     slope, half = _tie_test(g.size) if threshold is None else (np.float32(0.0), np.float32(threshold))
     _smooth_rows(image2d, channels, g.astype(np.float32), g, row_idx, col_idx, slope, half, out,

@@ -93,12 +93,8 @@ def uint8_gradient_magnitude(plane: np.ndarray, sep_y: _kernels.Separable, sep_x
                          "derivative kernels that uint8_gradient_weights accepts")
     if np.dtype(out_dtype) not in (np.float32, np.uint8):
         raise ValueError(f"out_dtype must be float32 or uint8, not {out_dtype}")
-    h, w = plane.shape[:2]
-    channels = plane.shape[2] if plane.ndim == 3 else 1
     mode = _border.mode_of_opencv_border(border_type)
-    row_idx = _border.pad_indices(h, 1, 1, mode).astype(np.int64)
-    col_idx = _border.pad_indices(w, 1, 1, mode).astype(np.int64)
-    image2d = np.ascontiguousarray(plane).reshape(h, w * channels)
+    image2d, channels, row_idx, col_idx = _border.rows_and_pad_indices(plane, 1, mode)
     out = np.empty(image2d.shape, dtype=out_dtype)
     dy, ay, by, dx, ax, bx = weights
     folded = np.array([dy * ay, dy * by, dx * ax, dx * bx], np.float32)  # exact small integers

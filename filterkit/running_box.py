@@ -168,12 +168,7 @@ def box_float32(plane: np.ndarray, size: int, border_type: int, cval: float = 0.
     if size < 1 or size % 2 == 0:
         raise ValueError(f"size must be odd and positive, got {size}")
     mode = _border.mode_of_opencv_border(border_type)
-    r = size // 2
-    h, w = plane.shape[:2]
-    channels = plane.shape[2] if plane.ndim == 3 else 1
-    row_idx = _border.pad_indices(h, r, r, mode).astype(np.int64)
-    col_idx = _border.pad_indices(w, r, r, mode).astype(np.int64)
-    image2d = np.ascontiguousarray(plane).reshape(h, w * channels)
+    image2d, channels, row_idx, col_idx = _border.rows_and_pad_indices(plane, size // 2, mode)
     out = np.empty_like(image2d)
     _box_rows(image2d, channels, size, row_idx, col_idx, np.float32(cval), out)
     return out.reshape(plane.shape)

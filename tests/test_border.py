@@ -117,3 +117,15 @@ def test_opencv_border_round_trip():
         assert border.mode_of_opencv_border(border.opencv_border(mode)) == mode
     with pytest.raises(ValueError, match="no filterkit mode"):
         border.mode_of_opencv_border(16)  # cv2.BORDER_ISOLATED
+
+
+def test_rows_and_pad_indices():
+    plane = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)[:, ::-1]  # not contiguous
+    rows, channels, row_idx, col_idx = border.rows_and_pad_indices(plane, 2, "wrap")
+    assert rows.shape == (2, 12) and rows.flags.c_contiguous and channels == 4
+    np.testing.assert_array_equal(rows.reshape(2, 3, 4), plane)
+    assert row_idx.dtype == col_idx.dtype == np.int64
+    np.testing.assert_array_equal(row_idx, border.pad_indices(2, 2, 2, "wrap"))
+    np.testing.assert_array_equal(col_idx, border.pad_indices(3, 2, 2, "wrap"))
+    _, grey_channels, _, constant_cols = border.rows_and_pad_indices(plane[..., 0], 1, "constant")
+    assert grey_channels == 1 and constant_cols.tolist() == [-1, 0, 1, 2, -1]
