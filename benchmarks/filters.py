@@ -211,12 +211,15 @@ def set_threads(n: int) -> None:
         pass
 
 
+IMAGES = ["2048x2048 uint8", "2048x2048 float32", "4096x4096 uint8", "4096x4096 float32", "2048x2048x3 uint8"]
+
+
 def run_cases(args: argparse.Namespace, threads: int) -> list[Case]:
     rng = np.random.default_rng(args.seed)
     set_threads(threads)
-    images = ["2048x2048 uint8", "2048x2048 float32"]
-    if not args.quick:
-        images += ["4096x4096 uint8", "4096x4096 float32", "2048x2048x3 uint8"]
+    images = IMAGES[:2] if args.quick else list(IMAGES)
+    if args.images:
+        images = [spec for spec in IMAGES if spec.replace(" ", "-") in args.images]
     ops = [("mean", 3), ("mean", 5), ("mean", 15), ("median", 3), ("median", 5), ("median", 15),
            ("gaussian", 1.0), ("gaussian", 5.0), ("sobel_x", 3), ("laplace", 3)]
     if args.ops:
@@ -309,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip kornia's median when its unfold would need more memory than this (default 6)")
     ap.add_argument("--ops", nargs="+", choices=["mean", "median", "gaussian", "sobel_x", "laplace"], default=None,
                     help="time only these operations (default: all)")
+    ap.add_argument("--images", nargs="+", choices=[spec.replace(" ", "-") for spec in IMAGES], default=None,
+                    help="time only these images (default: all; --quick: the 2048x2048 grey ones)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random test images (default 0)")
     ap.add_argument("--json", metavar="PATH", help="write the results as JSON")
     args = ap.parse_args(argv)
