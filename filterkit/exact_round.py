@@ -183,32 +183,47 @@ def _correlate_rows4(acc, spare, ring, slots, g):
 
 
 @njit(cache=True, nogil=True)
-def _exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols, sums):
+def _exact_value(image, channels, g, row_idx, col_idx, y, x, c, cols):
     """The float64 correlation at (y, x, c) in scipy.ndimage's order (the pass along x, then along y).
 
-    ``cols``, ``sums``: scratch of ``n`` (the sample positions in a row, -1 for a constant border
-    of zeros; the row sums).  Four row sums are built side by side, each in its own order.
+    ``cols``: scratch of ``n`` (the sample positions in a row, -1 for a constant border of zeros).
+    Each row sum adds its products in column order; four rows are summed side by side in
+    registers (a row of the constant border contributes ``g * 0.0``, which changes no sum), then
+    the row sums are weighted and added in row order.
     """
     n = g.shape[0]
     for j in range(n):
         cx = col_idx[x + j]
         cols[j] = cx * channels + c if cx >= 0 else -1
+    acc = 0.0
     for i0 in range(0, n, 4):
-        i1 = min(i0 + 4, n)
-        for i in range(i0, i1):
-            sums[i] = 0.0
+        m = min(4, n - i0)
+        r0 = row_idx[y + i0]
+        r1 = row_idx[y + i0 + 1] if m > 1 else -1
+        r2 = row_idx[y + i0 + 2] if m > 2 else -1
+        r3 = row_idx[y + i0 + 3] if m > 3 else -1
+        on0 = 1.0 if r0 >= 0 else 0.0
+        on1 = 1.0 if r1 >= 0 else 0.0
+        on2 = 1.0 if r2 >= 0 else 0.0
+        on3 = 1.0 if r3 >= 0 else 0.0
+        r0, r1, r2, r3 = max(r0, 0), max(r1, 0), max(r2, 0), max(r3, 0)
+        s0 = s1 = s2 = s3 = 0.0
         for j in range(n):
             q = cols[j]
             if q < 0:
                 continue  # adds g[j] * 0
             gj = g[j]
-            for i in range(i0, i1):
-                ry = row_idx[y + i]
-                if ry >= 0:
-                    sums[i] += gj * np.float64(image[ry, q])
-    acc = 0.0
-    for i in range(n):
-        acc += g[i] * sums[i]
+            s0 += gj * (np.float64(image[r0, q]) * on0)
+            s1 += gj * (np.float64(image[r1, q]) * on1)
+            s2 += gj * (np.float64(image[r2, q]) * on2)
+            s3 += gj * (np.float64(image[r3, q]) * on3)
+        acc += g[i0] * s0
+        if m > 1:
+            acc += g[i0 + 1] * s1
+        if m > 2:
+            acc += g[i0 + 2] * s2
+        if m > 3:
+            acc += g[i0 + 3] * s3
     return acc
 
 
@@ -234,7 +249,7 @@ def _filter_x(image, src, channels, g32, col_idx, hpad, x_offsets, slot):
 
 
 @njit(cache=True, nogil=True)
-def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols, sums):
+def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols):
     """Recompute in float64 the ``left`` pixels of output row ``y`` flagged in ``near``; returns the count."""
     wc = orow.shape[0]
     words = near[: wc // 8 * 8].view(np.uint64)
@@ -247,7 +262,7 @@ def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols, 
         for k in range(8 * i, 8 * (i + 4) if i + 4 <= words.shape[0] else wc):
             if near[k]:
                 x = k // channels
-                e = _exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols, sums)
+                e = _exact_value(image, channels, g64, row_idx, col_idx, y, x, k - x * channels, cols)
                 orow[k] = np.uint8(min(max(np.rint(e), 0.0), 255.0))
                 done += 1
         i += 4
@@ -282,7 +297,6 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, slope, half, out, 
     y_slots = np.empty(slots, np.int64)
     y_offsets = np.empty(slots, np.int64)
     cols = np.empty(n, np.int64)
-    row_sums = np.empty(n, np.float64)
     recomputed = 0
     filtered = 0  # padded rows filtered along x so far
     y = 0
@@ -307,7 +321,7 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, slope, half, out, 
             flagged = _round_row(result[q], out[y + q], near[q], slope, half)
             if flagged:
                 recomputed += _fix_row(image, channels, g64, row_idx, col_idx, y + q, out[y + q], near[q],
-                                       flagged, cols, row_sums)
+                                       flagged, cols)
         y += rows
     return recomputed
 
