@@ -89,6 +89,24 @@ class ImageError(UserError):
 # ----------------------------------------------------------------- atomic files
 
 
+@contextlib.contextmanager
+def _temporary_beside(path: Path) -> Iterator[tuple[int, Path]]:
+    """``(fd, tmp_path)``: a new file in ``path``'s folder with ``path``'s suffix, closed and renamed
+    onto ``path`` when the block ends, removed if the block raises."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    tmp_path = Path(tmp)
+    try:
+        try:
+            yield fd, tmp_path
+        finally:
+            os.close(fd)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path``.
 
@@ -98,17 +116,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     gets the usual permissions (``0o666`` minus the umask).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
+    with _temporary_beside(path) as (_, tmp_path):
         write(tmp_path)
         os.chmod(tmp_path, _FILE_MODE)
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -120,20 +130,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     :func:`atomic_write` for the ~0.5 MB JPEGs of ``filterkit filter``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, _FILE_MODE)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _temporary_beside(path) as (fd, _):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fchmod(fd, _FILE_MODE)
     return path
 
 
