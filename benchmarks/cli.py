@@ -114,7 +114,7 @@ def run_cli_process(src: Path, out: Path, jobs: int, op: str) -> float:
 
 def stage_times(path: Path, op: str, repeats: int = 15) -> dict[str, float]:
     """Median milliseconds of each stage for one image in this process: read, filter (+ scaling), encode."""
-    from filterkit.commands.filter import FilterSpec, filter_array
+    from filterkit.cli.filter import FilterSpec, filter_array
     from filterkit.io import encode_image, read_image
 
     spec = FilterSpec(op=op)
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the images (default: a temp dir)")
     args = parser.parse_args(argv)
 
-    from filterkit.commands.filter import default_jobs
+    from filterkit.cli.filter import default_jobs
 
     jobs_list = args.jobs or sorted({1, default_jobs(args.n, "auto")})
     root = Path(tempfile.mkdtemp(prefix="fk_cli_bench_", dir=args.tmp))

@@ -19,11 +19,11 @@ Blockwise (one ``--side`` x ``--side`` uint8 image generated lazily with
 sum, which must be equal for every contender):
 
 * ``source``: generate and sum only (the floor: what the filter adds is the rest).
-* ``blockwise-threads``: :func:`filterkit.dask.gaussian` on dask's threaded
+* ``blockwise-threads``: :func:`filterkit.filters.blockwise.gaussian` on dask's threaded
   scheduler in this process (``--threads``, default the CPU count).
 * ``blockwise-dask-2``: the same graph on the 2-worker cluster.
 * ``in-memory``: the image computed into one numpy array, then
-  :func:`filterkit.ndimage.gaussian` on it (skipped with ``--no-in-memory``).
+  :func:`filterkit.filters.ndimage.gaussian` on it (skipped with ``--no-in-memory``).
 
 Peak memory is the largest sum of the resident set sizes (RSS) of this process
 and all its child processes (the cluster's workers), sampled every 20 ms with
@@ -172,8 +172,8 @@ def _source(args, side: int | None = None):
 def bench_blockwise(args, client) -> list[dict]:
     import dask
 
-    import filterkit.dask as fd
-    from filterkit import ndimage
+    import filterkit.filters.blockwise as fd
+    from filterkit.filters import ndimage
 
     def source(side=None):
         return int(_source(args, side).sum(dtype=np.uint64).compute(scheduler="threads", num_workers=args.threads))

@@ -99,7 +99,7 @@ def implementations(op: str, p: float, img: np.ndarray) -> dict[str, Callable[[n
     import scipy.ndimage as ndi
 
     import filterkit
-    from filterkit import kernels
+    from filterkit.filters import kernels
 
     colour = img.ndim == 3
     ca = -1 if colour else None

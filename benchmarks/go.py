@@ -124,7 +124,7 @@ def bench_genmove(records, nets: list[str], repeats: int, seed: int) -> dict:
 
     from filterkit.apps.go.engine import PolicyPlayer
     from filterkit.apps.go.model import PolicyNet
-    from filterkit.summary import summarize
+    from filterkit.nn.summary import summarize
 
     torch.set_num_threads(1)
     boards = []

@@ -1,4 +1,4 @@
-"""GPU benchmark: filterkit.tensor filters against the copy floor and kornia, and app training steps.
+"""GPU benchmark: filterkit.filters.tensor filters against the copy floor and kornia, and app training steps.
 
 On a machine with an NVIDIA GPU (H100/H200), one short run::
 
@@ -10,16 +10,16 @@ CPU smoke test (tiny sizes, seconds)::
     python benchmarks/gpu.py --device cpu --size 256 --batch 1 --repeats 2
 
 What is measured, side by side in one process on one ``(batch, 1, size, size)`` tensor
-(default 4 x 4096 x 4096, float32; also float16 and bfloat16, which filterkit.tensor
+(default 4 x 4096 x 4096, float32; also float16 and bfloat16, which filterkit.filters.tensor
 accepts and computes in float32 internally):
 
 1. Copy floor: ``dst.copy_(src)`` device to device.  GB/s counts the bytes read and written
    (2 x the tensor's size); GPix/s is what a filter reading and writing each pixel once
    could reach at that bandwidth (8 bytes per pixel for float32, 4 for 16-bit floats).
-2. filterkit.tensor: gaussian sigma 1 and 5, mean 3 and 15, sobel magnitude, laplace
+2. filterkit.filters.tensor: gaussian sigma 1 and 5, mean 3 and 15, sobel magnitude, laplace
    (4-neighbour), median 3.  For each: ms, GPix/s and ``floor`` = GPix/s divided by the
    copy floor's GPix/s for the same dtype, for the torch path and, when Triton is
-   installed, again with the fused kernel (filterkit.triton_separable, opt-in) switched
+   installed, again with the fused kernel (filterkit.filters._backends.triton_separable, opt-in) switched
    on.  Target: ``floor >= 0.5`` for the separable filters (gaussian, mean).
 3. kornia (optional; the column is n/a when not installed or when an op refuses the
    dtype): gaussian_blur2d, box_blur, sobel, laplacian(3) (8-neighbour, normalised), median_blur;
@@ -29,7 +29,7 @@ accepts and computes in float32 internally):
    random inputs: speech (``fstack`` on ``(B, 40, 32)`` log-mel features, the app's defaults,
    10 classes), text (Kim CNN, multichannel, 50-d embeddings, ``(B, --text-length)`` token ids,
    2 classes, max-norm after the step), go (PolicyNet, 17 planes, 19x19, ``--go-nets``, e.g.
-   6x64 and 13x192) and the lecture MNIST CNN from filterkit.zoo (``(B, 1, 28, 28)``).
+   6x64 and 13x192) and the lecture MNIST CNN from filterkit.nn.zoo (``(B, 1, 28, 28)``).
    Rows: fp32, and with ``--amp`` bf16 ``torch.autocast``; the 2-D conv nets (go, lecture) are
    also run in ``channels_last`` memory format.  steps/s and samples/s.
 
@@ -58,8 +58,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from filterkit import tensor as T  # noqa: E402
-from filterkit import triton_separable as fused  # noqa: E402
+from filterkit.filters import tensor as T  # noqa: E402
+from filterkit.filters._backends import triton_separable as fused  # noqa: E402
 from filterkit.errors import UserError  # noqa: E402
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -153,7 +153,7 @@ def bench_filters(x: torch.Tensor, floor_gpix: float, repeats: int) -> list[dict
             row = dict(op=op["name"], dtype=dtype, ours_ms=1e3 * s, ours_gpix_per_s=pixels / s / 1e9,
                        fraction_of_floor=pixels / s / 1e9 / floor_gpix, fused_ms=None, fused_fraction_of_floor=None,
                        kornia_ms=None, kornia_over_ours=None, note=None)
-            if with_fused:  # the same call with filterkit.triton_separable switched on
+            if with_fused:  # the same call with filterkit.filters._backends.triton_separable switched on
                 fused.ENABLED = True
                 fs = time_call(lambda: op["ours"](x), x.device, repeats)
                 row["fused_ms"], row["fused_fraction_of_floor"] = 1e3 * fs, pixels / fs / 1e9 / floor_gpix
@@ -186,7 +186,7 @@ def app_models(go_nets: list[tuple[int, int]], text_length: int, text_vocab: int
     from filterkit.apps.speech.pipeline import TrainSettings
     from filterkit.apps.text.config import TextConfig
     from filterkit.apps.text.model import KimCNN
-    from filterkit.zoo import build_model as build_zoo
+    from filterkit.nn.zoo import build_model as build_zoo
 
     speech = TrainSettings()
     n_mels, n_frames = speech.features.n_mels, speech.features.num_frames
@@ -324,7 +324,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-apps", action="store_true", help="skip the training steps")
     p.add_argument("--amp", action="store_true", help="also time training under bf16 torch.autocast")
     p.add_argument("--tile", metavar="COLSxROWSxWARPS", default=None,
-                   help="tile of the fused CUDA kernel (filterkit.triton_separable.TILE; "
+                   help="tile of the fused CUDA kernel (filterkit.filters._backends.triton_separable.TILE; "
                         "benchmarks/gpu_tiles.py prints the best), e.g. 256x128x2")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", metavar="PATH", help="write every figure as JSON")

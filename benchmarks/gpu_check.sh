@@ -42,7 +42,8 @@ python3 -c "import torch, triton, kornia; print('torch', torch.__version__, 'tri
 stamp check
 timeout 120 python3 - <<'PY' 2>&1 | tail -20
 import torch
-from filterkit import tensor as T, triton_separable as F
+from filterkit.filters import tensor as T
+from filterkit.filters._backends import triton_separable as F
 x = torch.rand(2, 3, 517, 1031, device="cuda")
 for name, fn in [("gauss1", lambda t: T.gaussian(t, 1.0)), ("gauss5 wrap", lambda t: T.gaussian(t, 5.0, mode="wrap")),
                  ("mean15 constant", lambda t: T.mean(t, 15, mode="constant", cval=0.3)), ("sobel", lambda t: T.sobel(t)),

@@ -1,4 +1,4 @@
-"""Tile sizes of the fused CUDA kernel (filterkit.triton_separable): time each against the copy floor.
+"""Tile sizes of the fused CUDA kernel (filterkit.filters._backends.triton_separable): time each against the copy floor.
 
 On a machine with an NVIDIA GPU::
 
@@ -12,7 +12,7 @@ GPix/s, and the largest difference from the torch path (``FILTERKIT_TRITON``
 off) relative to its largest value.  The torch path's own time is the first
 row of each op.  ``best`` in the JSON (and the last line) is the tile with the
 highest geometric-mean floor fraction over the ops: the value for
-``filterkit.triton_separable.TILE``.
+``filterkit.filters._backends.triton_separable.TILE``.
 
 CPU smoke test (Triton's interpreter, tiny sizes)::
 
@@ -33,9 +33,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.gpu import DTYPES, bench_copy, device_name, time_call  # noqa: E402
-from filterkit import kernels as K  # noqa: E402
-from filterkit import tensor as T  # noqa: E402
-from filterkit import triton_separable as fused  # noqa: E402
+from filterkit.filters import kernels as K  # noqa: E402
+from filterkit.filters import tensor as T  # noqa: E402
+from filterkit.filters._backends import triton_separable as fused  # noqa: E402
 
 OPS = {
     "gaussian s=1": K.gaussian_1d(1.0),

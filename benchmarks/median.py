@@ -1,4 +1,4 @@
-"""Benchmark filterkit.median_fast.median_filter against scipy.ndimage (and OpenCV where it applies).
+"""Benchmark filterkit.filters._backends.median_numba.median_filter against scipy.ndimage (and OpenCV where it applies).
 
 For every dtype x window size: median wall time of repeated runs of ours (1 thread and
 ``--threads``), scipy.ndimage.median_filter (timed fewer times when slow, see the
@@ -70,8 +70,8 @@ def opencv_supports(dtype: np.dtype, size: int) -> bool:
 def bench_case(image: np.ndarray, size: int, args, mode: str) -> dict:
     import scipy.ndimage as ndi
 
-    from filterkit import border
-    from filterkit.median_fast import default_method, median_filter
+    from filterkit.filters import border
+    from filterkit.filters._backends.median_numba import default_method, median_filter
 
     dtype = image.dtype
     ours = lambda threads=1: median_filter(image, size, mode, threads=threads)  # noqa: E731
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     import numba
     import scipy
 
-    from filterkit.border import normalize_mode
+    from filterkit.filters.border import normalize_mode
 
     try:
         mode = normalize_mode(args.mode)

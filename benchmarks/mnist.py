@@ -1,6 +1,6 @@
 """Lecture CNN on MNIST: training/inference images per second on 1 and 2 threads, and accuracy per epoch.
 
-Everything goes through the one training engine (:class:`filterkit.train.Trainer`).
+Everything goes through the one training engine (:class:`filterkit.nn.train.Trainer`).
 
 1. Speed, measured side by side in this run (modes alternate inside each
    repeat; the median over repeats is reported):
@@ -15,7 +15,7 @@ Everything goes through the one training engine (:class:`filterkit.train.Trainer
 2. Accuracy: the lecture CNN trained for ``--epochs`` epochs on the full
    training set (Adam with peak lr ``--lr``, batch ``--batch-size``; one thread),
    with the test accuracy after every epoch; the speed runs use the same
-   recipe (Adam + one-cycle schedule, :func:`filterkit.compare.make_optimizer`).  Target: >= 99.0 % within 3 epochs.
+   recipe (Adam + one-cycle schedule, :func:`filterkit.apps.digits.compare.make_optimizer`).  Target: >= 99.0 % within 3 epochs.
 
     python benchmarks/mnist.py --data ../shared/data/mnist --json out/mnist.json
     python benchmarks/mnist.py --data builtin --quick          # seconds, for a smoke test
@@ -31,20 +31,20 @@ import statistics
 import sys
 import time
 
-from filterkit.compare import DEFAULT_LR, SCHEDULES
+from filterkit.apps.digits.compare import DEFAULT_LR, SCHEDULES
 
 TARGET_ACCURACY = 0.99
 TARGET_EPOCHS = 3
 
 
 def _train_loader(data, n_images: int, batch_size: int, seed: int):
-    from filterkit.compare import make_loaders
+    from filterkit.apps.digits.compare import make_loaders
 
     return make_loaders(data.limit(n_images), batch_size, seed)[0]
 
 
 def _test_loader(data, n_images: int):
-    from filterkit.compare import make_loaders
+    from filterkit.apps.digits.compare import make_loaders
 
     subset = type(data)(
         train_images=data.train_images[:1],
@@ -58,12 +58,12 @@ def _test_loader(data, n_images: int):
 
 
 def _trainer(threads: int, lr: float, seed: int, steps_per_epoch: int, epochs: int = 1, schedule: str = "onecycle"):
-    """A Trainer for the lecture CNN with the compare recipe (:func:`filterkit.compare.make_optimizer`)."""
+    """A Trainer for the lecture CNN with the compare recipe (:func:`filterkit.apps.digits.compare.make_optimizer`)."""
     import torch
 
-    from filterkit.compare import make_optimizer
-    from filterkit.train import Trainer, accuracy, seed_everything
-    from filterkit.zoo import build_model
+    from filterkit.apps.digits.compare import make_optimizer
+    from filterkit.nn.train import Trainer, accuracy, seed_everything
+    from filterkit.nn.zoo import build_model
 
     seed_everything(seed)
     model = build_model("lecture_cnn")
@@ -134,7 +134,7 @@ def measure_accuracy(
     data, epochs: int, batch_size: int, lr: float, schedule: str, seed: int, progress: bool
 ) -> list[dict]:
     """Per-epoch test accuracy and seconds of a full training run (1 thread)."""
-    from filterkit.compare import make_loaders
+    from filterkit.apps.digits.compare import make_loaders
 
     train, test = make_loaders(data, batch_size, seed)
     trainer = _trainer(1, lr, seed, len(train), epochs=epochs, schedule=schedule)
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.repeats, args.speed_images, args.epochs = 1, 1280, 1
 
-    from filterkit.datasets import load_digits_data
+    from filterkit.apps.digits.data import load_digits_data
     from filterkit.errors import UserError
 
     try:

@@ -4,7 +4,7 @@ For each model (frequency-only ``fstack``/``fstride4``/``fpool``, Sainath &
 Parada's ``trad-fpool3`` and the time-frequency 2-D baseline ``tf2d``), in the
 same run, with the same features, augmentation and epochs:
 
-* parameters and multiply-adds per utterance (:func:`filterkit.summary.summarize`,
+* parameters and multiply-adds per utterance (:func:`filterkit.nn.summary.summarize`,
   weights-only MACs as papers quote them, and with biases);
 * official split (takes 0-4 are test): accuracy for each seed;
 * LOSO: 6 folds (train on 5 speakers, test on the 6th) for each seed; the
@@ -42,7 +42,7 @@ TARGETS = {"official": 0.993, "loso_mean": 0.85, "loso_min": 0.70, "params": 50_
 def model_size(settings, n_classes: int) -> dict:
     """Parameters and multiply-adds per utterance of the network (the front end has no weights)."""
     from filterkit.apps.speech.pipeline import SpeechClassifier
-    from filterkit.summary import summarize
+    from filterkit.nn.summary import summarize
 
     net = SpeechClassifier(settings, n_classes).net
     shape = (settings.features.n_mels, settings.features.num_frames)

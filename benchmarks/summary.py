@@ -7,7 +7,7 @@
 For each model, side by side in the same run (medians over ``--repeats``):
 
 * ``empty``: what the CLI does: build the model under ``torch.device("meta")``
-  and :func:`filterkit.summary.summarize` it with ``trace="empty"`` (hooks, a
+  and :func:`filterkit.nn.summary.summarize` it with ``trace="empty"`` (hooks, a
   forward of a zero-sample batch, table rows).  The target is under 2 s.
 * ``meta``: the same model traced with one sample of meta tensors
   (``trace="meta"``).
@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from filterkit.io import write_json
-    from filterkit.summary import summarize
-    from filterkit.zoo import build_model, default_input, model_names
+    from filterkit.nn.summary import summarize
+    from filterkit.nn.zoo import build_model, default_input, model_names
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)

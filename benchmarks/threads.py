@@ -4,7 +4,7 @@ Each measurement runs in a fresh subprocess (torch's thread pool is fixed per
 process), thread counts alternate within every repeat so they see the same
 machine load, and the table reports medians over repeats and the ratio to the
 first thread count.  The model is 2 conv layers on 1x28x28 (MNIST-sized),
-batch 64, SGD; the result sets ``filterkit.train.DEFAULT_CPU_THREADS``.
+batch 64, SGD; the result sets ``filterkit.nn.train.DEFAULT_CPU_THREADS``.
 
     python benchmarks/threads.py                       # table
     python benchmarks/threads.py --repeats 7 --json threads.json --seed 0

@@ -1,4 +1,4 @@
-"""Benchmark filterkit.tensor (torch CPU) against kornia and OpenCV on one grey float32 image.
+"""Benchmark filterkit.filters.tensor (torch CPU) against kornia and OpenCV on one grey float32 image.
 
     python benchmarks/torch_filters.py                       # 2048x2048, 1 and 2 threads
     python benchmarks/torch_filters.py --size 512 --repeats 3 --no-median15   # quick look
@@ -22,7 +22,7 @@ root, its ``laplacian(3)`` is the 8-neighbour kernel (normalised).  OpenCV's
 ``medianBlur`` refuses float32 windows over 5, so median 15 has no OpenCV time.
 A ``max|ours-cv2|`` column checks that ours and OpenCV computed the same thing.
 
-``--keep-freed-memory`` calls :func:`filterkit.tensor.keep_freed_memory` before
+``--keep-freed-memory`` calls :func:`filterkit.filters.tensor.keep_freed_memory` before
 anything is timed: glibc's malloc then reuses freed large blocks instead of
 ``mmap``-ing fresh (page-faulting) ones on every call.  It changes the allocator of
 the whole process, so OpenCV and kornia run with the same allocator as ours; the
@@ -54,8 +54,8 @@ def build_ops(include_median15: bool) -> list[dict]:
     import cv2
     import kornia.filters as KF
 
-    from filterkit import kernels
-    from filterkit import tensor as T
+    from filterkit.filters import kernels
+    from filterkit.filters import tensor as T
 
     def gauss_cv(sigma):
         k = 2 * kernels.gaussian_radius(sigma) + 1
@@ -200,7 +200,7 @@ def _child_peak(impl: str, size: int, seed: int, median: int) -> None:
     torch.set_num_threads(1)
     x = torch.from_numpy(np.random.default_rng(seed).random((1, 1, size, size), dtype=np.float32))
     if impl == "ours":
-        from filterkit import tensor as T
+        from filterkit.filters import tensor as T
 
         fn = lambda: T.median(x, median)  # noqa: E731
     else:
@@ -251,7 +251,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--keep-freed-memory",
         action="store_true",
-        help="call filterkit.tensor.keep_freed_memory() first (glibc: reuse freed large blocks; whole process)",
+        help="call filterkit.filters.tensor.keep_freed_memory() first (glibc: reuse freed large blocks; whole process)",
     )
     p.add_argument("--median", type=int, default=15, help=argparse.SUPPRESS)
     p.add_argument("--_child-peak", dest="child_peak", choices=["ours", "kornia"], help=argparse.SUPPRESS)
@@ -272,7 +272,7 @@ def main(argv=None) -> int:
     import kornia
     import torch
 
-    from filterkit import tensor as T
+    from filterkit.filters import tensor as T
 
     kept = T.keep_freed_memory() if args.keep_freed_memory else None
     x = torch.from_numpy(np.random.default_rng(args.seed).random((1, 1, args.size, args.size), dtype=np.float32))

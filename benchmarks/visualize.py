@@ -83,15 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from filterkit.io import write_json
-    from filterkit.train import configure_threads, select_device
+    from filterkit.nn.train import configure_threads, select_device
     from filterkit.visualize.common import load_model
 
     threads = configure_threads(args.threads)
     device = select_device(args.device)
     checkpoint, trained_here = args.checkpoint, False
     if checkpoint is None:
-        from filterkit.datasets import load_builtin_digits
-        from filterkit.visualize.digits import train_digits_cnn
+        from filterkit.apps.digits.data import load_builtin_digits
+        from filterkit.apps.digits.train import train_digits_cnn
 
         with tempfile.TemporaryDirectory(prefix="fk-vis-bench-") as tmp:
             path = train_digits_cnn(load_builtin_digits(), epochs=2, seed=args.seed).save_checkpoint(

@@ -6,7 +6,7 @@ Five panels, all 256x256, computed with filterkit's public functions:
 salt-and-pepper input; mean 3x3 (the noise is smeared, not removed); median
 3x3 (the noise is gone); Sobel gradient magnitude and Laplacian of the median
 result (on the noisy input both would respond mostly to the noise), shown as
-``|value|`` saturated at 255 (``filterkit.dtypes.to_uint8(scale="abs")``,
+``|value|`` saturated at 255 (``filterkit.filters.dtypes.to_uint8(scale="abs")``,
 Laplacian with gain 2 to be visible).
 """
 
@@ -23,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 
 def panels(noisy: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """(title, uint8 image) for each panel."""
-    import filterkit.ndimage as fk
-    from filterkit.dtypes import to_uint8
+    import filterkit.filters.ndimage as fk
+    from filterkit.filters.dtypes import to_uint8
 
     median = fk.median(noisy, size=3)
     sobel = np.hypot(fk.sobel(median, axis=1), fk.sobel(median, axis=0))

@@ -29,16 +29,20 @@ _SPY = textwrap.dedent(
     """
     import os
     import filterkit.io as _io
+    import filterkit.io.atomic as _atomic
 
-    _write = _io.atomic_write
+    def _spy(write):
+        def spied(path, *args):
+            out = write(path, *args)
+            with open(os.environ["SPY_LOG"], "a") as log:
+                log.write(os.environ.get("RANK", "-") + " " + str(path) + "\\n")
+            return out
+        return spied
 
-    def atomic_write(path, write):
-        out = _write(path, write)
-        with open(os.environ["SPY_LOG"], "a") as log:
-            log.write(os.environ.get("RANK", "-") + " " + str(path) + "\\n")
-        return out
-
-    _io.atomic_write = atomic_write
+    for _name in ("atomic_write", "atomic_write_bytes"):
+        _spied = _spy(getattr(_atomic, _name))
+        setattr(_atomic, _name, _spied)
+        setattr(_io, _name, _spied)
     """
 )
 _TORCHRUN_VARS = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT"}

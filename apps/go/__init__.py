@@ -8,7 +8,7 @@ Modules, one job each:
 * :mod:`.features` - packed 1-byte-per-point positions -> input planes; the 8 symmetries
 * :mod:`.dataset`  - positions converted once into memory-mapped arrays; batch loaders
 * :mod:`.model`    - :class:`~.model.PolicyNet` (AlphaGo SL policy layout) and symmetry averaging
-* :mod:`.pipeline` - prepare / train (shared :mod:`filterkit.train` engine) / evaluate + baselines
+* :mod:`.pipeline` - prepare / train (shared :mod:`filterkit.nn.train` engine) / evaluate + baselines
 * :mod:`.stats`    - Wilson and game-bootstrap intervals
 * :mod:`.engine`   - the network as a player, and its GTP command handlers
 * :mod:`.gtp`      - GTP v2 server loop and client (protocol only)

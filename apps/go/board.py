@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .coords import GTP_COLUMNS, check_size, pass_point
+from filterkit.apps.go.coords import GTP_COLUMNS, check_size, pass_point
 
 EMPTY, BLACK, WHITE = 0, 1, 2
 COLOR_NAMES = {BLACK: "black", WHITE: "white"}

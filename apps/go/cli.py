@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from filterkit.commands.common import add_device_option, add_json_option, add_seed_option
+from filterkit.cli.common import add_device_option, add_json_option, add_seed_option
 from filterkit.errors import UserError
 
 HELP = "go move prediction with a policy CNN (AlphaGo SL net): prepare, train, eval, gtp, match"
@@ -157,8 +157,8 @@ def _write_json(path: str | None, data: dict) -> None:
 
 
 def _player(args):
-    from .engine import PolicyPlayer
-    from .pipeline import load_model
+    from filterkit.apps.go.engine import PolicyPlayer
+    from filterkit.apps.go.pipeline import load_model
 
     model, config = load_model(args.model)
     if args.self_atari < 0:
@@ -170,7 +170,7 @@ def _player(args):
 
 
 def _run_prepare(args) -> int:
-    from .pipeline import prepare
+    from filterkit.apps.go.pipeline import prepare
 
     infos = prepare(args.data, args.out, args.splits, args.max_games, args.size, args.force, not args.quiet)
     report = {}
@@ -185,7 +185,7 @@ def _run_prepare(args) -> int:
 
 
 def _run_train(args) -> int:
-    from .pipeline import train
+    from filterkit.apps.go.pipeline import train
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not (args.force or args.resume):
@@ -208,9 +208,9 @@ def _run_train(args) -> int:
 
 
 def _run_eval(args) -> int:
-    from filterkit.train import seed_everything
+    from filterkit.nn.train import seed_everything
 
-    from .pipeline import baselines, evaluate, load_model, load_positions
+    from filterkit.apps.go.pipeline import baselines, evaluate, load_model, load_positions
 
     seed_everything(args.seed)
     model, config = load_model(args.checkpoint)
@@ -232,8 +232,8 @@ def _run_eval(args) -> int:
 def _run_gtp(args) -> int:
     from filterkit import __version__
 
-    from .engine import gtp_handlers
-    from .gtp import GtpServer
+    from filterkit.apps.go.engine import gtp_handlers
+    from filterkit.apps.go.gtp import GtpServer
 
     player, config = _player(args)
     size = args.size or config["size"]
@@ -246,10 +246,10 @@ def _run_gtp(args) -> int:
 
 
 def _run_match(args) -> int:
-    from filterkit.train import seed_everything
+    from filterkit.nn.train import seed_everything
 
-    from .gtp import GtpError
-    from .match import play_match
+    from filterkit.apps.go.gtp import GtpError
+    from filterkit.apps.go.match import play_match
 
     sgf_dir = Path(args.sgf_dir)
     if sgf_dir.exists() and any(sgf_dir.iterdir()) and not args.force:

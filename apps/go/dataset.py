@@ -33,9 +33,9 @@ import numpy as np
 
 from filterkit.errors import UserError
 
-from .board import IllegalMove
-from .features import apply_symmetry, decode, encode_board
-from .records import GameRecord
+from filterkit.apps.go.board import IllegalMove
+from filterkit.apps.go.features import apply_symmetry, decode, encode_board
+from filterkit.apps.go.records import GameRecord
 
 FORMAT = "filterkit-go-positions-1"
 

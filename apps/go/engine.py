@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import tactics
-from .board import BLACK, EMPTY, Board, IllegalMove, opponent, parse_color
-from .coords import check_size, from_gtp, to_gtp
-from .features import decode, encode_board
-from .gtp import GtpError
+from filterkit.apps.go import tactics
+from filterkit.apps.go.board import BLACK, EMPTY, Board, IllegalMove, opponent, parse_color
+from filterkit.apps.go.coords import check_size, from_gtp, to_gtp
+from filterkit.apps.go.features import decode, encode_board
+from filterkit.apps.go.gtp import GtpError
 
 RESIGN = -1
 
@@ -90,7 +90,7 @@ class PolicyPlayer:
         """``(n + 1,)`` log-probabilities of every point and pass (illegal moves ~ -inf)."""
         import torch
 
-        from .model import symmetric_logits
+        from filterkit.apps.go.model import symmetric_logits
 
         ko = board.ko if board.ko is not None else -1
         planes, legal = decode(encode_board(board)[None], np.array([board.to_play]), np.array([ko]), board.size,

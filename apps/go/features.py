@@ -29,7 +29,7 @@ import functools
 
 import numpy as np
 
-from .board import EMPTY, Board, legal_points
+from filterkit.apps.go.board import EMPTY, Board, legal_points
 
 FEATURE_SETS = {"full": 17, "stones": 3}
 HISTORY = 5  # planes for stones played 1..4 and 5+ turns ago

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from filterkit.io import atomic_write
 
-from .board import BLACK, WHITE, Board, opponent
-from .coords import from_gtp, to_gtp
-from .engine import RESIGN, PolicyPlayer
-from .gtp import EngineExited, GtpClient, GtpError
-from .records import GameRecord, to_sgf
-from .stats import wilson_interval
+from filterkit.apps.go.board import BLACK, WHITE, Board, opponent
+from filterkit.apps.go.coords import from_gtp, to_gtp
+from filterkit.apps.go.engine import RESIGN, PolicyPlayer
+from filterkit.apps.go.gtp import EngineExited, GtpClient, GtpError
+from filterkit.apps.go.records import GameRecord, to_sgf
+from filterkit.apps.go.stats import wilson_interval
 
 _SCORE = re.compile(r"^([BW])\+(\S+)$|^0$")
 

@@ -68,7 +68,7 @@ def symmetric_logits(model: nn.Module, planes: torch.Tensor, legal: torch.Tensor
     Each transformed board is evaluated and its log-softmax mapped back to
     the original points before averaging the probabilities.
     """
-    from .features import symmetry_permutations
+    from filterkit.apps.go.features import symmetry_permutations
 
     if symmetries == 1:
         return torch.log_softmax(model(planes, legal), dim=1)

@@ -9,10 +9,10 @@ import numpy as np
 
 from filterkit.errors import UserError
 
-from . import records
-from .dataset import Positions, encode_games, open_positions, read_info, write_positions
-from .features import decode, n_planes
-from .stats import game_bootstrap
+from filterkit.apps.go import records
+from filterkit.apps.go.dataset import Positions, encode_games, open_positions, read_info, write_positions
+from filterkit.apps.go.features import decode, n_planes
+from filterkit.apps.go.stats import game_bootstrap
 
 APP = "go"
 
@@ -65,7 +65,7 @@ def load_positions(data: str | Path, split: str, size: int = 19, progress: bool 
 # -------------------------------------------------------------------- model
 
 def build_model(config: dict):
-    from .model import PolicyNet
+    from filterkit.apps.go.model import PolicyNet
 
     return PolicyNet(n_planes(config["features"]), config["size"], config["layers"], config["width"],
                      pass_move=config["pass_move"], batch_norm=config["batch_norm"])
@@ -73,7 +73,7 @@ def build_model(config: dict):
 
 def load_model(path: str | Path):
     """``(model in eval mode on CPU, config)`` from a ``filterkit go train`` checkpoint."""
-    from filterkit.train import read_checkpoint
+    from filterkit.nn.train import read_checkpoint
 
     ckpt = read_checkpoint(path, expected_app=APP)
     model = build_model(ckpt["config"])
@@ -106,9 +106,9 @@ def train(data: str | Path, out: str | Path, *, features: str = "full", layers: 
     import torch
     from torch.utils.data import BatchSampler, RandomSampler
 
-    from filterkit.train import Trainer, accuracy, seed_everything
+    from filterkit.nn.train import Trainer, accuracy, seed_everything
 
-    from .dataset import PositionBatches, position_loader
+    from filterkit.apps.go.dataset import PositionBatches, position_loader
 
     data = Path(data)
     train_info = read_info(data / train_split)
@@ -222,8 +222,8 @@ def evaluate(model, config: dict, positions: Positions, symmetries: int = 1, bat
     import torch
     from tqdm import tqdm
 
-    from .dataset import PositionBatches
-    from .model import symmetric_logits
+    from filterkit.apps.go.dataset import PositionBatches
+    from filterkit.apps.go.model import symmetric_logits
 
     if positions.size != config["size"]:
         raise UserError(f"model is for {config['size']}x{config['size']} boards, data is {positions.size}x{positions.size}")

@@ -22,8 +22,8 @@ from typing import Iterator
 
 from filterkit.errors import UserError
 
-from .board import BLACK, WHITE, Board
-from .coords import from_sgfmill, to_sgfmill
+from filterkit.apps.go.board import BLACK, WHITE, Board
+from filterkit.apps.go.coords import from_sgfmill, to_sgfmill
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 MANIFEST = "manifest.csv.gz"

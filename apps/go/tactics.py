@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .board import EMPTY, Board, opponent
+from filterkit.apps.go.board import EMPTY, Board, opponent
 
 MAX_NODES = 300  # positions read per question; beyond this the group is taken to live
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from filterkit.mixing import mix_log_probabilities
+from filterkit.nn.mixing import mix_log_probabilities
 
-from .features import FeatureConfig, LogMel
+from filterkit.apps.speech.features import FeatureConfig, LogMel
 
 __all__ = ["CepstralHead", "cepstral_stats", "clip_statistics", "deltas", "fit_cepstral_head"]
 

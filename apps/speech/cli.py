@@ -72,7 +72,7 @@ def _feature_config(args: argparse.Namespace):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from filterkit.commands.common import add_device_option, add_json_option, add_seed_option
+    from filterkit.cli.common import add_device_option, add_json_option, add_seed_option
 
     sub = parser.add_subparsers(dest="speech_command", metavar="SUBCOMMAND")
     sub.required = True
@@ -266,7 +266,7 @@ def _train(args: argparse.Namespace) -> int:
     from filterkit.apps.speech.pipeline import (TrainSettings, background_noise, evaluate_model, load_extra_train,
                                                  load_waves, parse_model_options, run_jobs, train_model)
     from filterkit.io import write_json
-    from filterkit.train import distributed_info
+    from filterkit.nn.train import distributed_info
 
     rank, world, _ = distributed_info()
     main_rank = rank == 0  # under torchrun every rank trains; only rank 0 prints and writes the report
@@ -395,7 +395,7 @@ def _eval(args: argparse.Namespace) -> int:
     from filterkit.apps.speech.data import find_clips, official_split
     from filterkit.apps.speech.pipeline import evaluate_model, load_classifier, load_waves
     from filterkit.io import write_json
-    from filterkit.train import select_device
+    from filterkit.nn.train import select_device
 
     model, ckpt = load_classifier(args.checkpoint)
     clips, layout = find_clips(args.data)
@@ -417,7 +417,7 @@ def _predict(args: argparse.Namespace) -> int:
     from filterkit.apps.speech.audio import AudioError, load_audio
     from filterkit.apps.speech.pipeline import load_classifier, predict_waves
     from filterkit.io import write_json
-    from filterkit.train import select_device
+    from filterkit.nn.train import select_device
 
     model, ckpt = load_classifier(args.checkpoint)
     labels = ckpt["label_names"]

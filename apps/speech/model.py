@@ -18,7 +18,7 @@
 
 Presets (``MODELS``) map names to constructors; ``build_model(name, n_mels,
 n_frames, n_classes, **overrides)``.  Parameters and multiply-adds of each
-come from :func:`filterkit.summary.summarize`.
+come from :func:`filterkit.nn.summary.summarize`.
 """
 
 from __future__ import annotations

@@ -281,7 +281,7 @@ def train_model(
     threads: int | None = None,
 ):
     """Train a :class:`SpeechClassifier` from scratch; returns the engine's ``Trainer`` (best weights restored)."""
-    from filterkit.train import Trainer, accuracy, seed_everything
+    from filterkit.nn.train import Trainer, accuracy, seed_everything
 
     seed_everything(settings.seed)
     model = SpeechClassifier(settings, len(labels))
@@ -376,7 +376,7 @@ def evaluate_model(model: SpeechClassifier, waves: list[np.ndarray], clips: list
 
 def load_classifier(path: str | os.PathLike) -> tuple[SpeechClassifier, dict]:
     """Rebuild a trained classifier from a checkpoint written by the speech app."""
-    from filterkit.train import read_checkpoint
+    from filterkit.nn.train import read_checkpoint
 
     ckpt = read_checkpoint(path, expected_app=APP)
     try:

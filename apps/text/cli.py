@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from filterkit.commands.common import add_device_option, add_json_option, add_seed_option
+from filterkit.cli.common import add_device_option, add_json_option, add_seed_option
 from filterkit.errors import UserError
 
 HELP = "sentence classification with a word-embedding CNN (Kim 2014): train, eval, predict"
@@ -73,7 +73,7 @@ def _widths(text: str) -> list[int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .config import TextConfig
+    from filterkit.apps.text.config import TextConfig
 
     d = TextConfig()
     sub = parser.add_subparsers(dest="text_command", metavar="ACTION")
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ train
 def _config(args):
-    from .config import TextConfig
+    from filterkit.apps.text.config import TextConfig
 
     if args.lr is not None and args.lr <= 0:
         raise UserError(f"--lr {args.lr}: must be positive")
@@ -189,7 +189,7 @@ def _check_out(path: str | None, force: bool) -> None:
 
 
 def _load(args, classes=None):
-    from .data import load_data
+    from filterkit.apps.text.data import load_data
 
     return load_data(args.data, args.data_root, args.text_column, args.label_column, args.encoding, classes)
 
@@ -197,8 +197,8 @@ def _load(args, classes=None):
 def _run_train(args) -> int:
     from filterkit.io import write_json
 
-    from .cv import cross_validate, fixed_split
-    from .pipeline import save_trained, train_text
+    from filterkit.apps.text.cv import cross_validate, fixed_split
+    from filterkit.apps.text.pipeline import save_trained, train_text
 
     cfg = _config(args)
     _check_out(args.out, args.force)
@@ -206,7 +206,7 @@ def _run_train(args) -> int:
         _check_out(args.json, args.force)
     corpus = _load(args)
     if cfg.pretrained:
-        from .embeddings import load_pretrained
+        from filterkit.apps.text.embeddings import load_pretrained
 
         load_pretrained(cfg.vectors, cfg.vectors_format)  # fail early on a missing package or bad file
     k = args.cv if args.cv is not None else (None if corpus.has_test else corpus.default_cv)
@@ -215,7 +215,7 @@ def _run_train(args) -> int:
     smallest = min(_class_counts(corpus).values())
     if k is not None and smallest < k:
         raise UserError(f"{args.data}: a class has only {smallest} examples, fewer than --cv {k} folds")
-    from filterkit.train import distributed_info
+    from filterkit.nn.train import distributed_info
 
     main_rank = distributed_info()[0] == 0  # under torchrun only rank 0 prints and writes the report
     progress = not args.quiet
@@ -245,7 +245,7 @@ def _run_train(args) -> int:
             print(f"  mean of the CNN alone {result['cnn_mean']:.4f}, of the {cfg.ngrams}-gram model alone "
                   f"{result['ngram_mean']:.4f}")
         if args.out:
-            from .data import TextData
+            from filterkit.apps.text.data import TextData
 
             everything = TextData([t for p in corpus.parts.values() for t in p.texts],
                                   [y for p in corpus.parts.values() for y in p.labels])
@@ -276,9 +276,9 @@ def _run_eval(args) -> int:
     import numpy as np
 
     from filterkit.io import write_json
-    from filterkit.train import seed_everything
+    from filterkit.nn.train import seed_everything
 
-    from .pipeline import load_trained, predict_proba
+    from filterkit.apps.text.pipeline import load_trained, predict_proba
 
     seed_everything(args.seed)
     trained = load_trained(args.checkpoint, _predict_device(args.device))
@@ -304,7 +304,7 @@ def _run_eval(args) -> int:
 
 
 def _predict_device(device: str) -> str:
-    from filterkit.train import configure_threads, select_device
+    from filterkit.nn.train import configure_threads, select_device
 
     configure_threads()
     return str(select_device(device))
@@ -313,12 +313,12 @@ def _predict_device(device: str) -> str:
 # ---------------------------------------------------------------- predict
 def _run_predict(args) -> int:
     from filterkit.io import write_json
-    from filterkit.train import seed_everything
+    from filterkit.nn.train import seed_everything
 
-    from .data import read_lines
-    from .explain import explain
-    from .pipeline import load_trained, predict_proba
-    from .tokenize import get_tokenizer
+    from filterkit.apps.text.data import read_lines
+    from filterkit.apps.text.explain import explain
+    from filterkit.apps.text.pipeline import load_trained, predict_proba
+    from filterkit.apps.text.tokenize import get_tokenizer
 
     seed_everything(args.seed)
     sentences = list(args.sentences)

@@ -14,8 +14,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
-from .data import Corpus, TextData
-from .pipeline import TextConfig, TrainedText, predict_parts, train_text
+from filterkit.apps.text.data import Corpus, TextData
+from filterkit.apps.text.pipeline import TextConfig, TrainedText, predict_parts, train_text
 
 __all__ = ["cross_validate", "fixed_split", "fold_indices"]
 
@@ -58,7 +58,7 @@ def _summary(trained: TrainedText) -> dict:
 
 
 def _run_fold(cfg_dict: dict, classes, data: TextData, fold: int, train_idx, test_idx, seed: int, device: str):
-    from filterkit.train import configure_threads
+    from filterkit.nn.train import configure_threads
 
     configure_threads(1)
     cpu_start = time.process_time()

@@ -26,7 +26,7 @@ import numpy as np
 
 from filterkit.errors import UserError
 
-from .vocab import Vocab
+from filterkit.apps.text.vocab import Vocab
 
 __all__ = [
     "GLOVE_PACKAGE",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .pipeline import TrainedText
-from .tokenize import get_tokenizer
+from filterkit.apps.text.pipeline import TrainedText
+from filterkit.apps.text.tokenize import get_tokenizer
 
 __all__ = ["NgramEvidence", "explain"]
 

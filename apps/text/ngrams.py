@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from filterkit.mixing import mix_log_probabilities
+from filterkit.nn.mixing import mix_log_probabilities
 
 __all__ = ["MIX_GRID", "NgramModel", "choose_mix", "fit_ngram_model", "mix_probabilities", "ngrams_of"]
 

@@ -1,4 +1,4 @@
-"""Train, evaluate, save and load the sentence CNN through the shared engine (:mod:`filterkit.train`).
+"""Train, evaluate, save and load the sentence CNN through the shared engine (:mod:`filterkit.nn.train`).
 
 :class:`TextConfig` holds every choice (tokeniser, vocabulary, embeddings,
 model, optimiser); it is stored in the checkpoint's ``config`` together with
@@ -16,14 +16,14 @@ import torch
 
 from filterkit.errors import UserError
 
-from .batching import make_loader
-from .config import TextConfig
-from .data import TextData
-from .embeddings import build_matrix, load_pretrained
-from .model import KimCNN, max_norm_
-from .ngrams import NgramModel, choose_mix, fit_ngram_model, mix_probabilities
-from .tokenize import get_tokenizer
-from .vocab import Vocab
+from filterkit.apps.text.batching import make_loader
+from filterkit.apps.text.config import TextConfig
+from filterkit.apps.text.data import TextData
+from filterkit.apps.text.embeddings import build_matrix, load_pretrained
+from filterkit.apps.text.model import KimCNN, max_norm_
+from filterkit.apps.text.ngrams import NgramModel, choose_mix, fit_ngram_model, mix_probabilities
+from filterkit.apps.text.tokenize import get_tokenizer
+from filterkit.apps.text.vocab import Vocab
 
 __all__ = [
     "APP",
@@ -51,7 +51,7 @@ class TrainedText:
     vocab: Vocab
     config: TextConfig
     classes: list[str]
-    trainer: object = None  # filterkit.train.Trainer (None when loaded for inference)
+    trainer: object = None  # filterkit.nn.train.Trainer (None when loaded for inference)
     history: list = field(default_factory=list)
     best_epoch: int | None = None
     train_seconds: float = 0.0  # wall time of fit(), the per-epoch dev pass included
@@ -127,7 +127,7 @@ def train_text(
     ``unlabelled``: other texts (dev/test) whose words may join the vocabulary
     when they have a pretrained vector (``cfg.vocab_scope == "all"``); their labels are never seen.
     """
-    from filterkit.train import Trainer, accuracy, seed_everything
+    from filterkit.nn.train import Trainer, accuracy, seed_everything
 
     seed_everything(seed)
     if dev is None:
@@ -230,7 +230,7 @@ def save_trained(trained: TrainedText, path: str | Path, extra: dict | None = No
 
 def load_trained(path: str | Path, device: str = "cpu") -> TrainedText:
     """Rebuild a model from a ``filterkit text train`` checkpoint (another app's is a UserError)."""
-    from filterkit.train import read_checkpoint, select_device
+    from filterkit.nn.train import read_checkpoint, select_device
 
     ckpt = read_checkpoint(path, expected_app=APP)
     config = dict(ckpt["config"])

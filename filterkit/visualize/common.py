@@ -185,8 +185,8 @@ def load_model(spec: str | os.PathLike, device: str | torch.device = "cpu", seed
     CNN; ``model_name`` overrides both.  Input normalisation comes from
     ``config["input_mean"]``/``["input_std"]`` (digits models: MNIST's).
     """
-    from filterkit.train import read_checkpoint
-    from filterkit.zoo import build_model, default_input, model_spec
+    from filterkit.nn.train import read_checkpoint
+    from filterkit.nn.zoo import build_model, default_input, model_spec
 
     text = str(spec)
     if text.startswith(ZOO_PREFIX):
@@ -298,10 +298,10 @@ def resize(x: torch.Tensor, size: tuple[int, int] | int) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, C, H, W)``; kernel :func:`filterkit.kernels.gaussian_1d`, reflect border."""
+    """Separable Gaussian blur of ``(N, C, H, W)``; kernel :func:`filterkit.filters.kernels.gaussian_1d`, reflect border."""
     import torch.nn.functional as F
 
-    from filterkit.kernels import gaussian_1d
+    from filterkit.filters.kernels import gaussian_1d
 
     if sigma <= 0:
         return x

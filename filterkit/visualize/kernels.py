@@ -5,7 +5,7 @@
     >>> rows = kernel_table(vm, "conv1")     # [{"index", "nearest", "cosine", "norm"}, ...]
     >>> plot_kernels(vm, "conv1", "kernels.png")
 
-Nearest kernels come from :func:`filterkit.layers.nearest_kernels` (signed
+Nearest kernels come from :func:`filterkit.nn.layers.nearest_kernels` (signed
 cosine, each kernel summed over its input channels, i.e. its effect on a grey
 image).  Kernels with 3 input channels are drawn as RGB (each kernel scaled to
 its own max |w|, 0.5 grey = 0); others are drawn per output channel, summed
@@ -22,7 +22,7 @@ import numpy as np
 from torch import nn
 
 from filterkit.errors import UserError
-from filterkit.layers import FIXED_BANK, KernelSpec, kernel_bank, nearest_kernels
+from filterkit.nn.layers import FIXED_BANK, KernelSpec, kernel_bank, nearest_kernels
 from filterkit.visualize.common import VisModel, figure_to_png, pyplot
 
 __all__ = ["conv_weight", "kernel_table", "plot_kernel_comparison", "plot_kernels", "summarize"]

@@ -40,7 +40,7 @@ def save_tiny_checkpoint(path, size: int = 9, features: str = "full", seed: int 
     import torch
 
     from filterkit.apps.go.pipeline import APP, build_model
-    from filterkit.train import Trainer, seed_everything
+    from filterkit.nn.train import Trainer, seed_everything
 
     config = {"features": features, "size": size, "layers": 3, "width": 8, "batch_norm": True, "pass_move": True,
               "move_counts": [1] * (size * size + 1)}

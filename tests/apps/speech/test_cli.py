@@ -128,7 +128,7 @@ def test_training_skips_bad_clips_and_rejects_thin_labels(tmp_path, capsys):
 def test_checkpoint_from_another_app_or_not_a_checkpoint(fsdd_like, tmp_path, capsys):
     import torch
 
-    from filterkit.train import CHECKPOINT_FORMAT
+    from filterkit.nn.train import CHECKPOINT_FORMAT
 
     other = tmp_path / "text.pt"
     torch.save({"format": CHECKPOINT_FORMAT, "app": "text", "model": {}, "config": {}, "label_names": []}, other)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from filterkit.apps.speech.model import FreqStack, build_model, model_names
-from filterkit.summary import summarize
+from filterkit.nn.summary import summarize
 
 
 @pytest.mark.parametrize("name", model_names())

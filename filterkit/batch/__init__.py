@@ -1,0 +1,1 @@
+"""The file-batch engine behind ``filterkit filter``: op registry, planning, local pool, Dask cluster."""

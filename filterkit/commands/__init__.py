@@ -1,1 +1,0 @@
-"""CLI subcommands of the filterkit core (see :mod:`filterkit.cli`)."""

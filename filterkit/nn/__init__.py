@@ -1,0 +1,1 @@
+"""Neural-network toolkit: learnable kernel layers, the model zoo, summaries, the training engine."""
