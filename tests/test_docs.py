@@ -1,0 +1,115 @@
+"""Every command line shown in the docs parses with the real argument parser, and the quick ones run.
+
+Commands are taken from fenced ``bash`` blocks and from inline code spans that start with
+``filterkit `` in README.md, apps/*/README.md, docs/*.md and benchmarks/README.md; ``torchrun ... -m
+filterkit.cli ARGS`` counts as ``filterkit ARGS``.  A renamed or removed option fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from filterkit.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = sorted([ROOT / "README.md", *ROOT.glob("apps/*/README.md"), *ROOT.glob("docs/*.md"), ROOT / "benchmarks" / "README.md"])
+FENCE = re.compile(r"```(?:bash|sh|console|shell)\n(.*?)```", re.S)
+INLINE = re.compile(r"`(filterkit [^`]+)`")
+
+
+def _commands(text: str) -> list[str]:
+    found = []
+    for block in FENCE.findall(text):
+        block = block.replace("\\\n", " ")
+        for line in block.splitlines():
+            line = line.strip().removeprefix("$ ")
+            for part in re.split(r"\s*(?:&&|;|\|)\s*", line):
+                found.append(part)
+    found += INLINE.findall(text)
+    commands = []
+    for part in found:
+        part = re.sub(r"\s+#.*$", "", part.strip())
+        words = _split(part)
+        if not words:
+            continue
+        if words[0] == "filterkit" and len(words) > 1:
+            args = words[1:]
+        elif "-m" in words and "filterkit.cli" in words:
+            args = words[words.index("filterkit.cli") + 1:]
+        else:
+            continue
+        # a mention in prose (`filterkit speech ...`, `filterkit go`) or a usage template, not a command
+        if len(args) > 1 and not any(a in ("...", "OPTIONS") or a.startswith("[") or "|" in a for a in args):
+            commands.append(args)
+    return commands
+
+
+def _split(text: str) -> list[str]:
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return []
+    return [w for w in words if not w.startswith(("<", ">"))]  # redirections
+
+
+CASES = [(doc.relative_to(ROOT).as_posix(), args) for doc in DOCS for args in _commands(doc.read_text(encoding="utf-8"))]
+
+
+def test_the_docs_show_commands():
+    assert len(CASES) > 40, CASES  # the extraction still finds the documented commands
+
+
+@pytest.mark.parametrize("doc,args", CASES, ids=[f"{d}:{' '.join(a)[:60]}" for d, a in CASES])
+def test_documented_command_parses(doc, args, capsys):
+    parser = build_parser()
+    try:
+        parser.parse_args(args)
+    except SystemExit as exc:
+        if exc.code not in (0, None):  # --help and --version exit 0
+            err = capsys.readouterr().err.strip().splitlines()
+            pytest.fail(f"{doc}: `filterkit {' '.join(args)}` does not parse: {err[-1] if err else exc.code}")
+
+
+QUICK = [  # documented commands that run in seconds on the samples (the README's first set-up command first)
+    "filterkit filter samples/ -o {tmp}/out/ --op median --size 3",
+    "filterkit kernel gaussian --size 5 --sigma 1",
+    "filterkit summary lecture_cnn",
+    "filterkit summary --list",
+]
+
+
+@pytest.mark.parametrize("line", QUICK)
+def test_quick_documented_commands_run(line, tmp_path):
+    in_docs = any(line.split(" {tmp}")[0].split(" -o")[0] in doc.read_text(encoding="utf-8") for doc in DOCS)
+    assert in_docs, f"{line!r} is no longer in the docs: update this list"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(shlex.split(line.format(tmp=tmp_path)), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sys.executable
+
+
+PATH_IN_CODE = re.compile(r"`((?:filterkit|apps|benchmarks|tests|samples|docs)/[\w./-]*)")
+
+
+def _doc_paths() -> list[tuple[str, str]]:
+    found = []
+    for doc in DOCS:
+        for path in PATH_IN_CODE.findall(doc.read_text(encoding="utf-8")):
+            path = path.rstrip(".")
+            if not any(ch in path for ch in "*<>{}") and "/results/" not in path and "runs/" not in path:
+                found.append((doc.relative_to(ROOT).as_posix(), path))
+    return found
+
+
+@pytest.mark.parametrize("doc,path", _doc_paths())
+def test_paths_named_in_the_docs_exist(doc, path):
+    assert (ROOT / path).exists(), f"{doc} names {path}, which does not exist"
