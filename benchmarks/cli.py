@@ -96,7 +96,7 @@ def run_cli(src: Path, out: Path, jobs: int, op: str) -> float:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # the one-line summary
-        rc = main(["filter", str(src), "-o", str(out), "--op", op, "--jobs", str(jobs), "--force", "--no-progress"])
+        rc = main(["filter", str(src), "-o", str(out), "--op", op, "--jobs", str(jobs), "--force", "--quiet"])
     seconds = time.perf_counter() - start
     if rc != 0:
         raise SystemExit(f"filterkit filter failed with exit status {rc}")
@@ -108,13 +108,13 @@ def run_cli_process(src: Path, out: Path, jobs: int, op: str) -> float:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "filterkit.cli", "filter", str(src), "-o", str(out), "--op", op]
     start = time.perf_counter()
-    subprocess.run(cmd + ["--jobs", str(jobs), "--no-progress"], check=True, capture_output=True)
+    subprocess.run(cmd + ["--jobs", str(jobs), "--quiet"], check=True, capture_output=True)
     return time.perf_counter() - start
 
 
 def stage_times(path: Path, op: str, repeats: int = 15) -> dict[str, float]:
     """Median milliseconds of each stage for one image in this process: read, filter (+ scaling), encode."""
-    from filterkit.cli.filter import FilterSpec, filter_array
+    from filterkit.batch import FilterSpec, filter_array
     from filterkit.io import encode_image, read_image
 
     spec = FilterSpec(op=op)
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the images (default: a temp dir)")
     args = parser.parse_args(argv)
 
-    from filterkit.cli.filter import default_jobs
+    from filterkit.batch import default_jobs
 
     jobs_list = args.jobs or sorted({1, default_jobs(args.n, "auto")})
     root = Path(tempfile.mkdtemp(prefix="fk_cli_bench_", dir=args.tmp))

@@ -111,7 +111,7 @@ def run_cli(src: Path, out: Path, op_args: list[str], extra: list[str]) -> float
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        rc = main(["filter", str(src), "-o", str(out), *op_args, "--force", "--no-progress", *extra])
+        rc = main(["filter", str(src), "-o", str(out), *op_args, "--force", "--quiet", *extra])
     seconds = time.perf_counter() - start
     if rc != 0:
         raise SystemExit(f"filterkit filter failed with exit status {rc}")

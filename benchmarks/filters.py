@@ -34,7 +34,7 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 
 @dataclass
 class Case:
-    op: str  # mean | median | gaussian | sobel_x | sobel | laplace
+    op: str  # mean | median | gaussian | sobel_x | sobel (magnitude) | laplace
     param: float  # size, or sigma for gaussian
     image: str  # e.g. "2048x2048 uint8"
     times_ms: dict[str, float | None] = field(default_factory=dict)
@@ -139,6 +139,20 @@ def implementations(op: str, p: float, img: np.ndarray) -> dict[str, Callable[[n
         from skimage.filters import sobel as sk_sobel
 
         impl["skimage"] = None if colour else (lambda a: sk_sobel(a, axis=1, mode="reflect"))
+    elif op == "sobel":  # gradient magnitude; a uint8 image gives a uint8 result (as the CLI saves it)
+        to_u8 = img.dtype == np.uint8
+        impl["filterkit"] = lambda a: filterkit.sobel(a, channel_axis=ca, as_uint8=to_u8)
+
+        def cv_magnitude(a):
+            gx = cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
+            gy = cv2.Sobel(a, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
+            m = cv2.magnitude(gx, gy)
+            return cv2.convertScaleAbs(m) if to_u8 else m
+
+        impl["opencv"] = cv_magnitude
+        impl["scipy"] = per_channel(lambda a: np.hypot(ndi.sobel(a, axis=1, mode="reflect", output=np.float32),
+                                                       ndi.sobel(a, axis=0, mode="reflect", output=np.float32)), colour)
+        impl["skimage"] = None
     elif op == "laplace":
         impl["filterkit"] = lambda a: filterkit.laplace(a, channel_axis=ca)
         impl["opencv"] = lambda a: cv2.Laplacian(a, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
@@ -181,6 +195,8 @@ def kornia_impl(op: str, p: float, img: np.ndarray) -> Callable | None:
         fn = lambda: kf.gaussian_blur2d(t, (ks, ks), (p, p), border_type="reflect")  # noqa: E731
     elif op == "sobel_x":
         fn = lambda: kf.spatial_gradient(t, normalized=False)[:, :, 0]  # noqa: E731
+    elif op == "sobel":
+        fn = lambda: kf.sobel(t, normalized=False)  # noqa: E731
     elif op == "laplace":
         fn = lambda: kf.laplacian(t, 3, normalized=False)  # noqa: E731
     else:
@@ -221,7 +237,7 @@ def run_cases(args: argparse.Namespace, threads: int) -> list[Case]:
     if args.images:
         images = [spec for spec in IMAGES if spec.replace(" ", "-") in args.images]
     ops = [("mean", 3), ("mean", 5), ("mean", 15), ("median", 3), ("median", 5), ("median", 15),
-           ("gaussian", 1.0), ("gaussian", 5.0), ("sobel_x", 3), ("laplace", 3)]
+           ("gaussian", 1.0), ("gaussian", 5.0), ("sobel_x", 3), ("sobel", 3), ("laplace", 3)]
     if args.ops:
         ops = [(op, p) for op, p in ops if op in args.ops]
     cases: list[Case] = []
@@ -310,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip a reference implementation estimated to take longer than this per run (default 30)")
     ap.add_argument("--max-ref-gb", type=float, default=6.0,
                     help="skip kornia's median when its unfold would need more memory than this (default 6)")
-    ap.add_argument("--ops", nargs="+", choices=["mean", "median", "gaussian", "sobel_x", "laplace"], default=None,
+    ap.add_argument("--ops", nargs="+", choices=["mean", "median", "gaussian", "sobel_x", "sobel", "laplace"], default=None,
                     help="time only these operations (default: all)")
     ap.add_argument("--images", nargs="+", choices=[spec.replace(" ", "-") for spec in IMAGES], default=None,
                     help="time only these images (default: all; --quick: the 2048x2048 grey ones)")

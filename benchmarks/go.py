@@ -15,13 +15,7 @@ Measured in one run, on one core (``OMP_NUM_THREADS=1``, one torch thread):
 
 Medians over ``--repeats``; ratios are between rows of the same run.
 
-Measured here (2 shared cores, load average ~10-14, so absolute rates are
-pessimistic) with ``python benchmarks/go.py --replay all``: every game of the
-KGS copy, 36,692 games / 7,329,664 moves, replays with 0 illegal moves at
-91,700 moves/s (parsing 341 games/s); encode 20,300 positions/s; memmap
-loading 117,000 positions/s (92,500 with symmetries); training 1,069
-positions/s (tiny 3x16) and 117 (6x64); genmove median 0.8 ms / 2.1 ms with
-one symmetry, 7.8 / 28.2 ms with eight.
+Figures: benchmarks/README.md (Go).
 
 Usage::
 
@@ -75,7 +69,7 @@ def bench_replay(data: Path, split: str, max_games: int | None) -> dict:
 
 
 def bench_encode(records) -> tuple[dict, object]:
-    from filterkit.apps.go.dataset import encode_games
+    from filterkit.apps.go.data import encode_games
 
     t0 = time.perf_counter()
     pos = encode_games(records, size=19)
@@ -86,7 +80,7 @@ def bench_encode(records) -> tuple[dict, object]:
 def bench_loading(records, tmp: Path, batch: int, repeats: int, seed: int) -> dict:
     import numpy as np
 
-    from filterkit.apps.go.dataset import PositionBatches, open_positions, write_positions
+    from filterkit.apps.go.data import PositionBatches, open_positions, write_positions
 
     write_positions(records, tmp / "split", size=19, progress=False)
     pos = open_positions(tmp / "split")
@@ -106,14 +100,15 @@ def bench_loading(records, tmp: Path, batch: int, repeats: int, seed: int) -> di
 
 
 def bench_training(tmp: Path, nets: list[str], positions: int, batch: int, seed: int) -> dict:
-    from filterkit.apps.go.pipeline import train
+    from filterkit.apps.go.config import GoConfig
+    from filterkit.apps.go.train import train
 
     out = {}
     for name in nets:
         layers, width = NETS[name]
-        report = train(tmp, tmp / f"run-{name}", layers=layers, width=width, epochs=1, epoch_positions=positions,
-                       batch_size=batch, device="cpu", seed=seed, progress=False, train_split="split",
-                       val_split="none")
+        config = GoConfig(layers=layers, width=width, epochs=1, epoch_positions=positions, batch_size=batch,
+                          seed=seed, train_split="split", val_split="none")
+        report = train(tmp, tmp / f"run-{name}", config, device="cpu", progress=False)
         out[name] = {"positions": report["train_positions_seen"], "seconds": report["seconds"],
                      "positions_per_s": report["positions_per_second"]}
     return out
@@ -122,6 +117,7 @@ def bench_training(tmp: Path, nets: list[str], positions: int, batch: int, seed:
 def bench_genmove(records, nets: list[str], repeats: int, seed: int) -> dict:
     import torch
 
+    from filterkit.apps.go.config import GoConfig
     from filterkit.apps.go.engine import PolicyPlayer
     from filterkit.apps.go.model import PolicyNet
     from filterkit.nn.summary import summarize
@@ -140,7 +136,7 @@ def bench_genmove(records, nets: list[str], repeats: int, seed: int) -> dict:
         net = PolicyNet(17, 19, layers, width).eval()
         row = {"params": summarize(net, (17, 19, 19)).total_params}
         for sym in (1, 8):
-            player = PolicyPlayer(net, {"features": "full"}, symmetries=sym, resign_margin=0, pass_threshold=1.0)
+            player = PolicyPlayer(net, GoConfig(features="full"), symmetries=sym, resign_margin=0, pass_threshold=1.0)
             player.genmove(boards[0])  # warm-up
             times = []
             for board in boards:
@@ -196,10 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<12}{g['params']:>9}{t['positions_per_s']:>13.0f}{g['sym1_median_ms']:>12.1f}"
               f"{g['sym8_median_ms']:>10.1f}{g['sym8_over_sym1']:>7.2f}")
     if args.json:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
-        write_json(args.json, report)
+        write_report(args.json, report, device="cpu", threads=1)
     return 0
 
 

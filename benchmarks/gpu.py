@@ -183,12 +183,12 @@ def app_models(go_nets: list[tuple[int, int]], text_length: int, text_vocab: int
     from filterkit.apps.go.features import n_planes
     from filterkit.apps.go.model import PolicyNet
     from filterkit.apps.speech.model import build_model as build_speech
-    from filterkit.apps.speech.pipeline import TrainSettings
+    from filterkit.apps.speech.config import SpeechConfig
     from filterkit.apps.text.config import TextConfig
     from filterkit.apps.text.model import KimCNN
     from filterkit.nn.zoo import build_model as build_zoo
 
-    speech = TrainSettings()
+    speech = SpeechConfig()
     n_mels, n_frames = speech.features.n_mels, speech.features.num_frames
     text = TextConfig()
     planes = n_planes("full")

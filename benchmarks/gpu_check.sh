@@ -64,14 +64,14 @@ W=/tmp/fk_smoke; rm -rf $W; mkdir -p $W
 app(){ local name=$1; shift; local t0=$(date +%s); timeout 120 "$@" > $R/$name.log 2>&1; local rc=$?
   echo "$name: rc=$rc, $(( $(date +%s) - t0 )) s: $(tail -n 2 $R/$name.log | tr '\n' ' ' | cut -c1-300)"; }
 FK="python3 -m filterkit"
-app filter $FK filter samples/astronaut.jpg samples/testcard16.tif samples/camera_saltpepper.png --op gaussian --sigma 2 --backend torch --device cuda -o $W/f --no-progress
-app filter_sobel $FK filter samples/astronaut.jpg --op sobel --backend torch --device cuda -o $W/s --no-progress
+app filter $FK filter samples/astronaut.jpg samples/testcard16.tif samples/camera_saltpepper.png --op gaussian --sigma 2 --backend torch --device cuda -o $W/f --quiet
+app filter_sobel $FK filter samples/astronaut.jpg --op sobel --backend torch --device cuda -o $W/s --quiet
 app speech $FK speech train $G/fsdd --eval hash --epochs 3 --device cuda --out $W/speech --json $R/speech.json --no-progress
 app text $FK text train TREC --data-root $G/text --variant rand --epochs 2 --device cuda --out $W/text.pt --json $R/text.json --quiet
 app go $FK go train $G/go --out $W/go --layers 13 --width 192 --epochs 2 --batch-size 256 --device cuda --json $R/go.json --quiet
 # the same with 4 loader processes: if positions/s rises, loading limits GPU training (issue 6)
 app go_workers4 $FK go train $G/go --out $W/go4 --layers 13 --width 192 --epochs 2 --batch-size 256 --workers 4 --device cuda --json $R/go_workers4.json --quiet
-app vis_train $FK visualize train --data builtin --epochs 1 --device cuda -o $W/cnn.pt --no-progress
-app vis_max $FK visualize maximize $W/cnn.pt --class 3 --device cuda -o $W/max.png --json $R/vis_max.json
+app vis_train $FK visualize train --data builtin --epochs 1 --device cuda -o $W/cnn.pt --quiet
+app vis_max $FK visualize maximize --model $W/cnn.pt --class 3 --device cuda -o $W/max.png --json $R/vis_max.json
 app vis_style $FK visualize style skimage:camera skimage:brick --size 128 --steps 20 --device cuda -o $W/style.png
 stamp done

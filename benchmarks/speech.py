@@ -30,6 +30,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -41,7 +42,7 @@ TARGETS = {"official": 0.993, "loso_mean": 0.85, "loso_min": 0.70, "params": 50_
 
 def model_size(settings, n_classes: int) -> dict:
     """Parameters and multiply-adds per utterance of the network (the front end has no weights)."""
-    from filterkit.apps.speech.pipeline import SpeechClassifier
+    from filterkit.apps.speech.model import SpeechClassifier
     from filterkit.nn.summary import summarize
 
     net = SpeechClassifier(settings, n_classes).net
@@ -49,14 +50,14 @@ def model_size(settings, n_classes: int) -> dict:
     weights = summarize(net, shape, bias_macs=False)
     size = {"params": weights.total_params, "macs": weights.total_macs,
             "macs_with_bias": summarize(net, shape, bias_macs=True).total_macs}
-    if settings.cepstral_mix > 0:  # the cepstral head's share, for a clip of one second
+    if settings.cepstral:  # the cepstral head's share, for a clip of one second
         import numpy as np
 
         from filterkit.apps.speech.cepstral import CepstralHead
 
         f, n_ceps = settings.features, 13
         head = CepstralHead(np.zeros(4 * n_ceps), np.ones(4 * n_ceps), np.zeros((4 * n_ceps, n_classes)),
-                            np.zeros(n_classes), n_ceps, settings.cepstral_mix)
+                            np.zeros(n_classes), n_ceps, settings.mix)
         cost = {"cepstral_params": head.params, "cepstral_macs": head.macs(1 + f.sample_rate // f.hop_length, f.n_mels)}
         size.update(cost, params=size["params"] + cost["cepstral_params"], macs=size["macs"] + cost["cepstral_macs"],
                     macs_with_bias=size["macs_with_bias"] + cost["cepstral_macs"])
@@ -75,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="constructor keyword arguments for the model(s), as `speech train --model-options`")
     parser.add_argument("--no-augment", action="store_true",
                         help="train without augmentation (shift, SpecAugment, VTLP), as `speech train --no-augment`")
-    parser.add_argument("--cepstral-mix", type=float, default=0.0, metavar="W",
-                        help="mix in the cepstral-statistics regression with weight W, as `speech train "
-                             "--cepstral-mix` (its parameters and MACs for a 1-s clip are added to the model's)")
+    parser.add_argument("--mix", type=float, default=1.0, metavar="W",
+                        help="the CNN's weight when mixed with the cepstral-statistics regression, as `speech train "
+                             "--mix` (below 1 the head's parameters and MACs for a 1-s clip are added to the model's)")
     parser.add_argument("--skip-official", action="store_true", help="LOSO only")
     parser.add_argument("--skip-loso", action="store_true", help="official split only")
     parser.add_argument("--extra-train", default=None, metavar="DIR",
@@ -89,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from filterkit.apps.speech.augment import AugmentConfig
     from filterkit.apps.speech.data import find_clips, label_names, loso_folds, official_split
-    from filterkit.apps.speech.pipeline import (TrainSettings, load_extra_train, load_waves, parse_model_options,
-                                                 run_jobs, synthetic_noise)
+    from filterkit.apps.speech.config import SpeechConfig
+    from filterkit.apps.speech.data import load_extra_train, load_waves, synthetic_noise
+    from filterkit.apps.speech.model import parse_model_options
+    from filterkit.apps.speech.train import run_folds
     from filterkit.errors import UserError
     from filterkit.io import write_json
 
@@ -101,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     clips, layout = find_clips(args.data)
     labels = label_names(clips)
     index = {n: i for i, n in enumerate(labels)}
-    base = TrainSettings(cepstral_mix=args.cepstral_mix)
+    if not 0.0 < args.mix <= 1.0:
+        print(f"speech benchmark: --mix must be in (0, 1], got {args.mix}", file=sys.stderr)
+        return 2
+    base = SpeechConfig(mix=args.mix)
     if args.epochs is not None:
         base.epochs = args.epochs
     if args.no_augment:
@@ -124,20 +130,19 @@ def main(argv: list[str] | None = None) -> int:
         train = list(train) + extra
         return {"train_waves": [waves[c] for c in train], "train_targets": [index[c.label] for c in train],
                 "test_waves": [waves[c] for c in test], "test_clips": test, "labels": labels,
-                "settings": settings.to_dict(), "noise": noise, "threads": 1}
+                "config": settings.to_dict(), "noise": noise, "threads": 1}
 
     rows, report = [], {"data": str(args.data), "extra_train": args.extra_train, "seeds": seeds,
-                        "augment": not args.no_augment, "cepstral_mix": args.cepstral_mix,
+                        "augment": not args.no_augment, "mix": args.mix,
                         "jobs": args.jobs, "targets": TARGETS, "models": {}}
     for name in args.models:
-        settings = TrainSettings(**{**base.to_dict(), "model": name, "features": base.features,
-                                    "augment": base.augment, "model_options": model_options})
-        entry = {"settings": settings.to_dict(), **model_size(settings, len(labels))}
+        settings = replace(base, model=name, model_options=model_options)
+        entry = {"config": settings.to_dict(), **model_size(settings, len(labels))}
         if not args.skip_official:
             train, test = official_split(clips, layout)
-            plan = [TrainSettings(**{**settings.__dict__, "seed": s}) for s in seeds]
+            plan = [replace(settings, seed=s) for s in seeds]
             start = time.perf_counter()
-            results = dict(run_jobs([job(train, test, p) for p in plan], args.jobs))
+            results = dict(run_folds([job(train, test, p) for p in plan], args.jobs))
             entry["official"] = {"accuracy_per_seed": [results[i]["accuracy"] for i in range(len(seeds))],
                                  "wall_s": time.perf_counter() - start,
                                  "train_s": [results[i]["train_s"] for i in range(len(seeds))]}
@@ -148,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             plan = [(s, spk, train, test) for s in seeds for spk, train, test in folds]
             start = time.perf_counter()
             folds_out = [None] * len(plan)
-            for i, r in run_jobs([job(tr, te, TrainSettings(**{**settings.__dict__, "seed": s}))
+            for i, r in run_folds([job(tr, te, replace(settings, seed=s))
                                   for s, _, tr, te in plan], args.jobs):
                 folds_out[i] = {"seed": plan[i][0], "speaker": plan[i][1], "accuracy": r["accuracy"], "n": r["n"],
                                 "train_s": r["train_s"]}

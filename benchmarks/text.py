@@ -64,7 +64,7 @@ def tfidf_accuracy(train, dev, test, seed: int) -> float:
 
 def run_tfidf(corpus, folds: int, seed: int) -> float:
     from filterkit.apps.text.cv import fold_indices
-    from filterkit.apps.text.pipeline import split_dev
+    from filterkit.apps.text.train import split_dev
 
     if corpus.has_test:
         train = corpus.parts["train"]
@@ -87,7 +87,7 @@ def run_cnn(corpus, variant: str, folds: int, seed: int, jobs: int | None, epoch
     ``options``: TextConfig fields (e.g. ``dim``, ``lowercase``).
     """
     from filterkit.apps.text.cv import cross_validate, fixed_split
-    from filterkit.apps.text.pipeline import TextConfig
+    from filterkit.apps.text.config import TextConfig
 
     cfg = TextConfig(variant=variant, **options)
     if epochs is not None:
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from filterkit.apps.text.data import find_data_root, load_data
-    from filterkit.apps.text.pipeline import TextConfig
+    from filterkit.apps.text.config import TextConfig
     from filterkit.io import write_json
 
     if find_data_root(args.data_root) is None:

@@ -1,19 +1,13 @@
 """Fixed vs learned first layer: the lecture CNN trained on digits with three kinds of conv1.
 
-Variants (the rest of the network is trainable in all three):
-
-* ``learned`` - conv1 (25 filters of 3x3) trained from torch's default init;
-* ``fixed``   - conv1 replaced by the frozen fixed filter bank
-  (:data:`filterkit.nn.layers.FIXED_BANK`, see :func:`fixed_bank_names` for how
-  its size is matched to 25 filters);
-* ``random``  - conv1 left at its random init and frozen.
-
+The variants (:data:`~filterkit.apps.digits.config.VARIANTS`, built by
+:func:`filterkit.apps.digits.model.build_variant`) are ``learned``, ``fixed``
+(the frozen fixed filter bank) and ``random`` (conv1 frozen at its init).
 Runs are paired: seed ``s`` gives every variant the same initial weights for
-the trainable layers and the same order of training batches, and the
-``random`` variant's frozen conv1 is exactly the ``learned`` variant's
-starting point.  Training goes through the one engine,
-:class:`filterkit.nn.train.Trainer`; test accuracy is measured after every epoch
-on the full test set (it is never used to choose anything).
+the trainable layers and the same order of training batches.  Each run is one
+:func:`filterkit.apps.digits.train.train`; test accuracy is measured after
+every epoch on the full test set (it is never used to choose anything).  Runs
+go through :func:`filterkit.batch.pool.fan_out`, ``config.jobs`` processes at a time.
 
 :func:`run_compare` returns a :class:`CompareResult`; :func:`write_outputs`
 writes ``report.md``, ``compare.png`` (learned kernels beside their nearest
@@ -25,18 +19,40 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
+from filterkit.apps.digits.config import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LR,
+    MNIST_MEAN,
+    MNIST_STD,
+    MODEL_NAME,
+    SCHEDULES,
+    VARIANTS,
+    DigitsConfig,
+)
+from filterkit.apps.digits.data import DigitsData, make_loaders
+from filterkit.apps.digits.model import (
+    build_variant,
+    count_parameters,
+    first_conv,
+    fixed_bank_names,
+)
+from filterkit.apps.digits.train import make_optimizer, train
 
-from filterkit.apps.digits.data import DigitsData
+from filterkit.batch.pool import fan_out
 from filterkit.errors import UserError
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_LR",
     "MNIST_MEAN",
     "MNIST_STD",
+    "OUTPUT_NAMES",
+    "SCHEDULES",
     "VARIANTS",
     "CompareConfig",
     "CompareResult",
@@ -55,60 +71,8 @@ __all__ = [
     "write_outputs",
 ]
 
-VARIANTS: dict[str, str] = {
-    "learned": "conv1 learned (default init)",
-    "fixed": "conv1 = fixed filter bank, frozen",
-    "random": "conv1 random (default init), frozen",
-}
-
-# Normalisation of 0..255 pixels (MNIST training-set mean and std of x/255), used for every data set.
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
-
-MODEL_NAME = "lecture_cnn"
-N_FIRST_FILTERS = 25
-
-#: Learning-rate schedules of :func:`make_optimizer`.
-SCHEDULES: dict[str, str] = {
-    "onecycle": "one cycle over the whole run (stepped per batch), peak at --lr",
-    "constant": "constant --lr",
-}
-#: Default Adam peak learning rate and batch size (the recipe measured in benchmarks/mnist.py).
-DEFAULT_LR = 3e-3
-DEFAULT_BATCH_SIZE = 64
-
-
-@dataclass(frozen=True)
-class CompareConfig:
-    """Everything that defines a comparison (plain data: stored in the JSON)."""
-
-    epochs: int = 2
-    seeds: tuple[int, ...] = (0, 1, 2)
-    variants: tuple[str, ...] = tuple(VARIANTS)
-    batch_size: int = DEFAULT_BATCH_SIZE
-    lr: float = DEFAULT_LR
-    schedule: str = "onecycle"
-    device: str = "cpu"
-    jobs: int = 1
-    threads: int = 1
-
-    def __post_init__(self) -> None:
-        unknown = [v for v in self.variants if v not in VARIANTS]
-        if unknown:
-            raise UserError(f"--variants: unknown variant {unknown[0]!r} (choose from {', '.join(VARIANTS)})")
-        if not self.variants:
-            raise UserError("--variants: give at least one variant")
-        if len(set(self.variants)) != len(self.variants) or len(set(self.seeds)) != len(self.seeds):
-            raise UserError("--variants/--seeds: each may appear only once")
-        for name in ("epochs", "batch_size", "jobs", "threads"):
-            if getattr(self, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if not self.seeds:
-            raise UserError("--seeds: give at least one seed")
-        if self.schedule not in SCHEDULES:
-            raise UserError(f"--schedule: unknown schedule {self.schedule!r} (choose from {', '.join(SCHEDULES)})")
-        if not self.lr > 0:
-            raise UserError(f"--lr must be positive, got {self.lr}")
+#: The comparison's settings are the app's one config (the name ``filterkit compare`` uses).
+CompareConfig = DigitsConfig
 
 
 @dataclass
@@ -131,7 +95,7 @@ class RunResult:
 class CompareResult:
     """All runs of a comparison plus what is needed to report them."""
 
-    config: CompareConfig
+    config: DigitsConfig
     dataset: dict
     runs: list[RunResult]
     wall_seconds: float
@@ -179,7 +143,7 @@ class CompareResult:
             "dataset": self.dataset,
             "model": MODEL_NAME,
             "fixed_bank": self.bank_names,
-            "config": asdict(self.config),
+            "config": self.config.to_dict(),
             "std_ddof": 1,
             "wall_seconds": self.wall_seconds,
         }
@@ -203,147 +167,21 @@ def parse_seeds(text: str, base_seed: int = 0) -> tuple[int, ...]:
     return seeds
 
 
-# --------------------------------------------------------------------------- models
+# --------------------------------------------------------------------------- runs
 
 
-def first_conv(model) -> tuple[Any, str, Any]:
-    """``(parent_module, attribute_name, conv)`` of the first ``nn.Conv2d`` in ``model``."""
-    from torch import nn
-
-    for qualified, module in model.named_modules():
-        if isinstance(module, nn.Conv2d):
-            parent_name, _, name = qualified.rpartition(".")
-            return model.get_submodule(parent_name), name, module
-    raise ValueError("the model has no Conv2d layer")
+def _conv1(model) -> np.ndarray:
+    return first_conv(model)[2].weight.detach().cpu().numpy().astype(np.float32).copy()
 
 
-def count_parameters(model) -> tuple[int, int]:
-    """``(total, trainable)`` parameter counts."""
-    params = list(model.parameters())
-    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
-
-
-def fixed_bank_names(n: int = N_FIRST_FILTERS) -> list[str]:
-    """The kernel names of the fixed bank, matched to ``n`` filters.
-
-    A bank of exactly ``n`` is used as is; a bigger bank is cut to its first
-    ``n`` kernels; a smaller one is repeated in order until ``n`` (the copies
-    are identical, frozen filters, so the rest of the network keeps its shape).
-    """
-    from filterkit.nn.layers import FIXED_BANK
-
-    names = list(FIXED_BANK)
-    if not names:
-        raise ValueError("filterkit.nn.layers.FIXED_BANK is empty")
-    return [names[i % len(names)] for i in range(n)]
-
-
-def build_variant(variant: str, seed: int) -> Any:
-    """The lecture CNN with the given first layer, seeded: same ``seed`` -> same trainable init."""
-    from filterkit.nn.layers import KernelConv2d
-    from filterkit.nn.train import seed_everything
-    from filterkit.nn.zoo import build_model
-
-    if variant not in VARIANTS:
-        raise UserError(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
-    seed_everything(seed)
-    model = build_model(MODEL_NAME)
-    parent, name, conv = first_conv(model)
-    if variant == "fixed":
-        bank = KernelConv2d.from_kernels(
-            fixed_bank_names(conv.out_channels),
-            trainable=False,
-            size=conv.kernel_size[0],
-            padding=conv.padding,
-            bias=conv.bias is not None,  # a frozen zero bias: same parameter count as the other variants
-        )
-        if tuple(bank.weight.shape) != tuple(conv.weight.shape):
-            shapes = f"{tuple(bank.weight.shape)} vs conv1 {tuple(conv.weight.shape)}"
-            raise ValueError(f"the fixed bank's weight does not fit conv1: {shapes}")
-        setattr(parent, name, bank)
-    elif variant == "random":
-        conv.requires_grad_(False)
-    return model
-
-
-# --------------------------------------------------------------------------- data
-
-
-def _tensors(images: np.ndarray, labels: np.ndarray):
-    import torch
-
-    x = torch.from_numpy(images).to(torch.float32).div_(255.0).sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(1)
-    return torch.utils.data.TensorDataset(x, torch.from_numpy(labels))
-
-
-def make_loaders(data: DigitsData, batch_size: int, seed: int):
-    """``(train_loader, test_loader)`` of normalised (N, 1, 28, 28) images; training order fixed by ``seed``."""
-    import torch
-
-    generator = torch.Generator().manual_seed(int(seed))
-    train = torch.utils.data.DataLoader(
-        _tensors(data.train_images, data.train_labels), batch_size=batch_size, shuffle=True, generator=generator
-    )
-    test = torch.utils.data.DataLoader(_tensors(data.test_images, data.test_labels), batch_size=1000)
-    return train, test
-
-
-# --------------------------------------------------------------------------- training
-
-
-def make_optimizer(model, lr: float, epochs: int, steps_per_epoch: int, schedule: str = "onecycle"):
-    """``(optimizer, scheduler, interval)``: Adam over the trainable parameters and its LR schedule.
-
-    ``"onecycle"``: :class:`torch.optim.lr_scheduler.OneCycleLR` with peak ``lr``
-    over ``epochs * steps_per_epoch`` steps (interval ``"step"``); ``"constant"``:
-    no scheduler.  This is the recipe that reaches 99 % MNIST test accuracy
-    within 3 epochs (``benchmarks/mnist.py``).
-    """
-    import torch
-
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    if schedule == "constant":
-        return optimizer, None, "epoch"
-    if schedule == "onecycle":
-        total = max(1, int(epochs) * int(steps_per_epoch))
-        return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total), "step"
-    raise ValueError(f"unknown schedule {schedule!r} (choose from {', '.join(SCHEDULES)})")
-
-
-
-def train_run(data: DigitsData, variant: str, seed: int, config: CompareConfig, progress: bool = False) -> RunResult:
-    """Train one variant with one seed through :class:`filterkit.nn.train.Trainer`; test accuracy per epoch."""
-    import torch
-
-    from filterkit.nn.train import Trainer, accuracy
-
-    model = build_variant(variant, seed)
-    _, _, conv = first_conv(model)
-    conv1_initial = conv.weight.detach().cpu().numpy().astype(np.float32).copy()
-    params, trainable = count_parameters(model)
-    train_loader, test_loader = make_loaders(data, config.batch_size, seed)
-    optimizer, scheduler, interval = make_optimizer(
-        model, config.lr, config.epochs, len(train_loader), config.schedule
-    )
-    trainer = Trainer(
-        model,
-        optimizer,
-        torch.nn.functional.cross_entropy,
-        app="compare",
-        config={"model": MODEL_NAME, "input_mean": MNIST_MEAN, "input_std": MNIST_STD, "variant": variant,
-                "seed": seed, "lr": config.lr, "batch_size": config.batch_size},
-        device=config.device,
-        scheduler=scheduler,
-        scheduler_interval=interval,
-        metrics={"accuracy": accuracy},
-        max_epochs=config.epochs,
-        progress=progress,
-        tensorboard=False,
-        threads=config.threads,
-        seed=seed,
-    )
-    history = trainer.fit(train_loader, test_loader)
-    conv1_final = first_conv(trainer.module)[2].weight.detach().cpu().numpy().astype(np.float32).copy()
+def train_run(data: DigitsData, variant: str, seed: int, config: DigitsConfig, progress: bool = False) -> RunResult:
+    """Train one variant with one seed (:func:`filterkit.apps.digits.train.train`); test accuracy per epoch."""
+    params, trainable = count_parameters(build_variant(variant, seed))
+    conv1_initial = _conv1(build_variant(variant, seed))  # train() builds the same network from the same seed
+    trainer = train(data, config, variant, seed, progress=progress)
+    history = trainer.history
+    conv1_final = _conv1(trainer.module)
+    trainer.close()
     return RunResult(
         variant=variant,
         seed=seed,
@@ -361,75 +199,39 @@ def train_run(data: DigitsData, variant: str, seed: int, config: CompareConfig, 
 _WORKER_DATA: DigitsData | None = None
 
 
-def _init_worker(data: DigitsData, threads: int) -> None:
+def _init_worker(data: DigitsData) -> None:
+    """Run once per worker process (and once inline for ``jobs == 1``): the data, sent once."""
     global _WORKER_DATA
-    import signal
-
-    import torch
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
-    torch.set_num_threads(threads)
     _WORKER_DATA = data
 
 
-def _worker_run(task: tuple[str, int, CompareConfig]) -> RunResult:
+def _worker_run(task: tuple[str, int, DigitsConfig, bool]) -> RunResult:
     assert _WORKER_DATA is not None, "worker not initialised"
-    variant, seed, config = task
-    return train_run(_WORKER_DATA, variant, seed, config)
+    variant, seed, config, progress = task
+    return train_run(_WORKER_DATA, variant, seed, config, progress=progress)
 
 
-def _run_in_processes(data: DigitsData, tasks, config: CompareConfig, done) -> None:
-    """Train ``tasks`` in ``config.jobs`` spawned processes; ``done(run)`` as each finishes.
-
-    Workers ignore SIGINT; on Ctrl-C (or any error) the main process kills them at once.
-    """
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    pool = context.Pool(min(config.jobs, len(tasks)), initializer=_init_worker, initargs=(data, config.threads))
-    try:
-        for run in pool.imap_unordered(_worker_run, [(v, s, config) for v, s in tasks]):
-            done(run)
-    except BaseException:
-        pool.terminate()
-        raise
-    else:
-        pool.close()
-    finally:
-        pool.join()
-
-
-def run_compare(
-    data: DigitsData,
-    config: CompareConfig,
-    progress: bool = True,
-) -> CompareResult:
+def run_compare(data: DigitsData, config: DigitsConfig, progress: bool = True) -> CompareResult:
     """Train every (variant, seed) pair, in ``config.jobs`` processes of ``config.threads`` torch threads each."""
+    global _WORKER_DATA
     from tqdm.auto import tqdm
 
-    tasks = [(variant, seed) for seed in config.seeds for variant in config.variants]
+    pairs = [(variant, seed) for seed in config.seeds for variant in config.variants]
+    inline = config.jobs == 1 or len(pairs) == 1
+    tasks = [(variant, seed, config, progress and inline) for variant, seed in pairs]
     start = time.perf_counter()
     runs: list[RunResult] = []
     bar = tqdm(total=len(tasks), desc="compare runs", unit="run", disable=not progress, dynamic_ncols=True)
-
-    def done(run: RunResult) -> None:
-        runs.append(run)
-        bar.update(1)
-        if progress:
-            bar.write(f"{run.variant:>8} seed {run.seed}: test accuracy per epoch "
-                      + " ".join(f"{a:.4f}" for a in run.test_accuracy))
-
     try:
-        if config.jobs == 1 or len(tasks) == 1:
-            from filterkit.nn.train import configure_threads
-
-            configure_threads(config.threads)
-            for variant, seed in tasks:
-                done(train_run(data, variant, seed, config, progress=progress))
-        else:
-            _run_in_processes(data, tasks, config, done)
+        for _, run in fan_out(_worker_run, tasks, config.jobs, initializer=_init_worker, initargs=(data,)):
+            runs.append(run)
+            bar.update(1)
+            if progress:
+                accuracies = " ".join(f"{a:.4f}" for a in run.test_accuracy)
+                bar.write(f"{run.variant:>8} seed {run.seed}: test accuracy per epoch {accuracies}")
     finally:
         bar.close()
+        _WORKER_DATA = None  # the inline run's reference
     bank = fixed_bank_names() if "fixed" in config.variants or "learned" in config.variants else []
     return CompareResult(
         config=config,
@@ -471,10 +273,10 @@ def render_report(result: CompareResult, command: str = "", figure_name: str = "
         "# Fixed vs learned first layer (filterkit compare)",
         "",
         f"- Data: {ds['description']} — {ds['train']} training, {ds['test']} test images",
-        f"- Model: lecture CNN (conv 25@3x3, max-pool 2, conv 50@3x3, max-pool 2, dense 100, dense 10)",
+        "- Model: lecture CNN (conv 25@3x3, max-pool 2, conv 50@3x3, max-pool 2, dense 100, dense 10)",
         f"- Training: Adam, {cfg.schedule} schedule, lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
         f"seeds {', '.join(map(str, cfg.seeds))}; device {cfg.device}; "
-        f"{cfg.jobs} process(es) x {cfg.threads} thread(s)",
+        f"{cfg.jobs} process(es) x {cfg.threads or 'default'} thread(s)",
         f"- Wall time: {result.wall_seconds:.0f} s",
     ]
     if command:

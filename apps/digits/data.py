@@ -10,6 +10,8 @@
 * :func:`load_builtin_digits` turns scikit-learn's 1,797 8x8 digits into
   28x28 MNIST-like images (so everything runs offline and in tests).
 * :func:`load_digits_data` picks one of those from a user-facing ``--data`` value.
+* :func:`make_loaders` turns :class:`DigitsData` into torch batches, normalised with
+  the MNIST mean and std (torch is imported there only: the CLI's parser imports this module).
 
 Where MNIST is looked for (first match wins; the same order as the text app):
 the ``--data`` folder given by the user, else the folder in the environment
@@ -29,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from filterkit.apps.digits.config import MNIST_MEAN, MNIST_STD
 
 from filterkit.errors import UserError
 
@@ -43,7 +46,9 @@ __all__ = [
     "load_builtin_digits",
     "load_digits_data",
     "load_mnist",
+    "make_loaders",
     "read_idx",
+    "to_tensor",
     "verify_checksum",
     "write_idx",
 ]
@@ -241,7 +246,7 @@ def _has_mnist_files(folder: Path) -> bool:
 
 def _default_mnist_dirs() -> list[Path]:
     """``../shared/data/mnist`` next to the repository and next to the current folder."""
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]  # apps/digits/data.py -> the repository
     return [repo.parent / "shared" / "data" / "mnist", Path.cwd().parent / "shared" / "data" / "mnist"]
 
 
@@ -363,3 +368,32 @@ def load_digits_data(data: str | os.PathLike | None = None, verify: bool = True)
     if data is None and os.environ.get(DATA_ENV_VAR) == BUILTIN:
         return load_builtin_digits()
     return load_mnist(data, verify=verify)
+
+
+# --------------------------------------------------------------------------- torch batches
+
+
+def to_tensor(images: np.ndarray):
+    """``uint8`` images ``(N, 28, 28)`` -> normalised ``float32`` tensor ``(N, 1, 28, 28)`` (MNIST mean/std)."""
+    import torch
+
+    x = torch.from_numpy(np.asarray(images)).to(torch.float32)
+    return x.div_(255.0).sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(1)
+
+
+def _tensors(images: np.ndarray, labels: np.ndarray):
+    import torch
+
+    return torch.utils.data.TensorDataset(to_tensor(images), torch.from_numpy(labels))
+
+
+def make_loaders(data: DigitsData, batch_size: int, seed: int):
+    """``(train_loader, test_loader)`` of normalised ``(N, 1, 28, 28)`` images; training order fixed by ``seed``."""
+    import torch
+
+    generator = torch.Generator().manual_seed(int(seed))
+    train = torch.utils.data.DataLoader(
+        _tensors(data.train_images, data.train_labels), batch_size=batch_size, shuffle=True, generator=generator
+    )
+    test = torch.utils.data.DataLoader(_tensors(data.test_images, data.test_labels), batch_size=1000)
+    return train, test

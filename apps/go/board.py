@@ -34,7 +34,6 @@ import numpy as np
 from filterkit.apps.go.coords import GTP_COLUMNS, check_size, pass_point
 
 EMPTY, BLACK, WHITE = 0, 1, 2
-COLOR_NAMES = {BLACK: "black", WHITE: "white"}
 
 
 def opponent(color: int) -> int:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import io
+import shlex
 import sys
 from pathlib import Path
 
-from filterkit.cli.common import add_device_option, add_json_option, add_seed_option
+from filterkit.cli.common import (HelpFormatter, add_device_option, add_force_option, add_json_option,
+                                  add_quiet_option, add_seed_option, float_range, int_range, show_progress)
 from filterkit.errors import UserError
+
+from filterkit.apps.go.config import GoConfig
+from filterkit.apps.go.coords import MAX_SIZE, MIN_SIZE
 
 HELP = "go move prediction with a policy CNN (AlphaGo SL net): prepare, train, eval, gtp, match"
 DESCRIPTION = """\
 Go move prediction with a convolutional policy network (AlphaGo's supervised
 policy net: a 5x5 conv, 3x3 convs, a 1x1 conv to one logit per point + pass).
+Needs the go extra (sgfmill) to read and write SGF: pip install "filterkit[go]".
 
 DATA is the shared KGS copy (a folder with manifest.csv.gz, read by split:
 train / val / test = KGS 2015 / future / ci_subset), or any .sgf file, folder
@@ -21,158 +28,194 @@ of them, or .tar.gz archive of them (one split called 'all').
 examples:
   filterkit go prepare ../shared/data/go --out go-data --splits train,val,ci_subset
   filterkit go train go-data --out runs/go --layers 6 --width 64 --epochs 4 --epoch-positions 500000
-  filterkit go eval runs/go/best.pt --data go-data --split ci_subset --json eval.json
+  filterkit go eval go-data --model runs/go/best.pt --split ci_subset --json eval.json
   filterkit go gtp --model runs/go/best.pt
   filterkit go match --model runs/go/best.pt --opponent "gnugo --mode gtp --level 1" --games 40 --json m.json
 """
 
-
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Append ``(default: X)`` only where the help does not say it and X means something."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if "default" in text or action.default is None or isinstance(action.default, bool) \
-                or action.default == argparse.SUPPRESS:
-            return text
-        return super()._get_help_string(action)
+BOARD_SIZE = int_range(MIN_SIZE, MAX_SIZE)
+POSITIVE = int_range(1)
 
 
 def _splits(text: str) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()]
+    splits = [s.strip() for s in text.split(",") if s.strip()]
+    if not splits:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated split names like train,val")
+    return splits
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    fmt = _Formatter
-    sub = parser.add_subparsers(dest="go_command", metavar="ACTION")
-    sub.required = True
+def _engine(text: str) -> str:
+    try:
+        argv = shlex.split(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: cannot split into a command line ({exc})") from None
+    if not argv:
+        raise argparse.ArgumentTypeError("empty command line; give the GTP engine to play, e.g. "
+                                         "'gnugo --mode gtp --level 1'")
+    return text
 
+
+def _add_prepare(sub) -> None:
     p = sub.add_parser("prepare", help="convert games once into memory-mapped position arrays",
                        description="Replay every game and store each position (1 byte per point: stone, "
-                                   "liberties, age) in OUT/<split>/ for fast training.", formatter_class=fmt)
+                                   "liberties, age) in OUT/<split>/ for fast training.",
+                       formatter_class=HelpFormatter)
     p.add_argument("data", metavar="DATA", help="KGS folder with manifest.csv.gz, or .sgf file/folder/archive")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (one subfolder per split)")
     p.add_argument("--splits", type=_splits, default=None,
                    help="comma-separated splits (default train,val,ci_subset with a manifest, else all)")
-    p.add_argument("--max-games", type=int, default=None, metavar="N", help="only the first N games of each split")
-    p.add_argument("--size", type=int, default=19, help="board size; games of other sizes are skipped")
-    p.add_argument("--force", action="store_true", help="overwrite existing split folders")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--max-games", type=POSITIVE, default=None, metavar="N", help="only the first N games of each split")
+    p.add_argument("--size", type=BOARD_SIZE, default=19, help="board size; games of other sizes are skipped")
+    add_force_option(p, "split folders and --json file")
+    add_quiet_option(p)
     add_json_option(p)
 
-    t = sub.add_parser("train", help="train the policy network on prepared data", formatter_class=fmt)
+
+def _add_train(sub) -> None:
+    d = GoConfig()
+    t = sub.add_parser("train", help="train the policy network on prepared data", formatter_class=HelpFormatter,
+                       description="Train on prepared splits; the run folder --out gets best.pt, last.pt, "
+                                   "metrics.csv and report.json.")
     t.add_argument("data", metavar="PREPARED", help="folder written by 'filterkit go prepare'")
-    t.add_argument("--out", required=True, metavar="DIR", help="run folder: last.pt, best.pt, metrics.csv")
-    t.add_argument("--force", action="store_true", help="train into an existing run folder")
+    t.add_argument("--out", required=True, metavar="DIR", help="run folder: best.pt, last.pt, metrics.csv, report.json")
+    add_force_option(t, "run folder and --json file")
     t.add_argument("--resume", metavar="CKPT", default=None,
                    help="continue an interrupted run from its last.pt (same options; --epochs is the total)")
     t.add_argument("--init", metavar="CKPT", default=None,
                    help="start from this checkpoint's weights (same --layers/--width/--features) with a fresh "
                         "optimiser and schedule, e.g. to train longer at a lower --lr")
-    t.add_argument("--train-split", default="train", help="split used for training")
-    t.add_argument("--val-split", default="val", help="split used for validation (skipped when absent)")
-    t.add_argument("--features", choices=["full", "stones"], default="full",
+    t.add_argument("--train-split", default=d.train_split, help="split used for training")
+    t.add_argument("--val-split", default=d.val_split, help="split used for validation (skipped when absent)")
+    t.add_argument("--features", choices=["full", "stones"], default=d.features,
                    help="full: 17 planes (stones, liberties, ko, history, legal, ones); stones: 3 raw planes")
-    t.add_argument("--layers", type=int, default=6, help="convolution layers (AlphaGo: 13)")
-    t.add_argument("--width", type=int, default=64, help="channels per hidden layer (AlphaGo: 192)")
+    t.add_argument("--layers", type=int_range(2, 64), default=d.layers, help="convolution layers (AlphaGo: 13)")
+    t.add_argument("--width", type=int_range(1, 4096), default=d.width,
+                   help="channels per hidden layer (AlphaGo: 192)")
     t.add_argument("--no-batch-norm", dest="batch_norm", action="store_false",
                    help="plain convolutions as in AlphaGo (default: BatchNorm after each hidden conv)")
     t.add_argument("--no-pass", dest="pass_move", action="store_false", help="no pass output")
-    t.add_argument("--epochs", type=int, default=1, help="epochs")
-    t.add_argument("--epoch-positions", type=int, default=None, metavar="N",
+    t.add_argument("--epochs", type=POSITIVE, default=d.epochs, help="epochs")
+    t.add_argument("--epoch-positions", type=POSITIVE, default=d.epoch_positions, metavar="N",
                    help="random training positions per epoch (default: all)")
-    t.add_argument("--val-positions", type=int, default=20000, metavar="N",
+    t.add_argument("--val-positions", type=POSITIVE, default=d.val_positions, metavar="N",
                    help="fixed, evenly spaced validation positions scored after each epoch")
-    t.add_argument("--batch-size", type=int, default=128, help="positions per batch")
-    t.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
-    t.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine",
+    t.add_argument("--batch-size", type=int_range(1, 65536), default=d.batch_size, help="positions per batch")
+    t.add_argument("--lr", type=float_range(0, 10), default=d.lr, help="AdamW learning rate")
+    t.add_argument("--lr-schedule", choices=["cosine", "constant"], default=d.lr_schedule,
                    help="cosine: decay the learning rate to 0 over all steps of --epochs; constant: keep --lr")
-    t.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
+    t.add_argument("--weight-decay", type=float_range(0, 10), default=d.weight_decay, help="AdamW weight decay")
     t.add_argument("--no-augment", dest="augment", action="store_false",
                    help="no random board symmetry per training position")
-    t.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
-    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument("--workers", type=int_range(0, 64), default=d.workers, help="data-loading worker processes")
+    add_quiet_option(t)
     add_seed_option(t)
     add_device_option(t)
     add_json_option(t)
 
+
+def _add_eval(sub) -> None:
     e = sub.add_parser("eval", help="top-1/top-5 accuracy and NLL with 95%% intervals, vs trivial baselines",
-                       formatter_class=fmt)
-    e.add_argument("checkpoint", metavar="CKPT", help="checkpoint from 'filterkit go train'")
-    e.add_argument("--data", required=True, metavar="DIR",
+                       formatter_class=HelpFormatter)
+    e.add_argument("data", metavar="DATA",
                    help="prepared folder, or raw data (KGS folder / SGF files), converted in memory")
+    e.add_argument("--model", required=True, metavar="PATH", help="checkpoint from 'filterkit go train'")
     e.add_argument("--split", default="ci_subset", help="split to score (test, ci_subset, val, all, ...)")
     e.add_argument("--symmetries", type=int, choices=[1, 8], default=1, help="average over 8 board symmetries")
-    e.add_argument("--batch-size", type=int, default=512, help="positions per batch")
-    e.add_argument("--quiet", action="store_true", help="no progress bars")
+    e.add_argument("--batch-size", type=int_range(1, 65536), default=512, help="positions per batch")
+    add_quiet_option(e)
     add_seed_option(e)
+    add_device_option(e)
+    add_force_option(e, "--json file")
     add_json_option(e)
 
-    def add_player(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--model", required=True, metavar="CKPT", help="checkpoint from 'filterkit go train'")
-        q.add_argument("--symmetries", type=int, choices=[1, 8], default=1, help="average over 8 symmetries")
-        q.add_argument("--resign-margin", type=float, default=0.25,
-                       help="resign when behind on area by this fraction of the board, after size^2/2 moves "
-                            "(0: never)")
-        q.add_argument("--pass-threshold", type=float, default=0.5,
-                       help="pass when the network gives passing more than this probability")
-        q.add_argument("--play-out", action="store_true",
-                       help="pass only when every legal move would fill our own eye or self-atari: play the "
-                            "game out until dead stones are captured instead of passing when ahead on the "
-                            "stones-all-alive count or when the network prefers passing")
-        q.add_argument("--self-atari", type=int, default=2, metavar="N",
-                       help="never play a move that leaves N or more of our stones in atari without capturing "
-                            "(0: allow)")
-        q.add_argument("--tactics", type=int, default=0, metavar="N",
-                       help="read ataris and ladders: save or capture N or more stones first whenever possible, "
-                            "and never run a group of 2+ stones into a ladder that works (0: off, the network "
-                            "alone)")
 
-    g = sub.add_parser("gtp", help="GTP v2 engine on stdin/stdout", formatter_class=fmt)
-    add_player(g)
-    g.add_argument("--size", type=int, default=None, help="initial board size (default: the model's)")
-    g.add_argument("--komi", type=float, default=7.5, help="initial komi")
+def _add_player(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--model", required=True, metavar="PATH", help="checkpoint from 'filterkit go train'")
+    q.add_argument("--symmetries", type=int, choices=[1, 8], default=1, help="average over 8 symmetries")
+    q.add_argument("--resign-margin", type=float_range(0, 1), default=0.25,
+                   help="resign when behind on area by this fraction of the board, after size^2/2 moves "
+                        "(0: never)")
+    q.add_argument("--pass-threshold", type=float_range(0, 1), default=0.5,
+                   help="pass when the network gives passing more than this probability")
+    q.add_argument("--play-out", action="store_true",
+                   help="pass only when every legal move would fill our own eye or self-atari: play the "
+                        "game out until dead stones are captured instead of passing when ahead on the "
+                        "stones-all-alive count or when the network prefers passing")
+    q.add_argument("--self-atari", type=int_range(0, MAX_SIZE ** 2), default=2, metavar="N",
+                   help="never play a move that leaves N or more of our stones in atari without capturing "
+                        "(0: allow)")
+    q.add_argument("--tactics", type=int_range(0, MAX_SIZE ** 2), default=0, metavar="N",
+                   help="read ataris and ladders: save or capture N or more stones first whenever possible, "
+                        "and never run a group of 2+ stones into a ladder that works (0: off, the network "
+                        "alone)")
+
+
+def _add_gtp(sub) -> None:
+    g = sub.add_parser("gtp", help="GTP v2 engine on stdin/stdout", formatter_class=HelpFormatter)
+    _add_player(g)
+    g.add_argument("--size", type=BOARD_SIZE, default=None, help="initial board size (default: the model's)")
+    g.add_argument("--komi", type=float_range(-1000, 1000), default=7.5, help="initial komi")
     g.add_argument("--superko", action="store_true", help="forbid positional superko, not only simple ko")
 
+
+def _add_match(sub) -> None:
     m = sub.add_parser("match", help="play against another GTP engine and report the win rate",
-                       formatter_class=fmt)
-    add_player(m)
-    m.add_argument("--opponent", default="gnugo --mode gtp --level 10", help="command line of the GTP opponent")
-    m.add_argument("--games", type=int, default=2, help="games (colours alternate; game 1: we play black)")
-    m.add_argument("--size", type=int, default=None, help="board size (default: the model's)")
-    m.add_argument("--komi", type=float, default=7.5, help="komi")
-    m.add_argument("--max-moves", type=int, default=None, help="stop and score at this many moves (default 3*size^2)")
+                       formatter_class=HelpFormatter)
+    _add_player(m)
+    m.add_argument("--opponent", type=_engine, default="gnugo --mode gtp --level 10",
+                   help="command line of the GTP opponent")
+    m.add_argument("--games", type=int_range(1, 100000), default=2,
+                   help="games (colours alternate; game 1: we play black)")
+    m.add_argument("--size", type=BOARD_SIZE, default=None, help="board size (default: the model's)")
+    m.add_argument("--komi", type=float_range(-1000, 1000), default=7.5, help="komi")
+    m.add_argument("--max-moves", type=POSITIVE, default=None, help="stop and score at this many moves (default 3*size^2)")
+    m.add_argument("--timeout", type=float_range(0, 86400, lo_open=True), default=60.0, metavar="SECONDS",
+                   help="longest wait for any one reply of the opponent")
     m.add_argument("--sgf-dir", default="go-match-games", metavar="DIR", help="where every game is saved as SGF")
-    m.add_argument("--force", action="store_true", help="write into a non-empty --sgf-dir")
-    m.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_force_option(m, "games in a non-empty --sgf-dir and the --json file")
+    add_quiet_option(m)
     add_seed_option(m)
     add_json_option(m)
 
 
-def _write_json(path: str | None, data: dict) -> None:
-    if path:
-        from filterkit.io import write_json
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="go_command", metavar="ACTION")
+    sub.required = True
+    for add in (_add_prepare, _add_train, _add_eval, _add_gtp, _add_match):
+        add(sub)
 
-        write_json(path, data)
+
+# ------------------------------------------------------------------ running
+
+
+def _report(args, data: dict) -> None:
+    if args.json:
+        from filterkit.io import write_report
+
+        write_report(args.json, data, force=getattr(args, "force", False), device=data.get("device"))
+
+
+def _check_json(args) -> None:
+    """Refuse an existing --json file before any work is done."""
+    from filterkit.io import refuse_overwrite
+
+    refuse_overwrite(args.json, getattr(args, "force", False))
 
 
 def _player(args):
     from filterkit.apps.go.engine import PolicyPlayer
-    from filterkit.apps.go.pipeline import load_model
+    from filterkit.apps.go.model import load
 
-    model, config = load_model(args.model)
-    if args.self_atari < 0:
-        raise UserError(f"--self-atari {args.self_atari}: must be 0 or more")
-    if args.tactics < 0:
-        raise UserError(f"--tactics {args.tactics}: must be 0 (off) or a number of stones")
+    model, config = load(args.model)
     return PolicyPlayer(model, config, args.symmetries, args.resign_margin, args.pass_threshold,
                         args.self_atari or None, args.play_out, args.tactics), config
 
 
 def _run_prepare(args) -> int:
-    from filterkit.apps.go.pipeline import prepare
+    from filterkit.apps.go.data import prepare
 
-    infos = prepare(args.data, args.out, args.splits, args.max_games, args.size, args.force, not args.quiet)
+    _check_json(args)
+    infos = prepare(args.data, args.out, args.splits, args.max_games, args.size, args.force, show_progress(args))
     report = {}
     for split, info in infos.items():
         report[split] = {"games": info["games"], "positions": info["positions"], "skipped": info["skipped"]}
@@ -180,52 +223,59 @@ def _run_prepare(args) -> int:
               f"-> {Path(args.out) / split}")
         for line in info["skipped"][:5]:
             print(f"  skipped {line}", file=sys.stderr)
-    _write_json(args.json, report)
+    _report(args, report)
     return 0
 
 
+def _train_config(args) -> GoConfig:
+    return GoConfig(features=args.features, layers=args.layers, width=args.width, batch_norm=args.batch_norm,
+                    pass_move=args.pass_move, epochs=args.epochs, epoch_positions=args.epoch_positions,
+                    val_positions=args.val_positions, batch_size=args.batch_size, lr=args.lr,
+                    lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, augment=args.augment,
+                    workers=args.workers, seed=args.seed, train_split=args.train_split, val_split=args.val_split)
+
+
 def _run_train(args) -> int:
-    from filterkit.apps.go.pipeline import train
+    from filterkit.apps.go.train import train
 
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not (args.force or args.resume):
-        raise UserError(f"{out}: run folder exists and is not empty (use --force)")
-    report = train(args.data, out, features=args.features, layers=args.layers, width=args.width,
-                   batch_norm=args.batch_norm, pass_move=args.pass_move, epochs=args.epochs,
-                   epoch_positions=args.epoch_positions, val_positions=args.val_positions,
-                   batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-                   weight_decay=args.weight_decay, augment=args.augment,
-                   device=args.device, seed=args.seed, progress=not args.quiet, train_split=args.train_split,
-                   val_split=args.val_split, workers=args.workers, resume=args.resume,
-                   init=args.init)
+    _check_json(args)
+    report = train(args.data, out, _train_config(args), device=args.device, progress=show_progress(args),
+                   resume=args.resume, init=args.init, force=args.force)
     last = report["history"][-1] if report["history"] else {}
+    rate = report["positions_per_second"]
     print(f"trained {report['train_positions_seen']} positions in {report['seconds']:.1f} s "
-          f"({report['positions_per_second']:.0f} positions/s); last epoch: "
+          f"({rate or 0:.0f} positions/s); last epoch: "
           + ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith(("train_", "val_"))))
-    print(f"checkpoints in {out} (best.pt, last.pt)")
-    _write_json(args.json, report)
+    print(f"run folder {out}: best.pt (epoch {report['best_epoch']}), last.pt, metrics.csv, report.json")
+    _report(args, report)
     return 0
 
 
 def _run_eval(args) -> int:
     from filterkit.nn.train import seed_everything
 
-    from filterkit.apps.go.pipeline import baselines, evaluate, load_model, load_positions
+    from filterkit.apps.go.data import load_positions
+    from filterkit.apps.go.evaluate import baselines, evaluate
+    from filterkit.apps.go.model import load
 
+    _check_json(args)
     seed_everything(args.seed)
-    model, config = load_model(args.checkpoint)
-    positions = load_positions(args.data, args.split, config["size"], progress=not args.quiet)
-    report = evaluate(model, config, positions, args.symmetries, args.batch_size, args.seed, not args.quiet)
-    report["baselines"] = baselines(positions, config.get("move_counts"), args.seed)
-    report["checkpoint"] = str(args.checkpoint)
+    model, config = load(args.model)
+    progress = show_progress(args)
+    positions = load_positions(args.data, args.split, config.size, progress=progress)
+    report = evaluate(model, config, positions, args.symmetries, args.batch_size, args.seed, progress, args.device)
+    report["baselines"] = baselines(positions, config.move_counts, args.seed)
+    report["model"] = str(args.model)
     report["split"] = args.split
-    print(f"{args.split}: {report['positions']} positions from {report['games']} games")
+    out = sys.stderr if args.json == "-" else sys.stdout  # stdout carries the JSON then
+    print(f"{args.split}: {report['positions']} positions from {report['games']} games", file=out)
     rows = [("model", report)] + list(report["baselines"].items())
-    print(f"{'predictor':<22}{'top1':>20}{'top5':>20}{'nll':>22}")
+    print(f"{'predictor':<22}{'top1':>20}{'top5':>20}{'nll':>22}", file=out)
     for name, r in rows:
         cells = [f"{r[k]:.4f} [{r[k + '_ci95'][0]:.3f},{r[k + '_ci95'][1]:.3f}]" for k in ("top1", "top5", "nll")]
-        print(f"{name:<22}" + "".join(f"{c:>22}" for c in cells))
-    _write_json(args.json, report)
+        print(f"{name:<22}" + "".join(f"{c:>22}" for c in cells), file=out)
+    _report(args, report)
     return 0
 
 
@@ -236,32 +286,31 @@ def _run_gtp(args) -> int:
     from filterkit.apps.go.gtp import GtpServer
 
     player, config = _player(args)
-    size = args.size or config["size"]
-    try:
-        handlers = gtp_handlers(player, size, args.komi, args.superko)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    GtpServer(handlers, "filterkit-go", __version__).serve(sys.stdin, sys.stdout)
+    handlers = gtp_handlers(player, args.size or config.size, args.komi, args.superko)
+    # bytes in, bytes out: any input decodes (bad bytes become U+FFFD), only LF ends a line (GTP)
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n")
+    stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="replace", newline="\n")
+    GtpServer(handlers, "filterkit-go", __version__).serve(stdin, stdout)
+    stdout.flush()
     return 0
 
 
 def _run_match(args) -> int:
+    from filterkit.io import refuse_overwrite
     from filterkit.nn.train import seed_everything
 
     from filterkit.apps.go.gtp import GtpError
     from filterkit.apps.go.match import play_match
 
     sgf_dir = Path(args.sgf_dir)
-    if sgf_dir.exists() and any(sgf_dir.iterdir()) and not args.force:
-        raise UserError(f"{sgf_dir}: SGF folder is not empty (use --force or another --sgf-dir)")
-    if args.games < 1:
-        raise UserError("--games must be at least 1")
+    if sgf_dir.is_file() or (sgf_dir.is_dir() and any(sgf_dir.iterdir())):
+        refuse_overwrite(sgf_dir, args.force)
+    _check_json(args)
     seed_everything(args.seed)
     player, config = _player(args)
-    size = args.size or config["size"]
     try:
-        report = play_match(player, args.opponent, args.games, sgf_dir, size, args.komi, args.max_moves,
-                            progress=not args.quiet)
+        report = play_match(player, args.opponent, args.games, sgf_dir, args.size or config.size, args.komi,
+                            args.max_moves, progress=show_progress(args), timeout=args.timeout)
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
     except GtpError as exc:
@@ -270,11 +319,13 @@ def _run_match(args) -> int:
     report["player"] = {"symmetries": args.symmetries, "resign_margin": args.resign_margin,
                         "pass_threshold": args.pass_threshold, "self_atari": args.self_atari,
                         "play_out": args.play_out, "tactics": args.tactics}
+    out = sys.stderr if args.json == "-" else sys.stdout
     print(f"{report['wins']}/{report['games']} wins vs {args.opponent} "
           f"(95% Wilson [{report['wilson_low']:.3f}, {report['wilson_high']:.3f}]), "
           f"{report['illegal_moves']} illegal moves; games in {sgf_dir}"
-          + (f"; {report['void_games']} void game(s) replayed (the opponent's engine died)" if report["void_games"] else ""))
-    _write_json(args.json, report)
+          + (f"; {report['void_games']} void game(s) replayed (the opponent's engine died)"
+             if report["void_games"] else ""), file=out)
+    _report(args, report)
     return 0
 
 

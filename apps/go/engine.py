@@ -23,12 +23,15 @@ of points (a crude "hopeless" test: the policy net has no value head).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from filterkit.apps.go import tactics
 from filterkit.apps.go.board import BLACK, EMPTY, Board, IllegalMove, opponent, parse_color
+from filterkit.apps.go.config import GoConfig
 from filterkit.apps.go.coords import check_size, from_gtp, to_gtp
 from filterkit.apps.go.features import decode, encode_board
 from filterkit.apps.go.gtp import GtpError
+from filterkit.apps.go.model import symmetric_logits
 
 RESIGN = -1
 
@@ -71,7 +74,7 @@ def self_atari_stones(board: Board, point: int, color: int) -> int:
 class PolicyPlayer:
     """Choose moves with a trained :class:`~filterkit.apps.go.model.PolicyNet`."""
 
-    def __init__(self, model, config: dict, symmetries: int = 1, resign_margin: float = 0.25,
+    def __init__(self, model: torch.nn.Module, config: GoConfig, symmetries: int = 1, resign_margin: float = 0.25,
                  pass_threshold: float = 0.5, max_self_atari: int | None = 2, play_out: bool = False,
                  tactics: int = 0) -> None:
         if symmetries not in (1, 8):
@@ -88,13 +91,9 @@ class PolicyPlayer:
 
     def move_log_probs(self, board: Board) -> np.ndarray:
         """``(n + 1,)`` log-probabilities of every point and pass (illegal moves ~ -inf)."""
-        import torch
-
-        from filterkit.apps.go.model import symmetric_logits
-
         ko = board.ko if board.ko is not None else -1
         planes, legal = decode(encode_board(board)[None], np.array([board.to_play]), np.array([ko]), board.size,
-                               self.config["features"])
+                               self.config.features)
         with torch.inference_mode():
             logp = symmetric_logits(self.model, torch.from_numpy(planes), torch.from_numpy(legal), self.symmetries)
         logp = logp[0].numpy()

@@ -12,7 +12,10 @@ score.  Every game is saved as SGF in ``out_dir``.
 If the opponent's process dies during a game (GNU Go 3.8 aborts on a few
 positions), that game is **void**: saved with result ``Void``, counted in
 ``void_games`` but not in the score, and the engine is restarted; the match
-goes on until ``games`` games are scored (at most ``games`` voids).
+goes on until ``games`` games are scored (at most ``games`` voids).  An engine
+that dies before its first answer, answers nothing within ``timeout`` seconds,
+or breaks the protocol (:class:`~filterkit.apps.go.gtp.EngineError`) ends the
+match with that error, and so does a match in which no game could be scored.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ import re
 import time
 from pathlib import Path
 
-from filterkit.io import atomic_write
+from tqdm import tqdm
 
+from filterkit.io import atomic_write_bytes
+
+from filterkit.apps.go import records
 from filterkit.apps.go.board import BLACK, WHITE, Board, opponent
 from filterkit.apps.go.coords import from_gtp, to_gtp
 from filterkit.apps.go.engine import RESIGN, PolicyPlayer
-from filterkit.apps.go.gtp import EngineExited, GtpClient, GtpError
+from filterkit.apps.go.gtp import EngineError, EngineExited, GtpClient, GtpError
 from filterkit.apps.go.records import GameRecord, to_sgf
 from filterkit.apps.go.stats import wilson_interval
 
@@ -125,20 +131,24 @@ def _play_game(player: PolicyPlayer, client: GtpClient, board: Board, our_color:
 
 def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir: str | Path, size: int = 19,
                komi: float = 7.5, max_moves: int | None = None, player_name: str = "filterkit-go",
-               progress: bool = True) -> dict:
-    """Play ``games`` games against the engine started by ``opponent_command``; return the report."""
-    from tqdm import tqdm
+               progress: bool = True, timeout: float = 60.0) -> dict:
+    """Play ``games`` games against the engine started by ``opponent_command``; return the report.
 
+    ``timeout``: seconds the opponent may take over any one reply.
+    """
+    records.require_sgfmill()  # games are saved as SGF: fail before playing, not after the first game
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     max_moves = max_moves or 3 * size * size
     rows, voids = [], []
     start = time.perf_counter()
-    client = GtpClient(opponent_command)
+    client = GtpClient(opponent_command, timeout)
     try:
         try:
             opponent_name = client.send("name") or opponent_command
-        except GtpError:
+        except EngineError:
+            raise
+        except GtpError:  # a failure reply: an engine without 'name'
             opponent_name = opponent_command
         bar = tqdm(total=games, desc="games", unit="game", disable=not progress)
         while len(rows) < games and len(voids) <= games:
@@ -148,18 +158,21 @@ def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir:
             comment = f"scored by {game['scorer']}" + (f"; {game['note']}" if game["note"] else "")
             sgf = to_sgf(game.pop("record"), black=black, white=white, comment=comment)
             path = out_dir / f"game-{len(rows) + len(voids):03d}.sgf"
-            atomic_write(path, lambda p, data=sgf: Path(p).write_bytes(data))
+            atomic_write_bytes(path, sgf)
             game["sgf"] = str(path)
             if game["void"]:
                 voids.append(game)
                 client.close()
-                client = GtpClient(opponent_command)
+                client = GtpClient(opponent_command, timeout)
                 continue
             rows.append(game)
             bar.update(1)
         bar.close()
     finally:
         client.close()
+    if not rows:
+        raise EngineError(f"no game could be scored: the engine died in all {len(voids)} games "
+                          f"({voids[-1]['note'] if voids else 'none played'})")
     wins = sum(g["win"] for g in rows)
     losses = sum(g["loss"] for g in rows)
     draws = len(rows) - wins - losses

@@ -14,13 +14,25 @@ on the size the net was built for.
 
 Illegal moves are masked: ``forward(planes, legal)`` with ``legal`` ``(B, n)``
 bool sets their logits to a large negative number (pass is always legal).
+
+:func:`build` makes the net a :class:`~filterkit.apps.go.config.GoConfig`
+describes; :func:`load` reads it back from a ``filterkit go train`` checkpoint.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
+from filterkit.errors import UserError
+from filterkit.nn.train import read_checkpoint
+
+from filterkit.apps.go.config import GoConfig
+from filterkit.apps.go.features import n_planes, symmetry_permutations
+
+APP = "go"  # the app name stored in (and required of) checkpoints
 MASKED = -1e9
 
 
@@ -68,14 +80,12 @@ def symmetric_logits(model: nn.Module, planes: torch.Tensor, legal: torch.Tensor
     Each transformed board is evaluated and its log-softmax mapped back to
     the original points before averaging the probabilities.
     """
-    from filterkit.apps.go.features import symmetry_permutations
-
     if symmetries == 1:
         return torch.log_softmax(model(planes, legal), dim=1)
     size = planes.shape[-1]
     n = size * size
     b, c = planes.shape[:2]
-    perms = torch.from_numpy(symmetry_permutations(size))
+    perms = torch.from_numpy(symmetry_permutations(size)).to(planes.device)
     flat, lflat = planes.reshape(b, c, n), legal
     probs = None
     for k in range(symmetries):
@@ -87,3 +97,30 @@ def symmetric_logits(model: nn.Module, planes: torch.Tensor, legal: torch.Tensor
             back[:, n:] = logp[:, n:]
         probs = back.exp() if probs is None else probs + back.exp()
     return torch.log(probs / symmetries)
+
+
+def build(config: GoConfig) -> PolicyNet:
+    """The (untrained) network ``config`` describes."""
+    return PolicyNet(n_planes(config.features), config.size, config.layers, config.width,
+                     pass_move=config.pass_move, batch_norm=config.batch_norm)
+
+
+def load(path: str | Path) -> tuple[PolicyNet, GoConfig]:
+    """``(model in eval mode on the CPU, config)`` from a ``filterkit go train`` checkpoint.
+
+    :class:`UserError` naming the file when it is not a go checkpoint, has no
+    usable config, or holds weights that do not fit the config's network.
+    """
+    ckpt = read_checkpoint(path, expected_app=APP)
+    data = ckpt.get("config")
+    if not isinstance(data, dict) or not data:
+        raise UserError(f"{path}: checkpoint holds no go config (write it with 'filterkit go train')")
+    try:
+        config = GoConfig.from_dict(data)
+        model = build(config)
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{path}: checkpoint does not hold a usable go network ({reason})") from None
+    model.eval()
+    return model, config

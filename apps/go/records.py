@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import importlib
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -28,6 +30,17 @@ from filterkit.apps.go.coords import from_sgfmill, to_sgfmill
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 MANIFEST = "manifest.csv.gz"
 SPLITS = ("train", "val", "test", "future", "ci_subset")
+MANIFEST_COLUMNS = ("archive", "member", "split", "ci_subset")
+# what a truncated or corrupt .tar.gz / .csv.gz raises while it is read
+_READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error)
+
+
+def require_sgfmill():
+    """The ``sgfmill`` package; :class:`UserError` naming the extra to install when it is missing."""
+    try:
+        return importlib.import_module("sgfmill")
+    except ImportError:
+        raise UserError('reading and writing SGF games needs sgfmill: pip install "filterkit[go]"') from None
 
 
 class RecordError(ValueError):
@@ -58,6 +71,7 @@ class GameRecord:
 
 def parse_sgf(data: bytes, name: str = "<sgf>") -> GameRecord:
     """Read the main line of an SGF game; :class:`RecordError` naming ``name`` if it is not one."""
+    require_sgfmill()
     from sgfmill import sgf, sgf_moves
 
     try:
@@ -90,6 +104,7 @@ def parse_sgf(data: bytes, name: str = "<sgf>") -> GameRecord:
 
 def to_sgf(record: GameRecord, black: str = "", white: str = "", comment: str = "") -> bytes:
     """Serialise a record as an SGF (FF[4]) file."""
+    require_sgfmill()
     from sgfmill import sgf
 
     game = sgf.Sgf_game(size=record.size)
@@ -125,8 +140,13 @@ def _archive_members(path: Path) -> Iterator[tuple[str, bytes]]:
                     handle = tar.extractfile(member)
                     if handle is not None:
                         yield f"{path.name}:{member.name}", handle.read()
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise UserError(f"{path}: cannot read archive ({exc})") from None
+    except _READ_ERRORS as exc:
+        raise UserError(f"{path}: cannot read archive ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return text or type(exc).__name__
 
 
 def is_archive(path: Path) -> bool:
@@ -157,9 +177,19 @@ def has_manifest(path: str | Path) -> bool:
 
 
 def read_manifest(folder: str | Path) -> list[dict]:
-    """Rows of ``manifest.csv.gz`` (dicts of strings)."""
-    with gzip.open(Path(folder) / MANIFEST, "rt", newline="") as fh:
-        return list(csv.DictReader(fh))
+    """Rows of ``manifest.csv.gz`` (dicts of strings); :class:`UserError` if it is unreadable."""
+    path = Path(folder) / MANIFEST
+    try:
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = reader.fieldnames or []
+    except _READ_ERRORS as exc:
+        raise UserError(f"{path}: cannot read the manifest ({_reason(exc)})") from None
+    missing = [c for c in MANIFEST_COLUMNS if c not in columns]
+    if missing:
+        raise UserError(f"{path}: manifest lacks the column(s) {', '.join(missing)}")
+    return rows
 
 
 def split_members(folder: str | Path, split: str) -> dict[str, set[str]]:
@@ -169,7 +199,7 @@ def split_members(folder: str | Path, split: str) -> dict[str, set[str]]:
     chosen: dict[str, set[str]] = {}
     for row in read_manifest(folder):
         keep = row["ci_subset"] == "1" if split == "ci_subset" else row["split"] == split
-        if keep:
+        if keep and row["archive"] and row["member"]:
             chosen.setdefault(row["archive"], set()).add(row["member"])
     return chosen
 
@@ -183,12 +213,15 @@ def iter_split(folder: str | Path, split: str) -> Iterator[tuple[str, bytes]]:
             path = folder / archive
         if not path.is_file():
             raise UserError(f"{folder}: archive {archive} listed in {MANIFEST} is missing")
-        with tarfile.open(path) as tar:
-            for member in tar:
-                if member.name in members:
-                    handle = tar.extractfile(member)
-                    if handle is not None:
-                        yield f"{archive}:{member.name}", handle.read()
+        try:
+            with tarfile.open(path) as tar:
+                for member in tar:
+                    if member.name in members:
+                        handle = tar.extractfile(member)
+                        if handle is not None:
+                            yield f"{archive}:{member.name}", handle.read()
+        except _READ_ERRORS as exc:
+            raise UserError(f"{path}: cannot read archive ({_reason(exc)})") from None
 
 
 def iter_records(path: str | Path, split: str | None = None, errors: list | None = None) -> Iterator[GameRecord]:

@@ -12,13 +12,18 @@ Problems a user can fix (not audio, corrupt, empty, silent) raise
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from filterkit.errors import UserError
 
-__all__ = ["AudioError", "load_audio", "fit_length", "is_silent", "trim_silence"]
+__all__ = ["AudioError", "load_audio", "fit_length", "is_silent", "trim_silence", "require", "EXTRA_HINT"]
+
+#: what to install when an audio library is missing
+EXTRA_HINT = 'pip install "filterkit[speech]"'
 
 #: peak amplitude below which a clip counts as silent (about -80 dBFS)
 SILENCE_PEAK = 1e-4
@@ -28,9 +33,17 @@ class AudioError(UserError):
     """An audio file that cannot be used, with the file name and the reason."""
 
 
+def require(module: str) -> ModuleType:
+    """Import an audio library of the speech extra (soundfile, soxr); missing: a one-line UserError."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UserError(f"the speech app needs {module}, which is not installed: {EXTRA_HINT}") from None
+
+
 def load_audio(path: str | Path, sample_rate: int, *, allow_silent: bool = False) -> np.ndarray:
     """Mono float32 samples of ``path`` at ``sample_rate`` Hz, shape ``(samples,)``."""
-    import soundfile as sf
+    sf = require("soundfile")
 
     path = Path(path)
     if not path.is_file():
@@ -45,9 +58,7 @@ def load_audio(path: str | Path, sample_rate: int, *, allow_silent: bool = False
     if not np.all(np.isfinite(wave)):
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
     if rate != sample_rate:
-        import soxr
-
-        wave = soxr.resample(wave, rate, sample_rate, quality="HQ").astype(np.float32, copy=False)
+        wave = require("soxr").resample(wave, rate, sample_rate, quality="HQ").astype(np.float32, copy=False)
     if not allow_silent and is_silent(wave):
         raise AudioError(f"{path}: silent clip (peak amplitude below {SILENCE_PEAK:g})")
     return np.ascontiguousarray(wave, dtype=np.float32)

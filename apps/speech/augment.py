@@ -1,7 +1,7 @@
 """Training-time augmentation for keyword spotting, on waveforms and on log-mel features.
 
-Waveform side (numpy, per clip): :func:`time_shift`, :func:`mix_noise` at a
-given SNR in dB.  Feature side (torch, batched ``(B, n_mels, frames)``):
+Waveform side (numpy, per clip): :func:`mix_noise` at a given SNR in dB (the random
+time shift is the clip's placement in :class:`~filterkit.apps.speech.data.ClipDataset`).  Feature side (torch, batched ``(B, n_mels, frames)``):
 :func:`spec_augment` (SpecAugment frequency and time masks, Park et al. 2019)
 and :func:`vtlp` (vocal-tract-length perturbation: the mel axis is warped by a
 factor alpha around the lower bands, Jaitly & Hinton 2013), which imitates a
@@ -12,67 +12,12 @@ Every function takes an explicit ``numpy.random.Generator`` or
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 import torch
 
-__all__ = ["AugmentConfig", "time_shift", "mix_noise", "spec_augment", "vtlp", "augment_features"]
+from filterkit.apps.speech.config import AugmentConfig
 
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Augmentation settings (plain types, stored in checkpoints).
-
-    shift_ms: clips are shifted by up to +-shift_ms (zero fill); placement "center" only (a
-        "stretch" clip is trimmed to its speech and resampled, so it has no position to shift).
-    noise_prob, snr_db: probability of mixing noise and the SNR range in dB (off by default: it did not
-        help on clean FSDD and makes every epoch compute features afresh; use it for noisy data).
-    freq_masks, freq_mask_width: SpecAugment masks along mel bands (max width in bands).
-    time_masks, time_mask_width: masks along frames (max width in frames).
-    vtlp_range: warp factor alpha drawn from [1 - r, 1 + r] (0 disables).
-    """
-
-    shift_ms: float = 100.0
-    noise_prob: float = 0.0
-    snr_db: tuple[float, float] = (10.0, 30.0)
-    freq_masks: int = 2
-    freq_mask_width: int = 5
-    time_masks: int = 2
-    time_mask_width: int = 10
-    vtlp_range: float = 0.15
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["snr_db"] = list(self.snr_db)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "AugmentConfig":
-        data = dict(data)
-        if "snr_db" in data:
-            data["snr_db"] = tuple(data["snr_db"])
-        return cls(**data)
-
-    @classmethod
-    def off(cls) -> "AugmentConfig":
-        """No augmentation at all."""
-        return cls(shift_ms=0.0, noise_prob=0.0, freq_masks=0, time_masks=0, vtlp_range=0.0)
-
-
-def time_shift(wave: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
-    """Shift ``wave`` by a uniform integer in ``[-max_shift, max_shift]`` samples, zero-filling."""
-    if max_shift <= 0:
-        return wave
-    s = int(rng.integers(-max_shift, max_shift + 1))
-    out = np.zeros_like(wave)
-    if s > 0:
-        out[s:] = wave[:-s]
-    elif s < 0:
-        out[:s] = wave[-s:]
-    else:
-        out[:] = wave
-    return out
+__all__ = ["AugmentConfig", "mix_noise", "spec_augment", "vtlp", "augment_features"]
 
 
 def mix_noise(wave: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:

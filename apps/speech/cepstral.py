@@ -7,7 +7,8 @@ CNN's own front end without normalisation, at its natural length
 MFCCs) and their deltas (regression over +-4 frames); the mean and standard
 deviation of each over time, ``4 * n_ceps`` numbers.  A multinomial logistic
 regression on the standardised statistics gives class probabilities ``q``,
-mixed with the CNN's ``p`` as ``p^(1-w) q^w`` renormalised (``w`` = ``mix``).
+mixed with the CNN's ``p`` as ``p^m q^(1-m)`` renormalised, where ``m`` = ``mix`` is the CNN's
+weight (:func:`filterkit.nn.mixing.mix_log_probabilities`, as in the text app).
 
 Cost per clip beyond the shared front end: ``n_ceps * n_mels`` multiply-adds
 per frame for the DCT, ``9 * n_ceps`` for the deltas, and ``4 * n_ceps * C``
@@ -71,7 +72,10 @@ def clip_statistics(waves: list[np.ndarray], features: FeatureConfig, n_ceps: in
 
 @dataclass
 class CepstralHead:
-    """Standardisation ``(x - mean) / scale`` and linear class scores ``x @ weights + bias``; ``mix`` = ``w``."""
+    """Standardisation ``(x - mean) / scale`` and linear class scores ``x @ weights + bias``.
+
+    ``mix``: the CNN's weight in the mix (1: the CNN alone, 0: this head alone).
+    """
 
     mean: np.ndarray
     scale: np.ndarray
@@ -89,7 +93,7 @@ class CepstralHead:
     def mix_with(self, cnn_probs: np.ndarray, stats: np.ndarray) -> np.ndarray:
         """The mixed probabilities ``(N, C)`` given the CNN's."""
         log_p = np.log(np.clip(np.asarray(cnn_probs, dtype=np.float64), 1e-12, None))
-        return mix_log_probabilities(log_p, self.log_proba(stats), 1.0 - self.mix)
+        return mix_log_probabilities(log_p, self.log_proba(stats), self.mix)
 
     @property
     def params(self) -> int:
@@ -121,7 +125,7 @@ def fit_cepstral_head(
     n_ceps: int = 13,
     seed: int = 0,
 ) -> CepstralHead:
-    """Fit the regression on the training clips (every class gets a column, seen or not)."""
+    """Fit the regression on the training clips (every class gets a column, seen or not); ``mix``: the CNN's weight."""
     from sklearn.linear_model import LogisticRegression
 
     stats = clip_statistics(waves, features, n_ceps)

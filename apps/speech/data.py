@@ -14,20 +14,36 @@ Splits: ``official`` (FSDD: takes 0-4 are test; Speech Commands: its
 ``validation_list.txt`` / ``testing_list.txt``), ``hash`` (a stable hash of the
 speaker, so one speaker never straddles train and test, as Speech Commands
 does), and ``loso`` (leave one speaker out, one fold per speaker).
+
+Reading: :func:`load_waves` decodes the clips once (a label whose every clip is
+unreadable is an error, not a silently smaller model); :class:`ClipDataset`
+turns waveforms into the model's features, with waveform augmentation (random
+placement in the window, background noise at a random SNR) for training.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from filterkit.apps.speech.audio import AudioError, fit_length, load_audio
+from filterkit.apps.speech.config import AugmentConfig
+from filterkit.apps.speech.augment import mix_noise
+from filterkit.apps.speech.features import LogMel, clip_features
 from filterkit.errors import UserError
 
-__all__ = ["Clip", "find_clips", "official_split", "hash_split", "loso_folds", "label_names", "AUDIO_SUFFIXES"]
+__all__ = ["Clip", "find_clips", "official_split", "hash_split", "loso_folds", "label_names", "AUDIO_SUFFIXES",
+           "load_waves", "load_extra_train", "synthetic_noise", "background_noise", "ClipDataset", "make_loader"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 FSDD_NAME = re.compile(r"^(?P<label>\d)_(?P<speaker>[A-Za-z0-9-]+)_(?P<take>\d+)$")
@@ -163,3 +179,132 @@ def loso_folds(clips: list[Clip]) -> list[tuple[str, list[Clip], list[Clip]]]:
     if len(speakers) < 2:
         raise UserError(f"leave-one-speaker-out needs at least 2 known speakers, found {len(speakers)}")
     return [(s, [c for c in clips if c.speaker != s], [c for c in clips if c.speaker == s]) for s in speakers]
+
+
+# ----------------------------------------------------------------------------- waveforms
+
+
+def load_waves(clips: list[Clip], sample_rate: int, progress: bool = True,
+               skip_bad: bool = False) -> tuple[list[Clip], list[np.ndarray]]:
+    """Decode every clip once (mono, resampled), in order: ``(clips, waves)``.
+
+    A file that cannot be used (not audio, corrupt, empty, silent) raises its
+    :class:`~filterkit.apps.speech.audio.AudioError`, or with ``skip_bad`` is
+    reported on stderr (one line each) and left out of both lists; a label
+    whose every clip was left out is then a :class:`UserError` naming it.
+    """
+    kept, waves = [], []
+    for c in tqdm(clips, desc="reading audio", unit="clip", disable=not progress or len(clips) < 200):
+        try:
+            waves.append(load_audio(c.path, sample_rate))
+        except AudioError as exc:
+            if not skip_bad:
+                raise
+            print(f"filterkit: warning: skipped {exc}", file=sys.stderr)
+            continue
+        kept.append(c)
+    lost = sorted({c.label for c in clips} - {c.label for c in kept})
+    if lost and kept:
+        counts = Counter(c.label for c in clips)
+        names = ", ".join(f"{label!r} ({counts[label]} file(s))" for label in lost[:5])
+        raise UserError(f"no clip of label(s) {names} is readable audio; fix or remove those files")
+    return kept, waves
+
+
+def load_extra_train(folder: str | os.PathLike | None, labels: set[str], sample_rate: int,
+                     progress: bool = True) -> tuple[list[Clip], list[np.ndarray]]:
+    """Clips and waves of ``--extra-train`` (training side only); a label the data lacks is a UserError."""
+    if folder is None:
+        return [], []
+    clips, _ = find_clips(folder)
+    clips, waves = load_waves(clips, sample_rate, progress=progress, skip_bad=True)
+    if not clips:
+        raise UserError(f"{folder}: no usable audio clips for --extra-train")
+    unknown = sorted({c.label for c in clips} - labels)
+    if unknown:
+        raise UserError(f"{folder}: labels not in the training data: {', '.join(unknown[:5])}")
+    return clips, waves
+
+
+def synthetic_noise(sample_rate: int, seconds: float = 10.0, seed: int = 0) -> list[np.ndarray]:
+    """White, pink and brown noise (used when a dataset has no background-noise recordings)."""
+    rng = np.random.default_rng(seed)
+    n = int(sample_rate * seconds)
+    white = rng.normal(size=n)
+    spectrum = np.fft.rfft(rng.normal(size=n))
+    f = np.maximum(np.fft.rfftfreq(n), 1.0 / n)
+    pink = np.fft.irfft(spectrum / np.sqrt(f), n)
+    brown = np.cumsum(white)
+    brown -= np.convolve(brown, np.ones(801) / 801, mode="same")
+    return [(x / np.max(np.abs(x))).astype(np.float32) for x in (white, pink, brown)]
+
+
+def background_noise(root: str | Path | None, sample_rate: int, seed: int = 0) -> list[np.ndarray]:
+    """Recordings in ``root/_background_noise_`` (Speech Commands) or synthetic noise."""
+    if root is not None:
+        folder = Path(root) / "_background_noise_"
+        if folder.is_dir():
+            files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+            if files:
+                return [load_audio(p, sample_rate, allow_silent=True) for p in files]
+    return synthetic_noise(sample_rate, seed=seed)
+
+
+class ClipDataset(torch.utils.data.Dataset):
+    """Features ``(n_mels, frames)`` and label indices of clips.
+
+    For training with waveform augmentation (random placement of the clip in the
+    window, noise at a random SNR) features are computed per item from the
+    augmented waveform; otherwise they are computed once, up front.
+    """
+
+    def __init__(
+        self,
+        waves: list[np.ndarray],
+        targets: list[int],
+        frontend: LogMel,
+        *,
+        train: bool = False,
+        augment: AugmentConfig | None = None,
+        noise: list[np.ndarray] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.waves, self.targets, self.frontend = waves, torch.as_tensor(targets, dtype=torch.long), frontend
+        cfg = frontend.config
+        self.augment = augment or AugmentConfig.off()
+        self.noise = noise or []
+        self.rng = np.random.default_rng(seed)
+        shift = self.augment.shift_ms if cfg.placement == "center" else 0.0
+        self.max_shift = int(round(shift * 1e-3 * cfg.sample_rate))  # samples
+        self.per_item = train and (self.max_shift > 0 or (bool(self.noise) and self.augment.noise_prob > 0))
+        self.cached = None if self.per_item else clip_features(waves, frontend)
+
+    def __len__(self) -> int:
+        return len(self.waves)
+
+    def _augmented_wave(self, w: np.ndarray) -> np.ndarray:
+        cfg = self.frontend.config
+        if cfg.placement == "center":
+            n = cfg.num_samples
+            offset = (n - w.size) // 2
+            if self.max_shift:
+                offset += int(self.rng.integers(-self.max_shift, self.max_shift + 1))
+                if w.size <= n:
+                    offset = int(np.clip(offset, 0, n - w.size))
+            w = fit_length(w, n, offset=offset)
+        if self.noise and self.rng.random() < self.augment.noise_prob:
+            noise = self.noise[int(self.rng.integers(len(self.noise)))]
+            w = mix_noise(w, noise, float(self.rng.uniform(*self.augment.snr_db)), self.rng)
+        return w
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.cached is not None:
+            return self.cached[i], self.targets[i]
+        with torch.no_grad():
+            return clip_features([self._augmented_wave(self.waves[i])], self.frontend)[0], self.targets[i]
+
+
+def make_loader(dataset: ClipDataset, batch_size: int, shuffle: bool, seed: int) -> torch.utils.data.DataLoader:
+    """A single-process loader whose shuffling is seeded (so runs repeat)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=g, num_workers=0)

@@ -133,6 +133,8 @@ def download_dataset(name: str, dest: str | Path, *, url: str | None = None, sha
             raise UserError(f"--sha256 must be 64 hex digits, got {sha256!r}")
     source = SOURCES[name]
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"{dest}: not a folder (DEST is the folder to unpack into)")
     if dest.exists() and any(dest.iterdir()) and not force:
         raise UserError(f"{dest}: folder is not empty (use --force to unpack into it anyway)")
     dest.mkdir(parents=True, exist_ok=True)

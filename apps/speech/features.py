@@ -25,113 +25,13 @@ Placing a clip in the model's fixed input (:func:`clip_features`):
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
-
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["FeatureConfig", "LogMel", "normalize_features", "clip_features", "mel_filterbank", "pcen"]
+from filterkit.apps.speech.config import PLACEMENTS, FeatureConfig
 
-PLACEMENTS = ("center", "stretch")
-
-
-@dataclass(frozen=True)
-class FeatureConfig:
-    """Every setting of the log-mel front end (plain types, stored in checkpoints).
-
-    sample_rate: Hz; audio at another rate is resampled to it.
-    win_ms, hop_ms: analysis window and hop in milliseconds.
-    n_fft: FFT size in samples (None: next power of two >= the window length).
-    n_mels: mel bands; fmin, fmax: band edges in Hz (fmax None: sample_rate / 2).
-    scale: "db" = 10*log10(max(power, amin)) (librosa.power_to_db, ref 1.0),
-           "log" = ln(power + log_offset),
-           "pcen" = per-channel energy normalisation of the mel power scaled by 2**31
-           (:func:`pcen`, librosa.pcen's defaults: gain 0.98, bias 2, power 0.5, 400 ms smoother).
-    top_db: with "db", clip to (max - top_db) per utterance (None: no clipping).
-    normalize: "cmvn" (per utterance, per band zero mean / unit variance), "mean" (per-band mean only) or "none".
-    duration_s: clips are padded / cropped to this length before the features (None: keep length).
-    placement: "center" (pad/crop to duration_s) or "stretch" (trim silence, resample to stretch_frames).
-    stretch_frames: frames per clip with placement "stretch".
-    trim_db: with "stretch", 10 ms frames quieter than (loudest - trim_db) dB at either end are cut.
-    """
-
-    sample_rate: int = 8000
-    win_ms: float = 25.0
-    hop_ms: float = 10.0
-    n_fft: int | None = None
-    n_mels: int = 40
-    fmin: float = 20.0
-    fmax: float | None = None
-    scale: str = "db"
-    amin: float = 1e-10
-    log_offset: float = 1e-6
-    top_db: float | None = 80.0
-    normalize: str = "mean"
-    duration_s: float | None = 1.0
-    placement: str = "stretch"
-    stretch_frames: int = 32
-    trim_db: float = 40.0
-
-    def __post_init__(self) -> None:
-        if self.sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
-        if not 0 < self.hop_ms <= self.win_ms:
-            raise ValueError(f"need 0 < hop_ms <= win_ms, got hop {self.hop_ms} ms, window {self.win_ms} ms")
-        if self.scale not in ("db", "log", "pcen"):
-            raise ValueError(f"scale must be 'db', 'log' or 'pcen', got {self.scale!r}")
-        if self.normalize not in ("cmvn", "mean", "none"):
-            raise ValueError(f"normalize must be 'cmvn', 'mean' or 'none', got {self.normalize!r}")
-        if self.fmax is not None and not self.fmin < self.fmax <= self.sample_rate / 2:
-            raise ValueError(f"need fmin < fmax <= sample_rate/2, got {self.fmin}..{self.fmax} Hz")
-        if self.placement not in PLACEMENTS:
-            raise ValueError(f"placement must be one of {PLACEMENTS}, got {self.placement!r}")
-        if self.stretch_frames < 2 or self.trim_db <= 0:
-            raise ValueError(f"need stretch_frames >= 2 and trim_db > 0, got {self.stretch_frames}, {self.trim_db}")
-        if self.n_fft is not None and self.n_fft < self.win_length:
-            raise ValueError(f"n_fft {self.n_fft} is shorter than the window ({self.win_length} samples)")
-
-    @property
-    def win_length(self) -> int:
-        """Window length in samples."""
-        return int(round(self.win_ms * self.sample_rate / 1000.0))
-
-    @property
-    def hop_length(self) -> int:
-        """Hop in samples."""
-        return max(1, int(round(self.hop_ms * self.sample_rate / 1000.0)))
-
-    @property
-    def fft_size(self) -> int:
-        """FFT size in samples."""
-        return self.n_fft if self.n_fft is not None else 1 << math.ceil(math.log2(self.win_length))
-
-    @property
-    def num_samples(self) -> int | None:
-        """Clip length in samples (None: variable)."""
-        return None if self.duration_s is None else int(round(self.duration_s * self.sample_rate))
-
-    @property
-    def num_frames(self) -> int | None:
-        """Frames per clip: ``stretch_frames``, or from ``duration_s`` (None: variable)."""
-        if self.placement == "stretch":
-            return self.stretch_frames
-        n = self.num_samples
-        return None if n is None else 1 + n // self.hop_length
-
-    def to_dict(self) -> dict:
-        """Plain dict for checkpoints and JSON."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "FeatureConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ValueError(f"unknown feature settings: {', '.join(sorted(unknown))}")
-        return cls(**data)
+__all__ = ["FeatureConfig", "PLACEMENTS", "LogMel", "normalize_features", "clip_features", "mel_filterbank", "pcen"]
 
 
 def normalize_features(x: torch.Tensor, how: str, eps: float = 1e-5) -> torch.Tensor:

@@ -16,6 +16,10 @@
 * :class:`TimeFreqCNN`: an ordinary small 2-D CNN that convolves and pools
   along both time and frequency, as the baseline.
 
+:class:`SpeechClassifier` is what is trained and saved: the log-mel front end
+(its settings travel in the checkpoint), feature augmentation in training mode,
+one of these networks, and (when ``config.mix < 1``) a fitted cepstral head.
+
 Presets (``MODELS``) map names to constructors; ``build_model(name, n_mels,
 n_frames, n_classes, **overrides)``.  Parameters and multiply-adds of each
 come from :func:`filterkit.nn.summary.summarize`.
@@ -23,12 +27,21 @@ come from :func:`filterkit.nn.summary.summarize`.
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["FreqStack", "FreqConvNet", "TradFPool3", "TimeFreqCNN", "MODELS", "build_model", "model_names"]
+from filterkit.apps.speech.augment import augment_features
+from filterkit.apps.speech.cepstral import CepstralHead
+from filterkit.apps.speech.config import FeatureConfig, SpeechConfig
+from filterkit.apps.speech.features import LogMel, clip_features
+from filterkit.errors import UserError
+
+__all__ = ["FreqStack", "FreqConvNet", "TradFPool3", "TimeFreqCNN", "MODELS", "build_model", "model_names",
+           "SpeechClassifier", "parse_model_options"]
 
 
 def _mlp(in_features: int, hidden: tuple[int, ...], n_classes: int, dropout: float) -> nn.Sequential:
@@ -225,3 +238,55 @@ def build_model(name: str, n_mels: int, n_frames: int, n_classes: int, **overrid
     if name not in MODELS:
         raise ValueError(f"unknown speech model {name!r}; choose one of {', '.join(MODELS)}")
     return MODELS[name](n_mels, n_frames, n_classes, **overrides)
+
+
+class SpeechClassifier(nn.Module):
+    """Log-mel features ``(B, n_mels, frames)`` -> class logits ``(B, n_classes)``.
+
+    :meth:`features` turns a list of waveforms (mono, ``features.sample_rate``)
+    into that input, placing each clip as the feature settings say; in training
+    mode :meth:`forward` applies VTLP and SpecAugment before the network.
+    """
+
+    def __init__(self, config: SpeechConfig, n_classes: int) -> None:
+        super().__init__()
+        f = config.features
+        if f.num_frames is None:
+            raise ValueError("speech models need a fixed clip length (features.duration_s or placement 'stretch')")
+        self.frontend = LogMel(f)
+        self.augment = config.augment
+        self.net = build_model(config.model, f.n_mels, f.num_frames, n_classes, **config.model_options)
+        self.n_classes = n_classes
+        self.generator: torch.Generator | None = None
+        self.cepstral: CepstralHead | None = None  # fitted after the CNN when config.mix < 1
+
+    @torch.no_grad()
+    def features(self, waves: list[np.ndarray]) -> torch.Tensor:
+        """Log-mel features ``(B, n_mels, frames)`` of variable-length clips (no augmentation)."""
+        return clip_features(waves, self.frontend)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            x = augment_features(x, self.augment, self.generator)
+        return self.net(x)
+
+
+def parse_model_options(model: str, text: str | None, features: FeatureConfig, seed: int = 0) -> dict:
+    """``--model-options`` JSON as constructor keyword arguments (lists become tuples), tried on the model once.
+
+    Raises :class:`~filterkit.errors.UserError` with one line for bad JSON or arguments the model refuses.
+    """
+    if text is None:
+        return {}
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--model-options is not valid JSON ({exc.msg})") from None
+    if not isinstance(options, dict):
+        raise UserError("--model-options must be a JSON object, e.g. '{\"channels\": [32, 48]}'")
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    try:
+        SpeechClassifier(SpeechConfig(model=model, model_options=options, features=features, seed=seed), 2)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"--model-options for {model}: {str(exc).splitlines()[0]}") from None
+    return options

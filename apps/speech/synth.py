@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from filterkit.apps.speech.audio import require
 from filterkit.errors import UserError
 from filterkit.io import atomic_write
 
@@ -77,9 +78,7 @@ def synthesize_digits(
     Take ``k`` of a voice uses a speed (words/minute) and pitch (0-99) drawn
     from ``seed``; existing files are kept unless ``force``.
     """
-    import soundfile as sf
-    import soxr
-
+    sf, soxr = require("soundfile"), require("soxr")
     exe = espeak_available()
     if exe is None:
         raise UserError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
@@ -88,6 +87,8 @@ def synthesize_digits(
     if takes < 1:
         raise UserError(f"--takes must be at least 1, got {takes}")
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"{out_dir}: not a folder (give a folder for the clips)")
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     plan = []

@@ -14,6 +14,7 @@ class TextConfig:
     variant: str = "multichannel"
     tokenizer: str = "kim"
     lowercase: bool = True
+    max_tokens: int = 200  # tokens kept per sentence (the longest benchmark sentence has 120); bounds memory
     min_count: int = 1
     max_vocab: int | None = None
     vocab_scope: str = "all"  # "all": add pretrained words seen in unlabelled dev/test text (Kim); "train"

@@ -1,21 +1,25 @@
 """Evaluation protocols: a fixed train/dev/test split, or stratified k-fold cross-validation.
 
-Cross-validation folds run in separate processes (``jobs`` at a time), each
-with one torch thread: on a small CPU machine that is much faster than one
-process with several threads.  Within each fold, 10% of the training part
-(stratified) is the dev set used for early stopping.
+Cross-validation folds run in separate processes (``jobs`` at a time, through
+:func:`filterkit.batch.pool.fan_out`), each with one torch thread.  Within each
+fold, 10% of the training part (stratified) is the dev set used for early stopping.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
+from filterkit.batch.pool import fan_out, usable_cores
+from filterkit.nn.train import configure_threads
+
+from filterkit.apps.text.config import TextConfig
 from filterkit.apps.text.data import Corpus, TextData
-from filterkit.apps.text.pipeline import TextConfig, TrainedText, predict_parts, train_text
+from filterkit.apps.text.evaluate import predict_parts
+from filterkit.apps.text.model import TrainedText
+from filterkit.apps.text.train import train
 
 __all__ = ["cross_validate", "fixed_split", "fold_indices"]
 
@@ -57,14 +61,14 @@ def _summary(trained: TrainedText) -> dict:
     }
 
 
-def _run_fold(cfg_dict: dict, classes, data: TextData, fold: int, train_idx, test_idx, seed: int, device: str):
-    from filterkit.nn.train import configure_threads
-
+def _run_fold(job: tuple) -> dict:
+    """One fold: ``job = (cfg_dict, classes, data, fold, train_idx, test_idx, seed, device)``."""
+    cfg_dict, classes, data, fold, train_idx, test_idx, seed, device = job
     configure_threads(1)
     cpu_start = time.process_time()
     cfg = TextConfig.from_dict(cfg_dict)
-    train, test = data.subset(train_idx), data.subset(test_idx)
-    trained = train_text(cfg, train, classes, None, test.texts, seed=seed + fold, device=device, progress=False)
+    train_part, test = data.subset(train_idx), data.subset(test_idx)
+    trained = train(cfg, train_part, classes, None, test.texts, seed=seed + fold, device=device, progress=False)
     accuracy, seconds, parts = _evaluate(trained, test)
     return {"fold": fold, "accuracy": accuracy, **parts, **_summary(trained),
             "predict_sentences_per_second": len(test) / max(seconds, 1e-9),
@@ -90,27 +94,15 @@ def cross_validate(
         [t for p in corpus.parts.values() for t in p.texts], [y for p in corpus.parts.values() for y in p.labels]
     )
     splits = fold_indices(data.labels, k, seed)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, k))
+    jobs = max(1, min(jobs or usable_cores(), k))
     start = time.perf_counter()
+    work = [(cfg.to_dict(), corpus.classes, data, fold, tr, te, seed, device) for fold, (tr, te) in enumerate(splits, 1)]
     results = []
     bar = tqdm(total=k, desc=f"{corpus.name} {k}-fold", disable=not progress, dynamic_ncols=True)
-    if jobs == 1:
-        for fold, (tr, te) in enumerate(splits, 1):
-            results.append(_run_fold(cfg.to_dict(), corpus.classes, data, fold, tr, te, seed, device))
-            bar.update(1)
-    else:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")  # a clean interpreter per worker (torch threads, no fork)
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = [
-                pool.submit(_run_fold, cfg.to_dict(), corpus.classes, data, fold, tr, te, seed, device)
-                for fold, (tr, te) in enumerate(splits, 1)
-            ]
-            for future in as_completed(futures):
-                results.append(future.result())
-                bar.update(1)
-                bar.set_postfix(last=f"{results[-1]['accuracy']:.3f}")
+    for _, result in fan_out(_run_fold, work, jobs):  # spawn: a clean interpreter per worker (torch threads)
+        results.append(result)
+        bar.update(1)
+        bar.set_postfix(last=f"{result['accuracy']:.3f}")
     bar.close()
     results.sort(key=lambda r: r["fold"])
     accuracies = np.array([r["accuracy"] for r in results])
@@ -127,12 +119,16 @@ def cross_validate(
 
 
 def fixed_split(
-    cfg: TextConfig, corpus: Corpus, seed: int = 0, device: str = "auto", progress: bool = True
+    cfg: TextConfig, corpus: Corpus, seed: int = 0, device: str = "auto", progress: bool = True,
+    out: str | os.PathLike | None = None, force: bool = False,
 ) -> tuple[TrainedText, dict]:
-    """Train on ``train`` (dev: the given one or 10% of train), report dev and test accuracy."""
-    train, dev, test = corpus.parts["train"], corpus.parts.get("dev"), corpus.parts["test"]
-    unlabelled = test.texts
-    trained = train_text(cfg, train, corpus.classes, dev, unlabelled, seed=seed, device=device, progress=progress)
+    """Train on ``train`` (dev: the given one or 10% of train), report dev and test accuracy.
+
+    ``out``, ``force``: the run folder of :func:`~filterkit.apps.text.train.train`.
+    """
+    train_part, dev, test = corpus.parts["train"], corpus.parts.get("dev"), corpus.parts["test"]
+    trained = train(cfg, train_part, corpus.classes, dev, test.texts, seed=seed, device=device, progress=progress,
+                    out=out, force=force)
     accuracy, seconds, parts = _evaluate(trained, test, "test_")
     report = {**_summary(trained), "test_accuracy": accuracy, **parts,
               "predict_sentences_per_second": len(test) / max(seconds, 1e-9)}

@@ -4,7 +4,12 @@ Every reader splits files on ``b"\\n"`` *before* decoding: several benchmark fil
 are cp1252 and contain 0x85 (U+0085, NEL after decoding), which
 ``str.splitlines()`` would wrongly treat as a line break.  Empty lines are
 skipped.  A file that does not decode raises a :class:`UserError` naming the
-file, the line and the ``--encoding`` option to use.
+file, the line and the ``--encoding`` option to use.  A data file may hold at most
+:data:`MAX_FILE_BYTES`; within it a CSV field may be as long as the file.
+
+``label text`` lines that have a label but no text (Kim's CR and MPQA files have
+a few) are skipped and reported in :attr:`Corpus.notes` (file, count, line numbers);
+``strict=True`` refuses the file instead.
 
 A :class:`Corpus` holds named parts (``train``, ``dev``, ``test``; or ``all``
 when the data set has no fixed split) and the class names.
@@ -23,6 +28,7 @@ from filterkit.errors import UserError
 
 __all__ = [
     "BENCHMARKS",
+    "MAX_FILE_BYTES",
     "Corpus",
     "TextData",
     "find_data_root",
@@ -33,8 +39,11 @@ __all__ = [
     "read_jsonl",
     "read_label_text",
     "read_lines",
+    "read_numbered_lines",
     "read_pos_neg",
 ]
+
+MAX_FILE_BYTES = 512 * 2**20  # the largest data file read (the benchmarks' largest is 1.2 MB)
 
 
 @dataclass
@@ -59,6 +68,7 @@ class Corpus:
     classes: list[str]
     parts: dict[str, TextData] = field(default_factory=dict)
     default_cv: int = 10  # folds used when there is no fixed test split
+    notes: list[str] = field(default_factory=list)  # what was skipped while reading, one line each
 
     @property
     def has_test(self) -> bool:
@@ -71,8 +81,17 @@ class Corpus:
 # ---------------------------------------------------------------- line reading
 def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
     """Non-empty lines of ``path`` split on ``b"\\n"`` before decoding (``\\r`` stripped)."""
+    return [line for _, line in read_numbered_lines(path, encoding)]
+
+
+def read_numbered_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[tuple[int, str]]:
+    """``(line number, line)`` for the non-empty lines of ``path`` (see :func:`read_lines`)."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES and path.is_file():
+            raise UserError(f"{path}: {size / 2**20:.0f} MiB, more than the {MAX_FILE_BYTES // 2**20} MiB "
+                            "a data file may have; split it")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
@@ -82,8 +101,10 @@ def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
     lines = []
     for number, chunk in enumerate(raw.split(b"\n"), start=1):
-        lines.append(_decode(chunk, path, number, encoding).rstrip("\r"))
-    return [line for line in lines if line.strip()]
+        line = _decode(chunk, path, number, encoding).rstrip("\r")
+        if line.strip():
+            lines.append((number, line))
+    return lines
 
 
 def _decode(chunk: bytes, path: Path, line: int, encoding: str) -> str:
@@ -132,16 +153,29 @@ def _make(texts: list[str], raw_labels: list[str], source: str, classes: list[st
 
 
 # ---------------------------------------------------------------- readers
-def read_label_text(path: str | os.PathLike, encoding: str = "utf-8") -> tuple[list[str], list[str]]:
-    """``label text`` lines (label = first whitespace-separated field) -> (texts, labels)."""
-    texts, labels = [], []
-    for number, line in enumerate(read_lines(path, encoding), start=1):
+def read_label_text(
+    path: str | os.PathLike, encoding: str = "utf-8", strict: bool = False, notes: list[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """``label text`` lines (label = first whitespace-separated field) -> (texts, labels).
+
+    Lines with a label but no text are skipped, and a line saying how many and which is
+    appended to ``notes``; ``strict``: a :class:`UserError` instead.
+    """
+    texts, labels, empty = [], [], []
+    for number, line in read_numbered_lines(path, encoding):
         parts = line.strip().split(None, 1)
         if len(parts) < 2:
-            raise UserError(f"{path}: example {number} ({line.strip()[:40]!r}) has a label but no text; "
-                            "expected 'label text' lines")
+            if strict:
+                raise UserError(f"{path}: line {number} ({line.strip()[:40]!r}) has a label but no text; "
+                                "expected 'label text' lines (without --strict such lines are skipped)")
+            empty.append(number)
+            continue
         labels.append(parts[0])
         texts.append(parts[1])
+    if empty and notes is not None:
+        shown = ", ".join(map(str, empty[:10])) + (", ..." if len(empty) > 10 else "")
+        notes.append(f"{path}: skipped {len(empty)} line{'s' if len(empty) > 1 else ''} with a label but no text "
+                     f"(line{'s' if len(empty) > 1 else ''} {shown})")
     return texts, labels
 
 
@@ -165,7 +199,15 @@ def read_delimited(
     path = Path(path)
     if delimiter is None:
         delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    rows = list(csv.reader(io.StringIO(_read_text(path, encoding)), delimiter=delimiter))
+    text = _read_text(path, encoding)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, MAX_FILE_BYTES))  # a field may be as long as the file (128 KB by default)
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise UserError(f"{path}: not a valid {'TSV' if delimiter == chr(9) else 'CSV'} file ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
     if not rows:
         raise UserError(f"{path}: no rows")
     first = [c.strip() for c in rows[0]]
@@ -225,12 +267,30 @@ def read_pos_neg(path: str | os.PathLike, encoding: str = "utf-8") -> tuple[list
     return texts, labels
 
 
-def read_class_folder(folder: str | os.PathLike, encoding: str = "utf-8") -> tuple[list[str], list[str]]:
-    """A folder with one file per class; the file name without suffix is the class, each line an example."""
+def read_class_folder(
+    folder: str | os.PathLike, encoding: str = "utf-8", notes: list[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """A folder with one file per class; the file name without suffix is the class, each line an example.
+
+    A folder holding ``NAME.pos`` and ``NAME.neg`` is read as that pair (classes ``neg``/``pos``);
+    its other files are left out, and ``notes`` says so.
+    """
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise UserError(f"{folder}: empty folder; expected one text file per class")
+    pairs = sorted({p.stem for p in files if p.suffix == ".pos"} & {p.stem for p in files if p.suffix == ".neg"})
+    if pairs:
+        texts, labels = [], []
+        for stem in pairs:
+            t, y = read_pos_neg(folder / f"{stem}.pos", encoding)
+            texts, labels = texts + t, labels + y
+        others = [p.name for p in files if p.suffix not in (".pos", ".neg") or p.stem not in pairs]
+        if others and notes is not None:
+            notes.append(f"{folder}: read as .pos/.neg pair{'s' if len(pairs) > 1 else ''} "
+                         f"{', '.join(pairs)}; left out {len(others)} other file{'s' if len(others) > 1 else ''} "
+                         f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''})")
+        return texts, labels
     texts, labels = [], []
     for file in files:
         lines = read_lines(file, encoding)
@@ -290,24 +350,32 @@ def find_data_root(explicit: str | None = None) -> Path | None:
     return None
 
 
-def load_benchmark(name: str, root: str | os.PathLike) -> Corpus:
-    """One of :data:`BENCHMARKS` from ``root`` with its own encoding and fixed split (if any)."""
+def load_benchmark(name: str, root: str | os.PathLike, folder: str | os.PathLike | None = None) -> Corpus:
+    """One of :data:`BENCHMARKS` from ``root`` (or from its own ``folder``) with its encoding and fixed split."""
     spec = BENCHMARKS[name]
-    folder = Path(root) / spec.folder
+    folder = Path(folder) if folder is not None else Path(root) / spec.folder
     if not folder.is_dir():
         raise UserError(f"{folder}: benchmark {name} not found under the data root {root} "
                         "(set --data-root or FILTERKIT_DATA)")
     classes = [str(i) for i in range(len(spec.classes))]
-    parts = {}
+    parts, notes = {}, []
     for part, file_name in spec.files.items():
-        texts, labels = read_label_text(folder / file_name, spec.encoding)
+        texts, labels = read_label_text(folder / file_name, spec.encoding, notes=notes)
         parts[part], _ = _make(texts, labels, str(folder / file_name), classes)
-    return Corpus(name, list(spec.classes), parts, default_cv=10)
+    return Corpus(name, list(spec.classes), parts, default_cv=10, notes=notes)
 
 
 def _benchmark_name(data: str) -> str | None:
     key = data.rstrip("/").upper()
     return next((name for name in BENCHMARKS if name == key), None)
+
+
+def _benchmark_folder(path: Path) -> str | None:
+    """The benchmark a folder given by its path holds (named like one and holding its files), else None."""
+    name = _benchmark_name(path.name)
+    if name is not None and all((path / f).is_file() for f in BENCHMARKS[name].files.values()):
+        return name
+    return None
 
 
 def load_data(
@@ -317,10 +385,12 @@ def load_data(
     label_column: str = "label",
     encoding: str | None = None,
     classes: list[str] | None = None,
+    strict: bool = False,
 ) -> Corpus:
-    """Load ``data``: a benchmark name, a class folder, or a file in any supported format.
+    """Load ``data``: a benchmark name or folder, a class folder, or a file in any supported format.
 
-    ``classes`` fixes the class order (use the checkpoint's when evaluating).
+    ``classes`` fixes the class order (use the checkpoint's when evaluating).  ``strict``:
+    refuse ``label text`` lines without text instead of skipping them (see :attr:`Corpus.notes`).
     Format by suffix: ``.csv``/``.tsv`` delimited, ``.jsonl``/``.json`` JSON lines,
     ``.pos``/``.neg`` a pair; anything else ``label text`` lines.
     """
@@ -337,10 +407,12 @@ def load_data(
         raise UserError(f"{data}: no such file or folder (benchmark names: {known})")
     enc = encoding or "utf-8"
     suffix = path.suffix.lower()
+    notes: list[str] = []
     if path.is_dir():
-        if name is not None:  # a benchmark folder given by path
-            return load_benchmark(name, path.parent)
-        texts, labels = read_class_folder(path, enc)
+        name = _benchmark_folder(path)
+        if name is not None:  # a benchmark folder given by its path
+            return load_benchmark(name, path.parent, folder=path)
+        texts, labels = read_class_folder(path, enc, notes)
     elif suffix in (".csv", ".tsv", ".tab"):
         texts, labels = read_delimited(path, text_column, label_column, encoding=enc)
     elif suffix in (".jsonl", ".json", ".ndjson"):
@@ -348,6 +420,6 @@ def load_data(
     elif suffix in (".pos", ".neg"):
         texts, labels = read_pos_neg(path, enc)
     else:
-        texts, labels = read_label_text(path, enc)
+        texts, labels = read_label_text(path, enc, strict, notes)
     part, names = _make(texts, labels, str(path), classes)
-    return Corpus(path.stem, names, {"all": part}, default_cv=10)
+    return Corpus(path.stem, names, {"all": part}, default_cv=10, notes=notes)

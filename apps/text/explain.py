@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from filterkit.apps.text.pipeline import TrainedText
-from filterkit.apps.text.tokenize import get_tokenizer
+from filterkit.apps.text.model import TrainedText
 
 __all__ = ["NgramEvidence", "explain"]
 
@@ -43,7 +42,7 @@ class NgramEvidence:
 @torch.no_grad()
 def explain(trained: TrainedText, text: str, top_filters: int = 30, class_index: int | None = None):
     """``(class_index, logit, [NgramEvidence ...])`` best first, for ``class_index`` (default: predicted)."""
-    tokens = get_tokenizer(trained.config.tokenizer, trained.config.lowercase)(text)
+    tokens = trained.tokenizer()(text)
     model = trained.model
     model.eval()
     edge = trained.config.edge()

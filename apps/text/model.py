@@ -18,13 +18,19 @@ pretrained vector (their gradient is masked to those rows).
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["VARIANTS", "KimCNN", "max_norm_"]
+from filterkit.apps.text.config import TextConfig
+from filterkit.apps.text.ngrams import NgramModel
+from filterkit.apps.text.tokenize import get_tokenizer
+from filterkit.apps.text.vocab import Vocab
+
+__all__ = ["VARIANTS", "KimCNN", "TrainedText", "max_norm_"]
 
 VARIANTS = ("rand", "static", "non-static", "multichannel")
 
@@ -120,3 +126,31 @@ def max_norm_(model: KimCNN, limit: float = 3.0) -> None:
     with torch.no_grad():
         weight = model.out.weight
         weight.copy_(torch.renorm(weight, p=2, dim=0, maxnorm=limit))
+
+
+@dataclass
+class TrainedText:
+    """A trained model with everything needed to use it: the CNN, its vocabulary, config and classes."""
+
+    model: KimCNN
+    vocab: Vocab
+    config: TextConfig
+    classes: list[str]
+    trainer: object = None  # filterkit.nn.train.Trainer (None when loaded for inference)
+    history: list = field(default_factory=list)
+    best_epoch: int | None = None
+    train_seconds: float = 0.0  # wall time of fit(), the per-epoch dev pass included
+    train_sentences: int = 0  # sentences processed in training (epochs x examples)
+    ngram: NgramModel | None = None  # the n-gram model mixed with the CNN (``config.ngrams`` > 0)
+
+    def tokenizer(self) -> Callable[[str], list[str]]:
+        """The run's tokeniser, capped at ``config.max_tokens`` tokens per sentence."""
+        cfg = self.config
+        return get_tokenizer(cfg.tokenizer, cfg.lowercase, cfg.max_tokens)
+
+    def tokens(self, texts: list[str]) -> list[list[str]]:
+        tokenize = self.tokenizer()
+        return [tokenize(t) for t in texts]
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return [self.vocab.encode(t) for t in self.tokens(texts)]

@@ -45,10 +45,15 @@ def word_tokenize(text: str, lowercase: bool = True) -> list[str]:
 TOKENIZERS: dict[str, Callable[..., list[str]]] = {"kim": kim_tokenize, "words": word_tokenize}
 
 
-def get_tokenizer(name: str, lowercase: bool = True) -> Callable[[str], list[str]]:
-    """The tokeniser called ``name`` (``kim`` or ``words``) as a one-argument function."""
+def get_tokenizer(name: str, lowercase: bool = True, max_tokens: int | None = None) -> Callable[[str], list[str]]:
+    """The tokeniser called ``name`` (``kim`` or ``words``) as a one-argument function.
+
+    ``max_tokens``: keep only the first N tokens of a sentence (None: all).
+    """
     try:
         function = TOKENIZERS[name]
     except KeyError:
         raise ValueError(f"unknown tokenizer {name!r}; choose from {sorted(TOKENIZERS)}") from None
-    return lambda text: function(text, lowercase=lowercase)
+    if max_tokens is None:
+        return lambda text: function(text, lowercase=lowercase)
+    return lambda text: function(text, lowercase=lowercase)[:max_tokens]

@@ -1,7 +1,7 @@
 """Run ``filterkit filter`` over many files on a Dask distributed cluster.
 
 One task per few files (:func:`default_batch`): a worker reads each source, filters it with
-:func:`filterkit.cli.filter.process_file` (the very code of a local
+:func:`filterkit.batch.engine.process_file` (the very code of a local
 run, so the bytes written are the same) and writes the output itself with
 :func:`filterkit.io.atomic_write`.  Only file names and a short status go
 over the network; every worker must therefore see the input and output
@@ -15,10 +15,15 @@ folder never holds a half-written image and never two copies.  A worker
 killed in the middle of a write leaves its temporary ``.NAME.*.part.SUFFIX``
 file behind; those of this run's outputs are removed when the run ends.
 
+The client is passed explicitly everywhere (``as_completed`` on the client's own loop): it never
+needs to be Dask's default client, so a client that ``filterkit filter --scheduler`` creates for a
+separate ``dask scheduler`` process works (tested end to end with real ``dask scheduler`` and
+``dask worker`` processes).
+
 Python API::
 
     from distributed import Client
-    from filterkit.cli.filter import FilterSpec
+    from filterkit.batch import FilterSpec
     from filterkit.batch.dask_cluster import filter_files
 
     with Client("tcp://10.0.0.5:8786") as client:
@@ -28,17 +33,17 @@ Python API::
 from __future__ import annotations
 
 import contextlib
-import sys
+import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
+from filterkit.batch.engine import process_file
+from filterkit.batch.spec import FilterSpec
 from filterkit.errors import UserError
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
-
-    from filterkit.cli.filter import FilterSpec
 
 __all__ = [
     "scheduler_address",
@@ -48,6 +53,7 @@ __all__ = [
     "filter_files",
     "FilesReport",
     "remove_partial_files",
+    "run_on_cluster",
 ]
 
 #: seconds to wait for the scheduler to answer and for a first worker to join
@@ -106,11 +112,9 @@ def connect(scheduler: "str | Client") -> Iterator["Client"]:
 _THREADS_SET = False
 
 
-def _process(files: list[tuple[str, str]], spec: "FilterSpec") -> list[tuple[str, str | None]]:
+def _process(files: list[tuple[str, str]], spec: FilterSpec) -> list[tuple[str, str | None]]:
     """The task run on a worker: a few files, each as in a local run (OpenCV single-threaded per task)."""
     global _THREADS_SET
-    from filterkit.cli.filter import process_file
-
     if not _THREADS_SET:
         import cv2
 
@@ -131,13 +135,7 @@ def _partial_files(dst: Path) -> list[Path]:
     """Temporary files that :func:`filterkit.io.atomic_write` may leave for ``dst`` when killed."""
     if not dst.parent.is_dir():
         return []
-    return list(dst.parent.glob(f".{_glob_escape(dst.stem)}.*.part{_glob_escape(dst.suffix)}"))
-
-
-def _glob_escape(text: str) -> str:
-    import glob
-
-    return glob.escape(text)
+    return list(dst.parent.glob(f".{glob.escape(dst.stem)}.*.part{glob.escape(dst.suffix)}"))
 
 
 def remove_partial_files(destinations: Sequence[Path]) -> int:
@@ -152,7 +150,7 @@ def remove_partial_files(destinations: Sequence[Path]) -> int:
 
 
 def map_files(
-    todo: Sequence[tuple[Path, Path]], spec: "FilterSpec", client: "Client", batch: int | None = None
+    todo: Sequence[tuple[Path, Path]], spec: FilterSpec, client: "Client", batch: int | None = None
 ) -> Iterator[tuple[tuple[Path, Path], str, str | None]]:
     """Filter ``(source, destination)`` pairs on the cluster; yield ``(pair, status, message)`` as tasks finish.
 
@@ -172,7 +170,7 @@ def map_files(
     futures = client.map(_process, [absolute[i : i + batch] for i in starts], spec=spec, pure=False)
     first = {f.key: i for i, f in zip(starts, futures)}
     try:
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):  # not Dask's default client: ours
             i0 = first[future.key]
             n = min(batch, len(pairs) - i0)
             try:
@@ -198,7 +196,7 @@ class FilesReport:
     failed: list[str] = field(default_factory=list)
 
 
-def filter_files(todo: Sequence[tuple[Path, Path]], spec: "FilterSpec", client: "str | Client") -> FilesReport:
+def filter_files(todo: Sequence[tuple[Path, Path]], spec: FilterSpec, client: "str | Client") -> FilesReport:
     """Filter every ``(source, destination)`` pair on a Dask cluster (a Client or its address)."""
     report = FilesReport()
     with connect(client) as c:
@@ -210,21 +208,15 @@ def filter_files(todo: Sequence[tuple[Path, Path]], spec: "FilterSpec", client: 
     return report
 
 
-def run_tasks(todo: Sequence[tuple[Path, Path]], spec: "FilterSpec", scheduler: str, progress: bool, on_connect=None):
-    """For the CLI: yield ``((status, message), bar)`` per file, as ``filter._run_tasks`` does locally.
+def run_on_cluster(todo: Sequence[tuple[Path, Path]], spec: FilterSpec, scheduler: str,
+                   on_connect=None) -> Iterator[tuple[str, str | None]]:
+    """For ``filterkit filter --scheduler``: yield ``(status, message)`` per file, as
+    :func:`filterkit.batch.engine.run_local` does locally.
 
     on_connect: called with the number of workers once connected.
     """
-    from tqdm import tqdm
-
     with connect(scheduler) as client:
         if on_connect is not None:
             on_connect(len(client.nthreads()))
-        bar = tqdm(total=len(todo), unit="img", disable=not progress or None, file=sys.stderr, dynamic_ncols=True)
-        try:
-            for _, status, message in map_files(todo, spec, client):
-                bar.update()
-                yield (status, message), bar
-        finally:
-            bar.close()
-
+        for _, status, message in map_files(todo, spec, client):
+            yield status, message

@@ -98,6 +98,8 @@ def float_range(lo: float | None = None, hi: float | None = None, *, lo_open: bo
         bad = not math.isfinite(value)
         bad |= lo is not None and (value <= lo if lo_open else value < lo)
         bad |= hi is not None and (value >= hi if hi_open else value > hi)
+        if bad and lo is None and hi is None:
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if bad:
             raise argparse.ArgumentTypeError(
                 f"{text} is out of range ({_range_text(lo, hi, lo_open, hi_open)}, finite)")

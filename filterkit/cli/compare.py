@@ -7,7 +7,19 @@ import shlex
 import sys
 from pathlib import Path
 
-from filterkit.cli.common import add_device_option, add_json_option, add_seed_option
+from filterkit.batch.pool import usable_cores
+from filterkit.cli.common import (
+    add_device_option,
+    add_force_option,
+    add_json_option,
+    add_quiet_option,
+    add_seed_option,
+    float_range,
+    int_range,
+    show_progress,
+)
+from filterkit.errors import UserError
+from filterkit.io import refuse_overwrite, write_report
 
 HELP = "train the lecture CNN with a learned, fixed-bank or random frozen first layer and compare"
 DESCRIPTION = """\
@@ -48,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"folder with the MNIST .gz files, or 'builtin' (default: ${DATA_ENV_VAR}, else ../shared/data/mnist)",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the checksum check of the MNIST files")
-    parser.add_argument("--epochs", type=int, default=2, help="training epochs per run (default 2)")
+    parser.add_argument("--epochs", type=int_range(1, 1000), default=2, help="training epochs per run (default 2)")
     parser.add_argument(
         "--seeds",
         default="3",
@@ -63,10 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated subset of learned,fixed,random (default all three)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"training batch size (default {DEFAULT_BATCH_SIZE})"
+        "--batch-size", type=int_range(1, 65536), default=DEFAULT_BATCH_SIZE, help=f"training batch size (default {DEFAULT_BATCH_SIZE})"
     )
     parser.add_argument(
-        "--lr", type=float, default=DEFAULT_LR, help=f"Adam (peak) learning rate (default {DEFAULT_LR:g})"
+        "--lr", type=float_range(0, 10, lo_open=True), default=DEFAULT_LR, help=f"Adam (peak) learning rate (default {DEFAULT_LR:g})"
     )
     parser.add_argument(
         "--schedule",
@@ -74,48 +86,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="onecycle",
         help="learning-rate schedule: " + "; ".join(f"{k}: {v}" for k, v in SCHEDULES.items()) + " (default onecycle)",
     )
-    add_device_option(parser, default="cpu")
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=1,
-        help="runs trained in parallel, one process each (default 1; measured with benchmarks/mnist.py on the "
-        "busy 2-core dev machine, 2 processes x 1 thread trained 0.93x as many images/s as 1 x 1: no gain there)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads per process (default 1; 1 process x 2 threads trained at 0.13x the speed of 1 x 1 "
-        "on the busy 2-core dev machine)",
-    )
-    parser.add_argument(
-        "--limit", type=int, default=None, metavar="N", help="use only the first N training images (quick runs)"
-    )
-    parser.add_argument(
-        "-o", "--out", metavar="OUTDIR", default=None, help="write report.md, compare.png and compare.json to OUTDIR"
-    )
+    add_device_option(parser)
+    cores = usable_cores()
+    parser.add_argument("--jobs", type=int_range(1, 4 * cores), default=1,
+                        help=f"runs trained in parallel, one process each, 1 to {4 * cores} (default 1; "
+                        "benchmarks/mnist.py times it)")
+    parser.add_argument("--threads", type=int_range(1, 256), default=1,
+                        help="torch CPU threads per process (default 1)")
+    parser.add_argument("--limit", type=int_range(1), default=None, metavar="N",
+                        help="use only the first N training images (quick runs)")
+    parser.add_argument("-o", "--out", metavar="OUTDIR", default=None,
+                        help="write report.md, compare.png and compare.json to OUTDIR")
     add_json_option(parser)
-    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_force_option(parser, "output files")
+    add_quiet_option(parser)
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
     from filterkit.apps.digits.compare import OUTPUT_NAMES
-    from filterkit.errors import UserError
 
-    targets = []
+    targets: list = [args.json]
     if args.out:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise UserError(f"{out}: exists and is not a folder")
         targets += [out / name for name in OUTPUT_NAMES]
-    if args.json:
-        targets.append(Path(args.json))
-    if not args.force:
-        for path in targets:
-            if path.exists():
-                raise UserError(f"{path}: already exists (use --force to overwrite)")
+    for path in targets:
+        refuse_overwrite(path, args.force)
 
 
 def _command_line(args: argparse.Namespace, config) -> str:
@@ -137,7 +134,6 @@ def _command_line(args: argparse.Namespace, config) -> str:
 def run(args: argparse.Namespace) -> int:
     from filterkit.apps.digits.compare import CompareConfig, parse_seeds, render_report, run_compare, write_outputs
     from filterkit.apps.digits.data import load_digits_data
-    from filterkit.io import write_json
 
     config = CompareConfig(
         epochs=args.epochs,
@@ -155,12 +151,14 @@ def run(args: argparse.Namespace) -> int:
 
     select_device(args.device)  # a bad device name fails now, not after loading data
     data = load_digits_data(args.data, verify=not args.no_verify).limit(args.limit)
-    result = run_compare(data, config, progress=not args.no_progress)
+    result = run_compare(data, config, progress=show_progress(args))
     command = _command_line(args, config)
-    print(render_report(result, command=command))
+    print(render_report(result, command=command), file=sys.stderr if args.json == "-" else sys.stdout)
     if args.out:
         for path in write_outputs(result, args.out, command=command):
             print(f"wrote {path}", file=sys.stderr)
     if args.json:
-        print(f"wrote {write_json(args.json, result.to_json())}", file=sys.stderr)
+        written = write_report(args.json, result.to_json(), force=args.force, device=args.device)
+        if written is not None:
+            print(f"wrote {written}", file=sys.stderr)
     return 0

@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from filterkit.cli.common import add_force_option, add_json_option, float_range, int_range
 from filterkit.errors import UserError
+from filterkit.io import refuse_overwrite, write_report
 
 HELP = "print a filter kernel (float and integer form) and optionally plot it"
 
@@ -30,33 +32,25 @@ examples:
 # which options each kernel takes (everything else is fixed)
 _SIZED = {"box", "mean", "gaussian", "sobel_x", "sobel_y", "identity"}
 _MAX_INTEGER = 1000  # largest weight of an integer form
+MAX_SIZE = 99  # largest kernel side printed (pixels); the filters themselves take larger windows
+MAX_SIGMA = 12.0  # gaussian sigma bound: its default 4-sigma radius (49) stays within MAX_SIZE
 _ALIASES = {"laplace": "laplacian4", "laplacian": "laplacian4"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from filterkit.cli.common import add_json_option
-
     parser.add_argument("name", nargs="?", metavar="NAME", help="kernel name (see --list), e.g. gaussian, sobel_x")
     parser.add_argument("--list", action="store_true", help="list the kernel names and exit")
-    parser.add_argument(
-        "--size", type=int, default=None, help="odd size in pixels (box/mean, gaussian, identity; sobel 3 or 5)"
-    )
-    parser.add_argument(
-        "--sigma",
-        type=float,
-        default=None,
-        help="gaussian standard deviation in pixels (without it: OpenCV's rule from --size; default size 3)",
-    )
-    parser.add_argument(
-        "--truncate",
-        type=float,
-        default=4.0,
-        help="gaussian radius in sigmas when only --sigma is given (scipy's rule; default 4)",
-    )
-    parser.add_argument(
-        "--plot", metavar="PNG", default=None, help="draw the kernel with its cell values into this image file"
-    )
-    parser.add_argument("--force", action="store_true", help="overwrite an existing --plot/--json file")
+    parser.add_argument("--size", type=int_range(1, MAX_SIZE), default=None,
+                        help=f"odd size in pixels, at most {MAX_SIZE} (box/mean, gaussian, identity; sobel 3 or 5)")
+    parser.add_argument("--sigma", type=float_range(0, MAX_SIGMA, lo_open=True), default=None,
+                        help=f"gaussian standard deviation in pixels, > 0 and <= {MAX_SIGMA:g} (without it: OpenCV's "
+                        "rule from --size; default size 3)")
+    parser.add_argument("--truncate", type=float_range(0, 10, lo_open=True), default=4.0,
+                        help="gaussian radius in sigmas when only --sigma is given, > 0 and <= 10 (scipy's rule; "
+                        "default 4)")
+    parser.add_argument("--plot", metavar="PNG", default=None,
+                        help="draw the kernel with its cell values into this image file (.png, .svg or .pdf)")
+    add_force_option(parser, "--plot and --json files")
     add_json_option(parser)
 
 
@@ -87,9 +81,13 @@ def build_kernel(name: str, size: int | None, sigma: float | None, truncate: flo
     if key == "gaussian":
         params.update(sigma=sigma, truncate=truncate)
     try:
-        return get_kernel(key, **params)
+        kernel = get_kernel(key, **params)
     except ValueError as exc:
         raise UserError(f"kernel {key}: {exc}") from None
+    if max(kernel.shape) > MAX_SIZE:
+        raise UserError(f"kernel {key}: {kernel.shape[0]}x{kernel.shape[1]} is larger than the {MAX_SIZE}x{MAX_SIZE} "
+                        "this command prints; use a smaller --sigma or --truncate")
+    return kernel
 
 
 def integer_form(kernel) -> tuple:
@@ -191,17 +189,7 @@ def plot_kernel(kernel, title: str, path: Path) -> None:
         plt.close(fig)
 
 
-def _check_new(path: str | None, force: bool) -> Path | None:
-    if path is None:
-        return None
-    p = Path(path)
-    if p.exists() and not force:
-        raise UserError(f"{p}: exists; use --force to overwrite it")
-    return p
-
-
 def run(args: argparse.Namespace) -> int:
-    from filterkit.io import write_json
     from filterkit.filters.kernels import kernel_names
 
     if args.list:
@@ -209,17 +197,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise UserError("give a kernel NAME (see filterkit kernel --list)")
-    plot_path = _check_new(args.plot, args.force)
-    json_path = _check_new(args.json, args.force)
+    refuse_overwrite(args.plot, args.force)
+    refuse_overwrite(args.json, args.force)
+    plot_path = Path(args.plot) if args.plot else None
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UserError(f"--plot {plot_path}: use a .png, .svg or .pdf file name")
     key = _canonical(args.name)
     kernel = build_kernel(key, args.size, args.sigma, args.truncate)
     text, report = describe(key, kernel, args.size, args.sigma)
-    print(text)
+    print(text, file=sys.stderr if args.json == "-" else sys.stdout)
     if plot_path is not None:
         plot_kernel(kernel, text.splitlines()[0], plot_path)
         print(f"plot written to {plot_path}", file=sys.stderr)
-    if json_path is not None:
-        write_json(json_path, report)
+    if args.json:
+        write_report(args.json, report, force=args.force)
     return 0

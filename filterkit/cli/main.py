@@ -32,6 +32,22 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``filterkit filter: error: argument --size: ... (see --help)``.
+
+    Subparsers (also an app's nested ones) are of this class too, and use :class:`HelpFormatter`
+    unless they name another.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        text = " ".join(message.split())  # one line, whatever the value held
+        self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
 def _load(module_path: str):
     try:
         return importlib.import_module(module_path)
@@ -44,7 +60,7 @@ def _load(module_path: str):
 def build_parser() -> argparse.ArgumentParser:
     from filterkit import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="filterkit",
         description="Fixed image filters, learnable conv layers and CNN applications.",
     )

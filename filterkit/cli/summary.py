@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
-from filterkit.cli.common import add_json_option, add_seed_option
+from filterkit.cli.common import add_force_option, add_json_option, add_seed_option, int_range
 from filterkit.errors import UserError
+from filterkit.io import refuse_overwrite, write_report
 
 HELP = "layer-by-layer table of a zoo model: output shapes, parameters, multiply-adds"
 DESCRIPTION = """\
@@ -36,13 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="C,H,W", default=None,
                         help="shape of one input sample (default: the model's own, e.g. 1,28,28 for lecture_cnn); "
                              "a channel count other than the default builds the model with that many input channels")
-    parser.add_argument("--num-classes", type=int, default=None, metavar="N",
+    parser.add_argument("--num-classes", type=int_range(1, 1_000_000), default=None, metavar="N",
                         help="number of output classes (default: the model's own)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="options",
                         help="extra builder option, repeatable, e.g. --set aux_logits=true or --set variant=modern")
     parser.add_argument("--bias-macs", action=argparse.BooleanOptionalAction, default=True,
                         help="count one multiply-add per output value for each bias (default: yes)")
-    parser.add_argument("--depth", type=int, default=None, metavar="N",
+    parser.add_argument("--depth", type=int_range(1, 100), default=None, metavar="N",
                         help="show modules down to nesting level N, blocks at level N as one row "
                              "(default: every leaf layer)")
     parser.add_argument("--train", action="store_true",
@@ -53,8 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "real: the model built on the CPU and one zero sample run through it (slow for "
                              "large models)")
     add_json_option(parser)
-    parser.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
+    add_force_option(parser, "--json file")
     add_seed_option(parser)
+
+
+MAX_SIDE = 65536  # largest --input dimension
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -64,8 +69,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
         shape = tuple(int(p) for p in parts)
     except ValueError:
         shape = ()
-    if not shape or any(s <= 0 for s in shape):
-        raise UserError(f"--input: expected positive integers like 3,224,224, got {text!r}")
+    if not shape or any(s <= 0 or s > MAX_SIDE for s in shape):
+        raise UserError(f"--input: expected positive integers up to {MAX_SIDE} like 3,224,224, got {text!r}")
     return shape
 
 
@@ -110,7 +115,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import torch
 
-    from filterkit.io import write_json
     from filterkit.nn.summary import summarize
     from filterkit.nn.zoo import build_model, default_input, model_names
 
@@ -119,10 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model not in model_names() and os.path.exists(args.model):
         raise UserError(f"{args.model}: summarising checkpoint files is not supported yet; give a zoo model name "
                         f"({', '.join(model_names())})")
-    if args.depth is not None and args.depth < 1:
-        raise UserError(f"--depth must be 1 or more, got {args.depth}")
-    if args.json and os.path.exists(args.json) and not args.force:
-        raise UserError(f"{args.json}: file exists; pass --force to overwrite it")
+    refuse_overwrite(args.json, args.force)
     torch.manual_seed(args.seed)
 
     shape_default = default_input(args.model)  # raises UserError listing the names for an unknown model
@@ -144,8 +145,9 @@ def run(args: argparse.Namespace) -> int:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"model {args.model!r} cannot take an input of shape "
                         f"{','.join(map(str, shape))}: {reason}") from None
-    print(summary.table())
+    print(summary.table(), file=sys.stderr if args.json == "-" else sys.stdout)
     if args.json:
-        write_json(args.json, summary.to_dict())
-        print(f"wrote {args.json}")
+        write_report(args.json, summary.to_dict(), force=args.force)
+        if args.json != "-":
+            print(f"wrote {args.json}", file=sys.stderr)
     return 0

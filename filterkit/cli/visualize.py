@@ -3,47 +3,55 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from filterkit.cli.common import add_device_option, add_json_option, add_seed_option
+from filterkit.cli.common import (
+    HelpFormatter,
+    add_device_option,
+    add_force_option,
+    add_json_option,
+    add_quiet_option,
+    add_seed_option,
+    float_range,
+    int_range,
+    show_progress,
+)
+from filterkit.errors import UserError
+from filterkit.visualize.config import DEFAULT_LEVELS, DreamConfig, MaximizeConfig, StyleConfig
 
 HELP = "see what a CNN learned: kernels, feature maps, activation maximisation, saliency, Deep Dream, style"
 DESCRIPTION = """\
 Pictures of what a trained CNN learned.  Every subcommand writes a PNG (-o)
 and, with --json, the figures behind it (start and final objective, target
 probability, sparsity, seed); --npy saves the raw float array.  Results are
-deterministic given --seed.
+deterministic given --seed.  No file is overwritten without --force.
 
-CKPT is a filterkit checkpoint (its config names the zoo model; train one
-with 'filterkit visualize train') or zoo:NAME for a zoo model with random
-weights.  Layers are module paths (conv1, features.0, layer1.0.conv2) or
-'output'; --list-layers prints them.  IMAGE is an image file or
+--model is a filterkit checkpoint (its config names the zoo model; train one
+with 'filterkit visualize train') or a zoo model NAME (also zoo:NAME) with
+random weights.  Layers are module paths (conv1, features.0, layer1.0.conv2)
+or 'output'; --list-layers prints them.  IMAGE is an image file or
 skimage:NAME (a scikit-image sample: camera, brick, gravel, grass, ...).
 
 examples:
   filterkit visualize train --data ../shared/data/mnist --epochs 2 -o mnist_cnn.pt
-  filterkit visualize kernels mnist_cnn.pt --layer conv1 --compare -o kernels.png
-  filterkit visualize maximize mnist_cnn.pt --class all -o digits.png --json digits.json
-  filterkit visualize maximize mnist_cnn.pt --layer conv2 --channel 7 -o conv2_7.png
-  filterkit visualize saliency mnist_cnn.pt digit.png -o saliency.png
-  filterkit visualize dream mnist_cnn.pt skimage:camera --layer conv2 --size 192 -o dream.png
+  filterkit visualize kernels --model mnist_cnn.pt --layer conv1 --compare -o kernels.png
+  filterkit visualize maximize --model mnist_cnn.pt --class all -o digits.png --json digits.json
+  filterkit visualize maximize --model mnist_cnn.pt --layer conv2 --channel 7 -o conv2_7.png
+  filterkit visualize saliency --model mnist_cnn.pt digit.png -o saliency.png
+  filterkit visualize dream --model mnist_cnn.pt skimage:camera --layer conv2 --size 192 -o dream.png
   filterkit visualize style noise skimage:brick --size 128 -o texture.png
   filterkit visualize style skimage:camera skimage:gravel --size 128 -o style.png
 """
 
-CKPT_HELP = "filterkit checkpoint, or zoo:NAME for a zoo model with random weights from --seed"
+MODEL_HELP = "filterkit checkpoint, or a zoo model NAME (or zoo:NAME) with random weights from --seed"
 IMAGE_HELP = "image file, or skimage:NAME (camera, brick, gravel, grass, ...)"
+MAX_SIDE = 4096  # largest image side (pixels)
+ZOO_PREFIX = "zoo:"
 
 
-class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show a default once, and only when it says something (not None/False, not already in the help)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if action.default is None or action.default is False or action.default == argparse.SUPPRESS \
-                or "default" in text:
-            return text
-        return super()._get_help_string(action)
+def _positive(hi: float | None = None):
+    return float_range(0, hi, lo_open=True)
 
 
 def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
@@ -52,155 +60,190 @@ def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
     add_json_option(p)
     p.add_argument("--npy", metavar="PATH", default=None, help="also save the raw float array (.npy)")
     add_seed_option(p)
-    add_device_option(p, default="cpu")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_device_option(p)
+    add_force_option(p, "output files (-o, --json, --npy)")
+    add_quiet_option(p)
     if model:
-        p.add_argument("--model", metavar="NAME", default=None,
+        p.add_argument("--model", metavar="NAME|PATH", required=True, help=MODEL_HELP)
+        p.add_argument("--arch", metavar="NAME", default=None,
                        help="zoo model the checkpoint holds (default: the checkpoint's config['model'])")
         p.add_argument("--list-layers", action="store_true", help="print the model's layer names and exit")
 
 
-def _image_options(p: argparse.ArgumentParser) -> None:
+def _image_options(p: argparse.ArgumentParser, size_help: str | None = None) -> None:
+    p.add_argument("image", metavar="IMAGE", nargs="?", help=IMAGE_HELP)
     p.add_argument("--invert", action="store_true",
                    help="use 1 - image (dark ink on white paper -> white on black like MNIST)")
+    if size_help:
+        p.add_argument("--size", type=int_range(8, MAX_SIDE), default=None, help=f"{size_help}, 8 to {MAX_SIDE}")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="technique", metavar="TECHNIQUE")
-    sub.required = True
-    fmt = _DefaultsFormatter
-
+def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train the lecture CNN on digits and save a checkpoint to visualise",
-                       formatter_class=fmt)
+                       formatter_class=HelpFormatter)
     p.add_argument("--data", metavar="DIR|builtin", default=None,
                    help="MNIST folder or 'builtin' (default: $FILTERKIT_DATA, else ../shared/data/mnist)")
-    p.add_argument("--epochs", type=int, default=2, help="training epochs")
+    p.add_argument("--epochs", type=int_range(1, 1000), default=2, help="training epochs")
     p.add_argument("-o", "--out", metavar="CKPT.pt", required=True, help="checkpoint to write")
     add_json_option(p)
     add_seed_option(p)
-    add_device_option(p, default="cpu")
-    p.add_argument("--force", action="store_true", help="overwrite an existing checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_device_option(p)
+    add_force_option(p, "checkpoint and --json file")
+    add_quiet_option(p)
 
+
+def _add_kernels(sub) -> None:
     p = sub.add_parser("kernels", help="grid of a conv layer's kernels with their nearest fixed kernels",
-                       formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
+                       formatter_class=HelpFormatter)
     p.add_argument("--layer", default=None, help="conv layer (default: the first Conv2d)")
     p.add_argument("--compare", action="store_true", help="draw each kernel beside its nearest fixed kernel")
-    p.add_argument("--max", type=int, default=100, help="draw at most this many kernels")
+    p.add_argument("--max", type=int_range(1, 10000), default=100, help="draw at most this many kernels")
     _common(p)
 
-    p = sub.add_parser("features", help="feature maps of a layer for an input image", formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
-    p.add_argument("image", metavar="IMAGE", nargs="?", help=IMAGE_HELP)
+
+def _add_features(sub) -> None:
+    p = sub.add_parser("features", help="feature maps of a layer for an input image", formatter_class=HelpFormatter)
+    _image_options(p, "resize the image's shorter side (default: the model's input)")
     p.add_argument("--layer", default=None, help="layer (default: the first Conv2d)")
-    p.add_argument("--size", type=int, default=None, help="resize the image's shorter side (default: model input)")
-    p.add_argument("--max", type=int, default=64, help="draw at most this many maps")
-    _image_options(p)
+    p.add_argument("--max", type=int_range(1, 10000), default=64, help="draw at most this many maps")
     _common(p)
 
-    from filterkit.visualize.config import MaximizeConfig
 
+def _add_maximize(sub) -> None:
     d = MaximizeConfig()
     p = sub.add_parser("maximize", help="the input that maximises a filter, a unit or a class (gradient ascent)",
-                       formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
+                       formatter_class=HelpFormatter)
     what = p.add_mutually_exclusive_group()
     what.add_argument("--channel", metavar="K",
                       help="channel(s) of --layer: K, K1,K2 or all (output summed over positions)")
     what.add_argument("--neuron", metavar="J", help="unit(s) of --layer's flattened output: J, J1,J2 or all")
     what.add_argument("--class", dest="klass", metavar="C", help="class(es) of the output: C, C1,C2 or all")
     p.add_argument("--layer", default=None, help="layer for --channel/--neuron")
-    p.add_argument("--steps", type=int, default=d.steps, help="Adam steps")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (pixels)")
-    p.add_argument("--l1", type=float, default=d.l1, help="sparsity prior: weight of sum(pixels) (0 = off)")
-    p.add_argument("--l1-warmup", type=float, default=d.l1_warmup, help="fraction of steps over which l1 ramps up")
-    p.add_argument("--tv", type=float, default=d.tv, help="total-variation weight")
-    p.add_argument("--blur-sigma", type=float, default=d.blur_sigma, help="Gaussian blur sigma (px), 0 = off")
-    p.add_argument("--blur-every", type=int, default=d.blur_every, help="blur every N steps")
-    p.add_argument("--jitter", type=float, default=d.jitter, help="max random shift, fraction of the image side")
-    p.add_argument("--scale", type=float, default=d.scale, help="random scaling 1 +- this")
-    p.add_argument("--rotate", type=float, default=d.rotate, help="random rotation +- degrees")
+    p.add_argument("--steps", type=int_range(1, 100000), default=d.steps, help="Adam steps")
+    p.add_argument("--lr", type=_positive(), default=d.lr, help="Adam learning rate (pixels)")
+    p.add_argument("--l1", type=float_range(0), default=d.l1, help="sparsity prior: weight of sum(pixels) (0 = off)")
+    p.add_argument("--l1-warmup", type=float_range(0, 1), default=d.l1_warmup,
+                   help="fraction of steps over which l1 ramps up")
+    p.add_argument("--tv", type=float_range(0), default=d.tv, help="total-variation weight")
+    p.add_argument("--blur-sigma", type=float_range(0, 100), default=d.blur_sigma,
+                   help="Gaussian blur sigma (px), 0 = off")
+    p.add_argument("--blur-every", type=int_range(1), default=d.blur_every, help="blur every N steps")
+    p.add_argument("--jitter", type=float_range(0, 1), default=d.jitter,
+                   help="max random shift, fraction of the image side")
+    p.add_argument("--scale", type=float_range(0, 1, hi_open=True), default=d.scale, help="random scaling 1 +- this")
+    p.add_argument("--rotate", type=float_range(0, 180), default=d.rotate, help="random rotation +- degrees")
     p.add_argument("--param", choices=("pixel", "fourier"), default=d.param, help="image parameterisation")
-    p.add_argument("--decay", type=float, default=d.decay, help="fourier: spectrum weight 1/f^decay")
-    p.add_argument("--init-scale", type=float, default=d.init_scale, help="starting noise amplitude")
+    p.add_argument("--decay", type=float_range(0, 10), default=d.decay, help="fourier: spectrum weight 1/f^decay")
+    p.add_argument("--init-scale", type=float_range(0), default=d.init_scale, help="starting noise amplitude")
     p.add_argument("--objective", choices=("logit", "logprob"), default=d.objective, help="class score to raise")
-    p.add_argument("--size", type=int, default=None, help="image side (default: the model's input)")
+    p.add_argument("--size", type=int_range(8, MAX_SIDE), default=None,
+                   help=f"image side, 8 to {MAX_SIDE} (default: the model's input)")
     _common(p)
 
-    p = sub.add_parser("saliency", help="gradient, SmoothGrad and integrated-gradients maps", formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
-    p.add_argument("image", metavar="IMAGE", nargs="?", help=IMAGE_HELP)
-    p.add_argument("--target", type=int, default=None, help="class to explain (default: the predicted class)")
-    p.add_argument("--samples", type=int, default=32, help="SmoothGrad noisy samples")
-    p.add_argument("--noise", type=float, default=0.15, help="SmoothGrad noise std, fraction of the image range")
-    p.add_argument("--steps", type=int, default=64, help="integrated-gradients steps")
-    p.add_argument("--baseline", default="black", help="integrated-gradients baseline: black, blur or an image file")
+
+def _add_saliency(sub) -> None:
+    p = sub.add_parser("saliency", help="gradient, SmoothGrad and integrated-gradients maps",
+                       formatter_class=HelpFormatter)
     _image_options(p)
+    p.add_argument("--target", type=int_range(0), default=None, help="class to explain (default: the predicted class)")
+    p.add_argument("--samples", type=int_range(1, 10000), default=32, help="SmoothGrad noisy samples")
+    p.add_argument("--noise", type=float_range(0, 10), default=0.15,
+                   help="SmoothGrad noise std, fraction of the image range")
+    p.add_argument("--steps", type=int_range(1, 100000), default=64, help="integrated-gradients steps")
+    p.add_argument("--baseline", default="black", help="integrated-gradients baseline: black, blur or an image file")
     _common(p)
 
-    from filterkit.visualize.config import DreamConfig
 
+def _add_dream(sub) -> None:
     d = DreamConfig()
     p = sub.add_parser("dream", help="Deep Dream: amplify what a layer sees (multi-scale octaves)",
-                       formatter_class=fmt)
-    p.add_argument("checkpoint", metavar="CKPT", help=CKPT_HELP)
-    p.add_argument("image", metavar="IMAGE", nargs="?", help=IMAGE_HELP)
+                       formatter_class=HelpFormatter)
+    _image_options(p, "resize the image's shorter side first")
     p.add_argument("--layer", default=None, help="layer to amplify (required unless --list-layers)")
-    p.add_argument("--size", type=int, default=None, help="resize the image's shorter side first")
-    p.add_argument("--octaves", type=int, default=d.octaves, help="number of scales")
-    p.add_argument("--octave-scale", type=float, default=d.octave_scale, help="size ratio between octaves")
-    p.add_argument("--steps", type=int, default=d.steps, help="steps per octave")
-    p.add_argument("--lr", type=float, default=d.lr, help="step size (pixels, gradient normalised)")
-    _image_options(p)
+    p.add_argument("--octaves", type=int_range(1, 20), default=d.octaves, help="number of scales")
+    p.add_argument("--octave-scale", type=float_range(1, 10, lo_open=True), default=d.octave_scale,
+                   help="size ratio between octaves")
+    p.add_argument("--steps", type=int_range(1, 100000), default=d.steps, help="steps per octave")
+    p.add_argument("--lr", type=_positive(), default=d.lr, help="step size (pixels, gradient normalised)")
     _common(p)
 
-    from filterkit.visualize.config import DEFAULT_LEVELS, StyleConfig
 
+def _add_style(sub) -> None:
     d = StyleConfig()
     p = sub.add_parser("style", help="neural style transfer / texture synthesis (Gram matrices)",
-                       formatter_class=fmt)
+                       formatter_class=HelpFormatter)
     p.add_argument("content", metavar="CONTENT", help="content image, or 'noise' for texture synthesis")
     p.add_argument("style", metavar="STYLE", help="style / texture image")
-    p.add_argument("--size", type=int, default=128, help="shorter side of the images (px)")
-    p.add_argument("--steps", type=int, default=d.steps, help="loss evaluations (lbfgs) or steps (adam)")
+    p.add_argument("--size", type=int_range(16, MAX_SIDE), default=128,
+                   help=f"shorter side of the images (px), 16 to {MAX_SIDE}")
+    p.add_argument("--steps", type=int_range(1, 100000), default=d.steps,
+                   help="loss evaluations (lbfgs) or steps (adam)")
     p.add_argument("--optimizer", choices=("lbfgs", "adam"), default=d.optimizer, help="optimiser")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
-    p.add_argument("--style-weight", type=float, default=d.style_weight, help="style loss weight")
-    p.add_argument("--content-weight", type=float, default=d.content_weight, help="content loss weight")
-    p.add_argument("--features", metavar="CKPT", default=None,
-                   help="use this checkpoint's (or zoo:NAME's) --layers instead of random filters")
-    p.add_argument("--layers", default=None, help="comma-separated layers of --features")
-    p.add_argument("--model", metavar="NAME", default=None, help="zoo model of the --features checkpoint")
-    p.add_argument("--filters", type=int, default=64, help="random filters per size and level")
-    p.add_argument("--levels", type=int, default=DEFAULT_LEVELS, help="pyramid levels of the random filters")
+    p.add_argument("--lr", type=_positive(), default=d.lr, help="Adam learning rate")
+    p.add_argument("--style-weight", type=float_range(0), default=d.style_weight, help="style loss weight")
+    p.add_argument("--content-weight", type=float_range(0), default=d.content_weight, help="content loss weight")
+    p.add_argument("--model", metavar="NAME|PATH", default=None,
+                   help="take the features from this model's --layers (" + MODEL_HELP + ") instead of random filters")
+    p.add_argument("--layers", default=None, help="comma-separated layers of --model")
+    p.add_argument("--arch", metavar="NAME", default=None, help="zoo model the --model checkpoint holds")
+    p.add_argument("--filters", type=int_range(1, 1024), default=64, help="random filters per size and level")
+    p.add_argument("--levels", type=int_range(1, 10), default=DEFAULT_LEVELS,
+                   help="pyramid levels of the random filters")
     p.add_argument("--colour", action="store_true", help="work in RGB (default: greyscale)")
     _common(p, model=False)
 
 
+_ADDERS = (_add_train, _add_kernels, _add_features, _add_maximize, _add_saliency, _add_dream, _add_style)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="technique", metavar="TECHNIQUE")
+    sub.required = True
+    for add in _ADDERS:
+        add(sub)
+
+
 # --------------------------------------------------------------------------- helpers
+
+
+def _say(args, text: str) -> None:
+    """Print a result line: to stdout, or to stderr when ``--json -`` takes stdout."""
+    print(text, file=sys.stderr if getattr(args, "json", None) == "-" else sys.stdout)
 
 
 def _outputs(args) -> list:
     return [getattr(args, n, None) for n in ("out", "json", "npy")]
 
 
+def _model_spec(text: str) -> str:
+    """``--model``: a checkpoint path as it is; a bare zoo model name becomes ``zoo:NAME``."""
+    from filterkit.nn.zoo import model_names
+
+    if text.startswith(ZOO_PREFIX) or os.path.exists(text):
+        return text
+    return ZOO_PREFIX + text if text in model_names() else text
+
+
+def _load(args, spec: str, device):
+    from filterkit.visualize.common import load_model
+
+    return load_model(_model_spec(spec), device=device, seed=args.seed, model_name=args.arch)
+
+
 def _prepare(args):
     """Check outputs, load the model (or list its layers); returns the VisModel or None when done."""
     import torch
 
-    from filterkit.errors import UserError
     from filterkit.nn.train import configure_threads, select_device
-    from filterkit.visualize.common import check_outputs, layer_names, load_model
+    from filterkit.visualize.common import check_outputs, layer_names
 
     configure_threads()
     device = select_device(args.device)
     torch.manual_seed(args.seed)
-    vm = load_model(args.checkpoint, device=device, seed=args.seed, model_name=args.model)
+    vm = _load(args, args.model, device)
     if args.list_layers:
         for name, desc in layer_names(vm.module):
-            print(f"{name:24s} {desc}")
+            _say(args, f"{name:24s} {desc}")
         return None
     if not args.out:
         raise UserError(f"visualize {args.technique}: give the output PNG with -o OUT.png")
@@ -209,16 +252,12 @@ def _prepare(args):
 
 
 def _need_image(args) -> None:
-    from filterkit.errors import UserError
-
     if not args.image:
         raise UserError(f"visualize {args.technique}: give an IMAGE (a file or skimage:NAME)")
 
 
 def _first_conv_name(vm) -> str:
     from torch import nn
-
-    from filterkit.errors import UserError
 
     for name, m in vm.module.named_modules():
         if isinstance(m, nn.Conv2d):
@@ -234,11 +273,13 @@ def _image(args, vm, size=None):
 
 
 def _finish(args, figures: dict, array=None) -> int:
-    from filterkit.io import atomic_write, write_json
+    from filterkit.io import atomic_write, write_report
 
     print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
-        print(f"wrote {write_json(args.json, figures)}", file=sys.stderr)
+        written = write_report(args.json, figures, force=args.force, device=str(args.device))
+        if written is not None:
+            print(f"wrote {written}", file=sys.stderr)
     if args.npy and array is not None:
         import numpy as np
 
@@ -247,8 +288,6 @@ def _finish(args, figures: dict, array=None) -> int:
 
 
 def _indices(text: str | None, count: int, what: str) -> list[int]:
-    from filterkit.errors import UserError
-
     if text is None:
         return []
     if text.strip() == "all":
@@ -268,28 +307,25 @@ def _indices(text: str | None, count: int, what: str) -> list[int]:
 
 def _run_train(args) -> int:
     from filterkit.apps.digits.data import load_digits_data
-    from filterkit.errors import UserError
+    from filterkit.apps.digits.train import train_digits_cnn
     from filterkit.nn.train import configure_threads, select_device
     from filterkit.visualize.common import check_outputs
-    from filterkit.apps.digits.train import train_digits_cnn
 
-    if args.epochs < 1:
-        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
     check_outputs([args.out, args.json], args.force)
     configure_threads()
     select_device(args.device)
     data = load_digits_data(args.data)
     trainer = train_digits_cnn(data, epochs=args.epochs, seed=args.seed, device=args.device,
-                               progress=not args.no_progress)
+                               progress=show_progress(args))
     path = trainer.save_checkpoint(args.out)
     last = trainer.history[-1]
-    print(f"{data.description}: test accuracy {100 * last['val_accuracy']:.2f}% after {args.epochs} epoch(s)")
+    _say(args, f"{data.description}: test accuracy {100 * last['val_accuracy']:.2f}% after {args.epochs} epoch(s)")
     print(f"wrote {path}", file=sys.stderr)
     if args.json:
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
-        write_json(args.json, {"checkpoint": str(path), "dataset": data.summary(), "history": trainer.history,
-                               "seed": args.seed})
+        write_report(args.json, {"checkpoint": str(path), "dataset": data.summary(), "history": trainer.history,
+                                 "seed": args.seed}, force=args.force, device=str(args.device))
     trainer.close()
     return 0
 
@@ -308,7 +344,7 @@ def _run_kernels(args) -> int:
         plot_kernels(vm, layer, args.out, max_kernels=args.max)
     weight = conv_weight(vm, layer)
     for row in table[: args.max]:
-        print(f"#{row['index']:<3d} nearest {row['nearest']!s:12s} cos {row['cosine']:+.3f}  |w| {row['norm']:.3f}")
+        _say(args, f"#{row['index']:<3d} nearest {row['nearest']!s:12s} cos {row['cosine']:+.3f}  |w| {row['norm']:.3f}")
     figures = {"model": vm.source, "layer": layer, "shape": list(weight.shape), "kernels": table,
                "summary": summarize(table), "seed": args.seed}
     return _finish(args, figures, weight)
@@ -333,9 +369,8 @@ def _run_features(args) -> int:
 def _run_maximize(args) -> int:
     import torch
 
-    from filterkit.errors import UserError
     from filterkit.visualize.common import OUTPUT
-    from filterkit.visualize.maximize import MaximizeConfig, Target, maximize, plot_maximized
+    from filterkit.visualize.maximize import Target, maximize, plot_maximized
 
     vm = _prepare(args)
     if vm is None:
@@ -364,12 +399,12 @@ def _run_maximize(args) -> int:
             targets = [Target("neuron", args.layer, i) for i in _indices(args.neuron, out[0].numel(), "neuron")]
     else:
         raise UserError("say what to maximise: --class C, or --layer L with --channel K or --neuron J")
-    result = maximize(vm, targets, config, seed=args.seed, progress=not args.no_progress)
+    result = maximize(vm, targets, config, seed=args.seed, progress=show_progress(args))
     plot_maximized(result, args.out, vm.label_names)
     for row in result.to_json()["results"]:
         t = row["target"]
         extra = f"  p {row['probability']:.4f}" if "probability" in row else ""
-        print(f"{t['kind']} {t['index']:<4d} activation {row['start_activation']:+.4g} -> "
+        _say(args, f"{t['kind']} {t['index']:<4d} activation {row['start_activation']:+.4g} -> "
               f"{row['final_activation']:+.4g}{extra}  zero pixels {100 * row['sparsity']:.0f}%")
     figures = {"model": vm.source, **result.to_json()}
     return _finish(args, figures, result.images)
@@ -390,14 +425,12 @@ def _run_saliency(args) -> int:
         from filterkit.visualize.common import load_image
 
         if not baseline.startswith("skimage:") and not _Path(baseline).exists():
-            from filterkit.errors import UserError
-
             raise UserError(f"--baseline {baseline}: not black, blur or an existing image file")
         c, h, w = vm.input_shape
         baseline = load_image(baseline, channels=c, size=(h, w)).numpy()
     maps = saliency_maps(vm, image, args.target, args.samples, args.noise, args.steps, baseline, args.seed)
     plot_saliency(image, maps, args.out)
-    print(f"class {maps.target} (p={maps.probability:.4f}): logit {maps.logit:.4f}, baseline logit "
+    _say(args, f"class {maps.target} (p={maps.probability:.4f}): logit {maps.logit:.4f}, baseline logit "
           f"{maps.baseline_logit:.4f}, IG sum {maps.integrated.sum():.4f} (completeness error "
           f"{maps.completeness_error:+.2g})")
     import numpy as np
@@ -409,9 +442,8 @@ def _run_saliency(args) -> int:
 
 
 def _run_dream(args) -> int:
-    from filterkit.errors import UserError
     from filterkit.visualize.common import load_image, plot_panels
-    from filterkit.visualize.dream import DreamConfig, deep_dream
+    from filterkit.visualize.dream import deep_dream
 
     vm = _prepare(args)
     if vm is None:
@@ -421,20 +453,19 @@ def _run_dream(args) -> int:
         raise UserError("dream needs --layer (see --list-layers)")
     config = DreamConfig(octaves=args.octaves, octave_scale=args.octave_scale, steps=args.steps, lr=args.lr)
     image = load_image(args.image, channels=vm.input_shape[0], size=args.size, invert=args.invert)
-    result = deep_dream(vm, image, args.layer, config, seed=args.seed, progress=not args.no_progress)
+    result = deep_dream(vm, image, args.layer, config, seed=args.seed, progress=show_progress(args))
     plot_panels([(image[0], "input"), (result.image, f"dream on {args.layer}")], args.out,
                 f"mean squared activation {result.start_objective:.3g} -> {result.final_objective:.3g} "
                 f"({len(result.octave_sizes)} octaves, seed {args.seed})")
-    print(f"{args.layer}: mean squared activation {result.start_objective:.4g} -> {result.final_objective:.4g}")
+    _say(args, f"{args.layer}: mean squared activation {result.start_objective:.4g} -> {result.final_objective:.4g}")
     return _finish(args, {"model": vm.source, "image": args.image, "layer": args.layer, **result.to_json()},
                    result.image)
 
 
 def _run_style(args) -> int:
-    from filterkit.errors import UserError
     from filterkit.nn.train import configure_threads, select_device
-    from filterkit.visualize.common import check_outputs, load_image, load_model, plot_panels
-    from filterkit.visualize.style import ModelFeatures, RandomFilterFeatures, StyleConfig, synthesize
+    from filterkit.visualize.common import check_outputs, load_image, plot_panels
+    from filterkit.visualize.style import ModelFeatures, RandomFilterFeatures, synthesize
 
     if not args.out:
         raise UserError("visualize style: give the output PNG with -o OUT.png")
@@ -443,10 +474,10 @@ def _run_style(args) -> int:
     device = select_device(args.device)
     config = StyleConfig(steps=args.steps, optimizer=args.optimizer, lr=args.lr, style_weight=args.style_weight,
                          content_weight=args.content_weight)
-    if args.features:
-        vm = load_model(args.features, device=device, seed=args.seed, model_name=args.model)
+    if args.model:
         if not args.layers:
-            raise UserError("--features needs --layers (comma-separated layer names)")
+            raise UserError("--model needs --layers (comma-separated layer names)")
+        vm = _load(args, args.model, device)
         extractor = ModelFeatures(vm, [s.strip() for s in args.layers.split(",") if s.strip()])
         channels = vm.input_shape[0]
         name = f"{vm.source}: {args.layers}"
@@ -459,12 +490,12 @@ def _run_style(args) -> int:
     content = None if texture else load_image(args.content, channels=channels, size=args.size).to(device)
     size = (args.size, args.size) if texture else None
     result = synthesize(extractor, style, content, size=size, config=config, seed=args.seed,
-                        progress=not args.no_progress, extractor_name=name)
+                        progress=show_progress(args), extractor_name=name)
     panels = ([] if texture else [(content[0], "content")]) + [(style[0], "style"), (result.image, result.mode)]
     plot_panels(panels, args.out,
                 f"Gram distance {result.start_gram_distance:.3g} -> {result.final_gram_distance:.3g} "
                 f"({config.optimizer}, {len(result.loss_history)} evaluations, {result.seconds:.0f} s)")
-    print(f"{result.mode}: Gram distance {result.start_gram_distance:.4g} -> {result.final_gram_distance:.4g}, "
+    _say(args, f"{result.mode}: Gram distance {result.start_gram_distance:.4g} -> {result.final_gram_distance:.4g}, "
           f"loss {result.start_loss:.4g} -> {result.final_loss:.4g} in {result.seconds:.1f} s ({config.optimizer})")
     figures = {"content": args.content, "style": args.style, **result.to_json()}
     return _finish(args, figures, result.image)

@@ -34,6 +34,7 @@ import numpy as np
 
 from filterkit.filters import border as _border
 from filterkit.filters import kernels as _kernels
+from filterkit.filters import ops as _ops
 
 __all__ = [
     "radius",
@@ -48,10 +49,11 @@ __all__ = [
     "scharr",
     "prewitt",
     "laplace",
+    "laplacian",
 ]
 
-_DERIVATIVES = ("sobel", "scharr", "prewitt")
-_SMOOTHING = ("mean", "box", "median", "gaussian")
+_DERIVATIVES = _ops.GRADIENTS
+_SMOOTHING = _ops.SMOOTHING
 
 
 def radius(op: str, **options: Any) -> tuple[int, int]:
@@ -59,7 +61,9 @@ def radius(op: str, **options: Any) -> tuple[int, int]:
 
     options: the op's keyword arguments (``size``, ``sigma``, ``truncate``, ``kernel``).
     """
-    if op in ("mean", "box"):
+    if op in _ops.ALIASES and op in __all__:  # box, laplacian: the functions of that name here
+        op = _ops.resolve(op).name
+    if op == "mean":
         r = int(options.get("size", 3)) // 2
         return r, r
     if op == "median":
@@ -105,6 +109,8 @@ def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...
 def _out_dtype(op: str, dtype: np.dtype) -> np.dtype:
     from filterkit.filters.dtypes import float_dtype_for
 
+    if op in _ops.ALIASES:
+        op = _ops.resolve(op).name
     if op in _SMOOTHING:
         return np.dtype(dtype)
     return np.dtype(float_dtype_for(np.dtype(dtype)))
@@ -212,3 +218,4 @@ sobel = _blockwise("sobel")
 scharr = _blockwise("scharr")
 prewitt = _blockwise("prewitt")
 laplace = _blockwise("laplace")
+laplacian = laplace

@@ -9,12 +9,9 @@ input dtype.  For integer images the result is the exact (float64) filter
 value **rounded half to even and saturated** to the dtype's range.  scipy.ndimage
 instead truncates after each separable pass (a bias of about -1 grey level for
 a 2-D Gaussian on uint8), and OpenCV's uint8 ``GaussianBlur`` uses fixed-point
-weights (off by one on 6-18 % of pixels for sigma 0.8-3); filterkit does neither.  The one
-documented tolerance: on the fast OpenCV path for uint8 ``gaussian`` the sums
-are formed in float32, so a pixel can differ by 1 from exact rounding when the
-exact value lies within 1e-4 of a ``.5`` tie (measured on 2048x2048 images,
-sigma 0.8 to 3: 29 to 45 pixels of 4.2 million, all within 4e-5 of a tie);
-``backend="scipy"`` is exact.
+weights (off by one on 6-18 % of pixels for sigma 0.8-3); filterkit does neither: its uint8
+``gaussian`` sums in float32 and recomputes in float64 the pixels near a ``.5`` tie
+(:mod:`filterkit.filters._backends.exact_round`), so every backend is exact.
 
 **Derivative filters** (``sobel``, ``scharr``, ``prewitt``, ``laplace``) and
 ``correlate``/``convolve`` with any kernel return floats: ``float32`` for
@@ -166,8 +163,8 @@ def to_uint8(
 def abs_to_uint8(result: np.ndarray) -> np.ndarray:
     """:func:`to_uint8` with ``scale="abs"``; float32 in one ``cv2.convertScaleAbs`` pass.
 
-    Same numbers (``|value|`` rounded half to even, saturated at 255), about 10x faster than
-    the float64 route, but a float32 NaN gives 0 instead of an error.
+    Same numbers (``|value|`` rounded half to even, saturated at 255), faster than the
+    float64 route, but a float32 NaN gives 0 instead of an error.
     """
     if result.dtype == np.float32:
         import cv2

@@ -25,12 +25,8 @@ def keep_freed_memory(limit_bytes: int = 2**30) -> bool:
     and ``M_TRIM_THRESHOLD`` to ``limit_bytes`` (``mallopt``, through ctypes): blocks up
     to that size come from the heap and freed memory stays there for the next call.
 
-    Measured (2048x2048 float32, one thread, busy 2-core machine, glibc 2.36): minor page
-    faults per call of gaussian sigma=1 / box 3 / Sobel magnitude fell from up to
-    13,000-16,600 to 0-730, and those calls were 1.0-2.5x faster (it depends on how far
-    glibc's own dynamic threshold had already risen); in ``python benchmarks/torch_filters.py
-    --threads 1 --keep-freed-memory`` ours was 1.1-1.4x faster on most ops (noise-level on
-    some), kornia's Sobel and 8-neighbour Laplacian 3-4x, OpenCV unchanged.
+    What it saves (page faults, time per call): benchmarks/README.md, "Torch backend"
+    (``python benchmarks/torch_filters.py --keep-freed-memory``).
 
     Trade-off: the process keeps freed memory (its resident size stays near its peak
     instead of shrinking after each call), and it affects every allocation of the process,

@@ -2,7 +2,7 @@
 
 Functions: :func:`correlate`, :func:`convolve`, :func:`mean` (alias
 :func:`box`), :func:`gaussian`, :func:`median`, :func:`sobel`, :func:`scharr`,
-:func:`prewitt`, :func:`laplace`.  A torch tensor (``(B, C, H, W)``) given to
+:func:`prewitt`, :func:`laplace` (alias :func:`laplacian`).  A torch tensor (``(B, C, H, W)``) given to
 any of them is handed to the function of the same name in
 :mod:`filterkit.filters.tensor`.
 
@@ -39,38 +39,15 @@ Conventions (where the libraries disagree)
       ``even="lower"`` takes the lower one (torch).
 
 Backends
-    ``backend="auto"`` uses OpenCV wherever its result follows the
-    conventions above (explicitly padding for borders OpenCV's filter lacks),
-    the numba median (:mod:`filterkit.filters._backends.median_numba`, if present) for medians
-    OpenCV cannot do, and scipy.ndimage otherwise.  ``"opencv"``,
-    ``"scipy"`` and ``"numba"`` force one (``ValueError`` if it cannot do the
-    case).  Backends agree exactly except for float results at float32
-    rounding.  Two uint8 cases on the OpenCV path run in numba instead
-    (imported on first use): ``gaussian`` sums in float32 and recomputes in
-    float64 the pixels within the float32 error bound of a ``.5`` tie
-    (:mod:`filterkit.filters._backends.exact_round`), so the result equals scipy's float64 value
-    rounded half to even, to the last pixel; the gradient magnitude of 3x3
-    integer kernels (``sobel``, ``scharr``, ``prewitt`` with ``axis=None``)
-    takes both exact derivatives and the magnitude in one pass
-    (:mod:`filterkit.filters._backends.int_gradient`).  Two float32 cases are faster in numba
-    too: Gaussians of 13 taps and more (:mod:`filterkit.filters._backends.exact_round`) and
-    grey means from 7x7 to 63x63 (:mod:`filterkit.filters._backends.running_box`).
-
-    OpenCV calls (OpenCV's own thread pool applies: ``cv2.setNumThreads``):
-    ``blur`` for mean (uint16 sizes >= 15: ``boxFilter`` in float64, as
-    ``blur``'s 16-bit scaling is off by one there; float32 grey images from
-    7x7 to 63x63 in :mod:`filterkit.filters._backends.running_box`'s numba pass, faster); ``sepFilter2D`` for
-    derivatives; ``GaussianBlur`` with explicit size and sigma for float
-    images up to 9 taps (same sampled kernel; float32 kernels of 13 taps and
-    more run in :mod:`filterkit.filters._backends.exact_round`'s numba passes, 1.1-2.8x faster;
-    never for uint8, where its 8-bit fixed-point weights are off by one on
-    6-18 % of pixels); uint16
-    Gaussians in float64 (float32 sums are off by one on ~0.2 % of pixels);
-    ``filter2D`` for correlate and laplace; ``medianBlur``, which always
-    replicates the edge, so for other modes only the border frame is
-    recomputed from small padded blocks.  ``BORDER_WRAP`` and a nonzero
-    ``cval`` are padded explicitly (``cv2.copyMakeBorder``); kernels reaching
-    past the far edge of the image go to scipy.
+    ``backend="auto"`` takes the first route of
+    :data:`filterkit.filters._backends.dispatch.TABLE` (keyed by op, dtype, size and mode) that
+    can compute the call: OpenCV wherever its result follows the conventions above (explicitly
+    padding for borders OpenCV's filter lacks; a few routes run exact numba passes on OpenCV's
+    borders, e.g. the uint8 Gaussian, rounded exactly where ``GaussianBlur``'s 8-bit weights are
+    off by one), the numba median (:mod:`filterkit.filters._backends.median_numba`) for medians
+    OpenCV cannot do, and scipy.ndimage otherwise.  ``"opencv"``, ``"scipy"`` and ``"numba"``
+    force one (``ValueError`` if it cannot do the case).  Backends agree exactly except for float
+    results at float32 rounding.  Kernels reaching past the far edge of the image go to scipy.
 
 Constant borders
     ``cval`` pads the image itself, as a 2-D correlation defines it.
@@ -88,255 +65,115 @@ array([[10, 10, 10],
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Literal
 
 import numpy as np
 
 from filterkit.filters import border as _border
 from filterkit.filters import kernels as _kernels
-from filterkit.filters.dtypes import abs_to_uint8, check_dtype, float_dtype_for, round_saturate
+from filterkit.filters import ops as _ops
+from filterkit.filters._backends import dispatch as _dispatch
+from filterkit.filters._backends import opencv as _cv
+from filterkit.filters._backends import scipy_ndimage as _sp
+from filterkit.filters._backends.dispatch import Decline
+from filterkit.filters._planes import _Planes, check_kernel, check_size, is_tensor
+from filterkit.filters.dtypes import abs_to_uint8, float_dtype_for
 
-__all__ = [
-    "BACKENDS",
-    "correlate",
-    "convolve",
-    "mean",
-    "box",
-    "gaussian",
-    "median",
-    "sobel",
-    "scharr",
-    "prewitt",
-    "laplace",
-]
+__all__ = ["BACKENDS", "correlate", "convolve", *_ops.NAMES, "box", "laplacian"]
 
 Backend = Literal["auto", "opencv", "scipy", "numba"]
-BACKENDS: tuple[str, ...] = ("auto", "opencv", "scipy", "numba")
-
-_CV_DDEPTH = {np.dtype(np.float32): 5, np.dtype(np.float64): 6}  # cv2.CV_32F, cv2.CV_64F
+BACKENDS: tuple[str, ...] = _dispatch.BACKENDS
 
 
 # ----------------------------------------------------------------- torch hand-off
 
 
-def _is_tensor(image) -> bool:
-    return type(image).__module__.startswith("torch")
-
-
 def _to_tensor_backend(name: str, image, channel_axis, backend, **options):
     if channel_axis is not None:
-        raise ValueError("channel_axis is for numpy arrays; torch tensors are (B, C, H, W)")
+        raise ValueError(f"{name}: channel_axis is for numpy arrays; torch tensors are (B, C, H, W)")
     if backend != "auto":
-        raise ValueError(f"backend={backend!r} is for numpy arrays; torch tensors use filterkit.filters.tensor")
-    from filterkit.filters import tensor
+        raise ValueError(f"{name}: backend={backend!r} is for numpy arrays; torch tensors use filterkit.filters.tensor")
+    tensor = importlib.import_module("filterkit.filters.tensor")  # torch: imported on first use
 
     return getattr(tensor, name)(image, **options)
 
 
-# ----------------------------------------------------------------------- layout
+# ------------------------------------------------------------------ dispatch
 
 
-class _Planes:
-    """An image seen as ``(N, H, W, C)``: batch, two spatial axes, channels (C=1 for grey)."""
-
-    def __init__(self, image, channel_axis: int | None):
-        x = np.asarray(image)
-        check_dtype(x.dtype)
-        if channel_axis is not None:
-            if x.ndim < 3:
-                raise ValueError(f"channel_axis={channel_axis} needs at least 3 dimensions, image has shape {x.shape}")
-            if not -x.ndim <= channel_axis < x.ndim:
-                raise ValueError(f"channel_axis={channel_axis} is out of range for an image of shape {x.shape}")
-            self.channel_axis = channel_axis % x.ndim
-            x = np.moveaxis(x, self.channel_axis, -1)
-            spatial_end = x.ndim - 1
-        else:
-            if x.ndim < 2:
-                raise ValueError(f"an image needs 2 spatial dimensions, got shape {x.shape}")
-            self.channel_axis = None
-            spatial_end = x.ndim
-        if x.size == 0:
-            raise ValueError(f"empty image (shape {np.shape(image)})")
-        self.moved_shape = x.shape
-        self.h, self.w = x.shape[spatial_end - 2 : spatial_end]
-        c = x.shape[-1] if channel_axis is not None else 1
-        self.x = x.reshape(-1, self.h, self.w, c)
-        self.dtype = x.dtype
-
-    def restore(self, out4: np.ndarray) -> np.ndarray:
-        out = out4.reshape(self.moved_shape)
-        return out if self.channel_axis is None else np.moveaxis(out, -1, self.channel_axis)
-
-    def map_opencv(self, fn: Callable[[np.ndarray], np.ndarray], out_dtype, max_channels: int = 512) -> np.ndarray:
-        """Apply ``fn`` to each contiguous ``(H, W)`` or ``(H, W, C)`` plane; result ``(N, H, W, C)``."""
-        x = self.x
-        n, _, _, c = x.shape
-        if n == 1 and c == 1:  # the common grey image: no copies beyond OpenCV's own output
-            return fn(np.ascontiguousarray(x[0, :, :, 0]))[None, :, :, None]
-        if n == 1 and c <= max_channels:  # one interleaved colour image
-            return fn(np.ascontiguousarray(x[0])).reshape(x.shape)
-        out = np.empty(x.shape, out_dtype)
-        for i in range(n):
-            if c == 1:
-                out[i, :, :, 0] = fn(np.ascontiguousarray(x[i, :, :, 0]))
-            elif c <= max_channels:
-                out[i] = fn(np.ascontiguousarray(x[i])).reshape(out.shape[1:])
-            else:
-                for j in range(c):
-                    out[i, :, :, j] = fn(np.ascontiguousarray(x[i, :, :, j]))
-        return out
+def _compute(op: str, planes: _Planes, size: int, mode: str, backend: str, impls: dict[str, Callable], *args):
+    """The result planes of the first route of the dispatch table for ``(op, dtype, size, mode)`` that
+    does not decline: ``impls[route.impl](planes, *args)``."""
+    reason = ""
+    for route in _dispatch.routes(op, planes.dtype, size, mode, backend):
+        try:
+            return impls[route.impl](planes, *args)
+        except Decline as e:
+            reason = str(e)
+    raise ValueError(f"{planes.op}: backend={backend!r} cannot do this: {reason}; use backend='auto' or 'scipy'")
 
 
-# ---------------------------------------------------------------- option checks
-
-
-def _check_backend(backend: str, name: str) -> str:
+def _backend_exists(backend: str, op: str) -> None:
+    """Refuse an unknown backend, or one with no route for ``op``, before any work."""
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    if backend == "numba" and name != "median":
-        raise ValueError(f"backend='numba' only exists for median, not {name}")
-    return backend
+        raise ValueError(f"{op}: unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    key = "correlate" if op in ("convolve", "laplace") else op
+    if backend != "auto" and not any(r.op == key and r.backend == backend for r in _dispatch.TABLE):
+        ops = sorted({r.op for r in _dispatch.TABLE if r.backend == backend})
+        raise ValueError(f"{op}: backend={backend!r} only exists for {', '.join(ops)}, not {op}")
 
 
-def _check_size(size, name: str = "size", odd: bool = False) -> int:
-    if isinstance(size, bool) or int(size) != size or size < 1 or (odd and size % 2 == 0):
-        kind = "a positive odd integer" if odd else "a positive integer"
-        raise ValueError(f"{name} must be {kind}, got {size!r}")
-    return int(size)
+def _median_numba(planes: _Planes, size: int, even: str, mode: str, cval: float) -> np.ndarray:
+    from filterkit.filters._backends.median_numba import median_planes  # numba: imported on first use
+
+    return median_planes(planes.x, size, even, mode, cval)
 
 
-def _check_kernel(kernel) -> np.ndarray:
-    k = np.asarray(kernel, dtype=np.float64)
-    if k.ndim != 2 or k.size == 0 or k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0:
-        raise ValueError(
-            f"kernel must be a 2-D array with odd height and width (its centre is the middle sample), got shape "
-            f"{np.shape(kernel)}; pad an even kernel with a row/column of zeros to choose its centre"
-        )
-    if not np.isfinite(k).all():
-        raise ValueError("kernel contains NaN or infinity")
-    return k
+def _float_magnitude(fn: Callable) -> Callable:
+    """``fn`` computing in float32 where a uint8 result is asked for, then rounded and saturated."""
+    def magnitude(planes, seps, mode, cval, out_dtype):
+        if out_dtype != np.uint8:
+            return fn(planes, seps, mode, cval, out_dtype)
+        return abs_to_uint8(fn(planes, seps, mode, cval, np.float32))
+    return magnitude
 
 
-def _no_opencv(backend: str, why: str):
-    if backend == "opencv":
-        raise ValueError(f"backend='opencv' cannot do this: {why}; use backend='auto' or 'scipy'")
-
-
-# ------------------------------------------------------------ OpenCV borders
-
-
-def _cval_fits(cval: float, dtype: np.dtype) -> bool:
-    """True if padding an image of ``dtype`` with ``cval`` loses nothing."""
-    if dtype.kind == "f":
-        return bool(np.asarray(cval, dtype=dtype) == cval)
-    info = np.iinfo(dtype)
-    return float(cval).is_integer() and info.min <= cval <= info.max
-
-
-def _opencv_border_plan(mode: str, cval: float, planes: _Planes, ry: int, rx: int, native: set[str]):
-    """How OpenCV gets ``mode``: ("native", borderType), ("pad", borderType), or None (cannot).
-
-    ``native`` lists the modes the OpenCV function itself handles.  Other modes
-    are padded explicitly with ``cv2.copyMakeBorder`` and the result cropped.
-    Kernels reaching past the far edge (tiny images) go to scipy.
-    """
-    if ry >= planes.h or rx >= planes.w:
-        return None
-    if mode == "reflect" and ry <= 1 and rx <= 1:
-        mode = "nearest"  # one sample of reflect padding is the edge sample itself
-    if mode == "constant" and cval != 0:
-        if not _cval_fits(cval, planes.dtype):
-            return None
-        return ("pad", _border.opencv_border(mode))
-    if mode in native:
-        return ("native", _border.opencv_border(mode))
-    return ("pad", _border.opencv_border(mode))
-
-
-def _with_border(plan, ry: int, rx: int, cval: float, filt: Callable[[np.ndarray, int], np.ndarray]):
-    """Wrap ``filt(plane, borderType)`` so that it honours ``plan``."""
-    import cv2
-
-    how, border_type = plan
-    if how == "native":
-        return lambda plane: filt(plane, border_type)
-
-    def padded(plane: np.ndarray) -> np.ndarray:
-        value = [float(cval)] * 4
-        p = cv2.copyMakeBorder(plane, ry, ry, rx, rx, border_type, value=value)
-        out = filt(p, cv2.BORDER_REPLICATE)
-        return out[ry : ry + plane.shape[0], rx : rx + plane.shape[1]]
-
-    return padded
-
-
-def _cv_round_saturate(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """:func:`filterkit.filters.dtypes.round_saturate` for uint8/uint16 in one OpenCV pass (half to even, saturating)."""
-    import cv2
-
-    depth = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U}[np.dtype(dtype)]
-    flat = values.reshape(values.shape[0], -1)  # one channel: OpenCV adds a scalar to at most 4 channels
-    return cv2.add(flat, 0.0, dtype=depth).reshape(values.shape)
-
-
-# ------------------------------------------------------------------ scipy paths
-
-
-def _scipy_separable(x4: np.ndarray, rows: np.ndarray, cols: np.ndarray, mode: str, cval: float, work) -> np.ndarray:
-    from scipy import ndimage as ndi
-
-    m = _border.scipy_mode(mode)
-    if mode == "constant" and cval != 0:
-        # two 1-D passes would pad the first pass's result with cval again (scipy.ndimage.sobel
-        # does); the image padded with cval is what correlation means, so use the 2-D kernel
-        return _scipy_correlate(x4, np.outer(rows, cols), mode, cval, work)
-    tmp = ndi.correlate1d(x4, cols, axis=2, output=work, mode=m, cval=cval)
-    return ndi.correlate1d(tmp, rows, axis=1, output=tmp, mode=m, cval=cval)
-
-
-def _scipy_nd(filter_fn: Callable[..., np.ndarray], x4: np.ndarray, shape: tuple[int, int], mode: str, cval: float,
-              **options) -> np.ndarray:
-    """``filter_fn(x4, mode=..., cval=..., **options)``, an N-D scipy.ndimage filter whose footprint is
-    ``shape`` (rows, columns) over the planes of ``x4`` (N, H, W, C).
-
-    scipy.ndimage's N-D filters read outside the array in ``reflect`` mode when a footprint radius is
-    four times an image side or more (scipy 1.17.1: a 2x3 image and 21 taps give values of 1e199; its
-    1-D passes are right).  Where a pad is wider than the image, the planes are padded here by
-    :func:`filterkit.filters.border.pad_numpy` and only the valid part is kept.
-    """
-    (kh, kw), (h, w) = shape, x4.shape[1:3]
-    before, after = (kh // 2, kw // 2), (kh - 1 - kh // 2, kw - 1 - kw // 2)
-    if mode == "constant" or max(before[0], after[0]) < h and max(before[1], after[1]) < w:
-        return filter_fn(x4, mode=_border.scipy_mode(mode), cval=cval, **options)
-    pad = ((0, 0), (before[0], after[0]), (before[1], after[1]), (0, 0))
-    out = filter_fn(_border.pad_numpy(x4, pad, mode), mode="constant", cval=cval, **options)
-    return np.ascontiguousarray(out[:, before[0]:before[0] + h, before[1]:before[1] + w])
-
-
-def _scipy_correlate(x4: np.ndarray, kernel: np.ndarray, mode: str, cval: float, work) -> np.ndarray:
-    from scipy import ndimage as ndi
-
-    return _scipy_nd(ndi.correlate, x4, kernel.shape, mode, cval, weights=kernel[None, :, :, None], output=work)
+# the implementation of each route (its `impl`) of the dispatch table, per op
+_MEAN = {
+    "box_float64": _cv.box_float64,
+    "blur": _cv.blur,
+    "smooth": lambda planes, size, mode, cval: _sp.smooth(planes, _kernels.box_1d(size), mode, cval),
+}
+_GAUSSIAN = {
+    "exact_uint8": _cv.exact_uint8,
+    "sep_float64": _cv.sep_float64,
+    "float32_passes": _cv.float32_passes,
+    "gaussian_blur": _cv.gaussian_blur,
+    "smooth": lambda planes, g, sigma, mode, cval: _sp.smooth(planes, g, mode, cval),
+}
+_MEDIAN = {
+    "median_blur": lambda planes, size, even, mode, cval: _cv.median_blur(planes, size, mode, cval),
+    "numba": _median_numba,
+    "rank": lambda planes, size, even, mode, cval: _sp.rank(
+        planes, size, (size * size) // 2 - (1 if (size % 2 == 0 and even == "lower") else 0), mode, cval),
+}
+_DERIVATIVE = {
+    "opencv": _cv.derivative,
+    "scipy": lambda planes, sep, mode, cval, dtype: _sp.separable(planes.x, sep.rows, sep.cols, mode, cval, dtype),
+}
+_MAGNITUDE = {
+    "int_gradient": _cv.int_magnitude,
+    "opencv": _float_magnitude(_cv.magnitude),
+    "scipy": _float_magnitude(_sp.magnitude),
+}
+_CORRELATE = {
+    "opencv": _cv.filter2d,
+    "scipy": lambda planes, k, mode, cval, dtype: _sp.correlate(planes.x, k, mode, cval, dtype),
+}
 
 
 # -------------------------------------------------------------- linear filters
-
-
-def _separable_smooth(planes: _Planes, k1: np.ndarray, mode: str, cval: float, backend: str, opencv_fn) -> np.ndarray:
-    """Shared by mean and gaussian: separable kernel ``k1`` on both axes, input dtype out."""
-    r = len(k1) // 2
-    dtype = planes.dtype
-    plan = None
-    if backend in ("auto", "opencv"):
-        plan = _opencv_border_plan(mode, cval, planes, r, r, {"reflect", "mirror", "nearest", "constant"})
-        if plan is None:
-            _no_opencv(backend, "the kernel is wider than the image or cval does not fit the dtype")
-    if plan is not None:
-        out4 = planes.map_opencv(_with_border(plan, r, r, cval, opencv_fn), dtype)
-        return planes.restore(out4)
-    work = np.float64 if dtype.kind == "u" else dtype
-    out4 = _scipy_separable(planes.x, k1, k1, mode, cval, work)
-    return planes.restore(round_saturate(out4, dtype, overwrite=True))
 
 
 def correlate(
@@ -377,33 +214,19 @@ def correlate(
            [6., 5., 4.],
            [3., 2., 1.]], dtype=float32)
     """
-    if _is_tensor(image):
+    if is_tensor(image):
         return _to_tensor_backend("correlate", image, channel_axis, backend, kernel=kernel, mode=mode, cval=cval)
-    return _correlate(image, _check_kernel(kernel), mode, cval, channel_axis, backend, "correlate")
+    return _correlate(image, check_kernel(kernel, "correlate"), mode, cval, channel_axis, backend, "correlate")
+
 
 
 def _correlate(image, k: np.ndarray, mode, cval, channel_axis, backend, name) -> np.ndarray:
-    _check_backend(backend, name)
+    _backend_exists(backend, "correlate")
     mode = _border.normalize_mode(mode)
-    planes = _Planes(image, channel_axis)
+    planes = _Planes(image, channel_axis, op=name)
     out_dtype = float_dtype_for(planes.dtype)
-    ry, rx = k.shape[0] // 2, k.shape[1] // 2
-    plan = None
-    if backend in ("auto", "opencv"):
-        plan = _opencv_border_plan(mode, cval, planes, ry, rx, {"reflect", "mirror", "nearest", "constant"})
-        if plan is None:
-            _no_opencv(backend, "the kernel is wider than the image or cval does not fit the dtype")
-    if plan is not None:
-        import cv2
-
-        ddepth = _CV_DDEPTH[out_dtype]
-        kc = k.astype(out_dtype)
-
-        def filt(plane, border_type):
-            return cv2.filter2D(plane, ddepth, kc, borderType=border_type)
-
-        return planes.restore(planes.map_opencv(_with_border(plan, ry, rx, cval, filt), out_dtype))
-    return planes.restore(_scipy_correlate(planes.x, k, mode, cval, out_dtype))
+    out = _compute("correlate", planes, max(k.shape), mode, backend, _CORRELATE, k, mode, cval, out_dtype)
+    return planes.restore(out)
 
 
 def convolve(
@@ -431,10 +254,11 @@ def convolve(
            [4., 5., 6.],
            [7., 8., 9.]], dtype=float32)
     """
-    if _is_tensor(image):
+    if is_tensor(image):
         return _to_tensor_backend("convolve", image, channel_axis, backend, kernel=kernel, mode=mode, cval=cval)
-    k = _check_kernel(kernel)[::-1, ::-1]
+    k = check_kernel(kernel, "convolve")[::-1, ::-1]
     return _correlate(image, np.ascontiguousarray(k), mode, cval, channel_axis, backend, "convolve")
+
 
 
 def mean(
@@ -470,34 +294,16 @@ def mean(
            [0, 1, 1],
            [0, 1, 1]], dtype=uint8)
     """
-    if _is_tensor(image):
+    if is_tensor(image):
         return _to_tensor_backend("mean", image, channel_axis, backend, size=size, mode=mode, cval=cval)
-    _check_backend(backend, "mean")
-    size = _check_size(size, odd=True)
+    _backend_exists(backend, "mean")
+    size = check_size(size, "mean", odd=True)
     mode = _border.normalize_mode(mode)
-    planes = _Planes(image, channel_axis)
-    dtype = planes.dtype
-
-    def opencv_fn(plane, border_type):
-        import cv2
-
-        if dtype == np.uint16 and size > 13:
-            # cv2.blur's 16-bit scaling is off by one from exact rounding for sizes >= 15
-            return _cv_round_saturate(cv2.boxFilter(plane, cv2.CV_64F, (size, size), borderType=border_type), dtype)
-        if dtype == np.float32 and plane.ndim == 2 and _RUNNING_BOX_SIZES[0] <= size <= _RUNNING_BOX_SIZES[1]:
-            from filterkit.filters._backends.running_box import box_float32  # numba: imported on first use
-
-            return box_float32(plane, size, border_type)
-        return cv2.blur(plane, (size, size), borderType=border_type)
-
-    return _separable_smooth(planes, _kernels.box_1d(size), mode, cval, backend, opencv_fn)
+    planes = _Planes(image, channel_axis, op="mean")
+    return planes.restore(_compute("mean", planes, size, mode, backend, _MEAN, size, mode, cval))
 
 
 box = mean
-
-# float32 grey means of these sizes run in filterkit.filters._backends.running_box (1.06-1.6x faster than cv2.blur in
-# quick checks on 2048x2048; below 7x7 and for interleaved colour cv2.blur was faster, from about 95x95 as fast)
-_RUNNING_BOX_SIZES = (7, 63)
 
 
 def gaussian(
@@ -538,34 +344,18 @@ def gaussian(
     >>> gaussian(img, 1.0, truncate=1.0, mode="nearest")
     array([[ 0, 27, 45, 27,  0]], dtype=uint8)
     """
-    if _is_tensor(image):
+    if is_tensor(image):
         return _to_tensor_backend(
             "gaussian", image, channel_axis, backend, sigma=sigma, size=size, truncate=truncate, mode=mode, cval=cval
         )
-    _check_backend(backend, "gaussian")
+    _backend_exists(backend, "gaussian")
+    if size is not None:
+        size = check_size(size, "gaussian", odd=True)
     g = _kernels.gaussian_1d(sigma, size, truncate)
     sigma_used = float(sigma) if sigma is not None else _kernels.gaussian_sigma_for_size(size)
     mode = _border.normalize_mode(mode)
-    planes = _Planes(image, channel_axis)
-    dtype = planes.dtype
-
-    def opencv_fn(plane, border_type):
-        import cv2
-
-        if dtype == np.uint16:  # float32 sums are off by one near ties for 16-bit values: use float64
-            return _cv_round_saturate(cv2.sepFilter2D(plane, cv2.CV_64F, g, g, borderType=border_type), dtype)
-        if dtype == np.uint8:  # not GaussianBlur: its 8-bit fixed-point weights are off by one often
-            from filterkit.filters._backends.exact_round import smooth_uint8_exact  # numba: imported on first use
-
-            return smooth_uint8_exact(plane, g, border_type)
-        if dtype == np.float32 and len(g) > 9:  # the same numba passes: faster than OpenCV from 13 taps
-            from filterkit.filters._backends.exact_round import smooth_float32
-
-            return smooth_float32(plane, g, border_type)
-        # floats: GaussianBlur given the size and sigma samples exactly this kernel (and is faster)
-        return cv2.GaussianBlur(plane, (len(g), len(g)), sigma_used, borderType=border_type)
-
-    return _separable_smooth(planes, g, mode, cval, backend, opencv_fn)
+    planes = _Planes(image, channel_axis, op="gaussian")
+    return planes.restore(_compute("gaussian", planes, len(g), mode, backend, _GAUSSIAN, g, sigma_used, mode, cval))
 
 
 def median(
@@ -605,106 +395,19 @@ def median(
            [9, 9, 0, 0],
            [9, 9, 0, 0]], dtype=uint8)
     """
-    if _is_tensor(image):
+    if is_tensor(image):
         return _to_tensor_backend("median", image, channel_axis, backend, size=size, even=even, mode=mode, cval=cval)
-    _check_backend(backend, "median")
-    size = _check_size(size)
+    _backend_exists(backend, "median")
+    size = check_size(size, "median")
     if even not in ("upper", "lower"):
-        raise ValueError(f"even must be 'upper' or 'lower', got {even!r}")
+        raise ValueError(f"median: even must be 'upper' or 'lower', got {even!r}")
     mode = _border.normalize_mode(mode)
-    planes = _Planes(image, channel_axis)
-    dtype = planes.dtype
-    if mode == "constant" and not _cval_fits(cval, dtype):
-        raise ValueError(f"median: cval={cval!r} is not a {dtype} value; a median must be one of the window's values")
+    planes = _Planes(image, channel_axis, op="median")
+    if mode == "constant" and not _cv.cval_fits(cval, planes.dtype):
+        raise ValueError(f"median: cval={cval!r} is not a {planes.dtype} value; a median must be one of the window's values")
     if size == 1:
         return planes.restore(planes.x.copy())
-    r = size // 2
-
-    if backend in ("auto", "opencv"):
-        why = None
-        if size % 2 == 0:
-            why = "even sizes"
-        elif not (dtype == np.uint8 or (size <= 5 and dtype in (np.uint16, np.float32))):
-            why = f"size {size} on {dtype} (medianBlur: uint8 any odd size; uint16/float32 sizes 3 and 5)"
-        plan = None if why else _opencv_border_plan(mode, cval, planes, r, r, {"nearest"})
-        if plan is None and why is None:
-            why = "the window is wider than the image"
-        if plan is not None:
-            import cv2
-
-            if plan[0] == "native":
-                filt = lambda p: cv2.medianBlur(p, size)  # noqa: E731
-            else:
-                filt = _median_opencv_any_border(size, mode, cval)
-            # medianBlur takes 1, 3 or 4 interleaved channels; others go plane by plane
-            channels = planes.x.shape[3]
-            return planes.restore(planes.map_opencv(filt, dtype, max_channels=4 if channels != 2 else 1))
-        _no_opencv(backend, why)
-
-    if backend in ("auto", "numba"):
-        try:
-            from filterkit.filters._backends.median_numba import median_filter as _numba_median
-        except ImportError:
-            if backend == "numba":
-                raise ValueError("backend='numba' needs filterkit.filters._backends.median_numba, which is not available") from None
-        else:
-            x = planes.x
-            out = np.empty(x.shape, dtype)
-            try:
-                for i in range(x.shape[0]):
-                    for j in range(x.shape[3]):
-                        plane = np.ascontiguousarray(x[i, :, :, j])
-                        out[i, :, :, j] = _numba_median(plane, size, mode, float(cval), even)
-            except ValueError:
-                if backend == "numba":
-                    raise
-                # NaN in a float image: numba refuses it; scipy returns its (order-dependent) value
-            else:
-                return planes.restore(out)
-
-    from scipy import ndimage as ndi
-
-    rank = (size * size) // 2 - (1 if (size % 2 == 0 and even == "lower") else 0)
-    out = _scipy_nd(ndi.rank_filter, planes.x, (size, size), mode, cval, rank=rank, size=(1, size, size, 1))
-    return planes.restore(out)
-
-
-def _median_opencv_any_border(size: int, mode: str, cval: float) -> Callable[[np.ndarray], np.ndarray]:
-    """``cv2.medianBlur`` with any border mode, for planes taller and wider than ``size // 2``.
-
-    medianBlur always replicates the edge, which only changes the outer frame
-    of ``size // 2`` pixels: the whole plane is filtered once, then the four
-    frame strips are recomputed from small blocks padded with ``mode``
-    (cheaper than padding the whole image).
-    """
-    import cv2
-
-    r = size // 2
-
-    def filt(plane: np.ndarray) -> np.ndarray:
-        h, w = plane.shape[:2]
-        out = cv2.medianBlur(plane, size)
-        rows = _border.pad_indices(h, r, r, mode)  # padded position -> source index (-1: cval)
-        cols = _border.pad_indices(w, r, r, mode)
-
-        def frame(ri: np.ndarray, ci: np.ndarray, transpose: bool = False) -> np.ndarray:
-            block = plane[np.ix_(np.maximum(ri, 0), np.maximum(ci, 0))]
-            if mode == "constant":
-                block[(ri < 0)[:, None] | (ci < 0)[None, :]] = cval
-            if not transpose:
-                return cv2.medianBlur(block, size)[r:-r, r:-r]
-            # a square window's median is unchanged by transposing, and medianBlur is much
-            # faster on a wide block than on a tall, narrow one
-            wide = np.ascontiguousarray(block.swapaxes(0, 1))
-            return cv2.medianBlur(wide, size)[r:-r, r:-r].swapaxes(0, 1)
-
-        out[:r] = frame(rows[: 3 * r], cols)
-        out[h - r :] = frame(rows[h - r :], cols)
-        out[:, :r] = frame(rows, cols[: 3 * r], transpose=True)
-        out[:, w - r :] = frame(rows, cols[w - r :], transpose=True)
-        return out
-
-    return filt
+    return planes.restore(_compute("median", planes, size, mode, backend, _MEDIAN, size, even, mode, cval))
 
 
 # ------------------------------------------------------------------ derivatives
@@ -722,65 +425,35 @@ def _derivative_kernel(name: str, axis: int, size: int, normalize: bool) -> _ker
 _AS_UINT8_TENSOR = "as_uint8 is for numpy images; for tensors use filterkit.filters.dtypes.to_uint8 on the result"
 
 
+
+_AS_UINT8_TENSOR = "as_uint8 is for numpy images; for tensors use filterkit.filters.dtypes.to_uint8 on the result"
+
+
 def _derivative(name, image, axis, size, normalize, mode, cval, channel_axis, backend, as_uint8=False) -> np.ndarray:
-    if _is_tensor(image):
+    if is_tensor(image):
         if as_uint8:
-            raise ValueError(_AS_UINT8_TENSOR)
+            raise ValueError(f"{name}: {_AS_UINT8_TENSOR}")
         return _to_tensor_backend(
             name, image, channel_axis, backend, axis=axis, size=size, normalize=normalize, mode=mode, cval=cval
         )
-    _check_backend(backend, name)
+    _backend_exists(backend, name)
     if axis is not None and axis not in (0, 1, -1, -2):
-        raise ValueError(f"axis must be 0 (y, rows), 1 (x, columns) or None (gradient magnitude), got {axis!r}")
+        raise ValueError(f"{name}: axis must be 0 (y, rows), 1 (x, columns) or None (gradient magnitude), got {axis!r}")
     mode = _border.normalize_mode(mode)
-    planes = _Planes(image, channel_axis)
+    planes = _Planes(image, channel_axis, op=name)
     out_dtype = float_dtype_for(planes.dtype)
-    axes = (0, 1) if axis is None else (axis % 2,)
-    seps = [_derivative_kernel(name, a, size, normalize) for a in axes]
-    r = len(seps[0].rows) // 2
-    plan = None
-    if backend in ("auto", "opencv"):
-        plan = _opencv_border_plan(mode, cval, planes, r, r, {"reflect", "mirror", "nearest", "constant"})
-        if plan is None:
-            _no_opencv(backend, "the kernel is wider than the image or cval does not fit the dtype")
-    if axis is None and plan is not None and planes.dtype == np.uint8 and _kernels.uint8_gradient_weights(*seps):
-        from filterkit.filters._backends import int_gradient as _int_gradient  # numba: imported on first use
-
-        result_dtype = np.uint8 if as_uint8 else np.float32
-
-        def magnitude(plane, border_type):  # exact derivatives and the magnitude in one pass
-            return _int_gradient.uint8_gradient_magnitude(plane, seps[0], seps[1], border_type, result_dtype)
-
-        return planes.restore(planes.map_opencv(_with_border(plan, r, r, cval, magnitude), result_dtype))
-    result = _derivative_float(planes, seps, axis, plan, r, mode, cval, out_dtype)
-    return abs_to_uint8(result) if as_uint8 else result
-
-
-def _derivative_float(planes: _Planes, seps, axis, plan, r: int, mode: str, cval: float, out_dtype) -> np.ndarray:
-    """The float derivative (or gradient magnitude) of :func:`_derivative`'s general path."""
-    results = []
-    for sep in seps:
-        if plan is not None:
-            import cv2
-
-            ddepth = _CV_DDEPTH[out_dtype]
-            kx, ky = sep.cols.astype(out_dtype), sep.rows.astype(out_dtype)
-
-            def filt(plane, border_type, kx=kx, ky=ky):
-                return cv2.sepFilter2D(plane, ddepth, kx, ky, borderType=border_type)
-
-            results.append(planes.map_opencv(_with_border(plan, r, r, cval, filt), out_dtype))
-        else:
-            results.append(_scipy_separable(planes.x, sep.rows, sep.cols, mode, cval, out_dtype))
     if axis is not None:
-        return planes.restore(results[0])
-    gy, gx = results
-    if plan is not None:
-        import cv2
-
-        # sqrt(gx^2 + gy^2) in the result dtype, several times faster than np.hypot
-        return planes.restore(cv2.magnitude(gx.reshape(-1, planes.w), gy.reshape(-1, planes.w)).reshape(gx.shape))
-    return planes.restore(np.hypot(gx, gy, out=gx))
+        sep = _derivative_kernel(name, axis % 2, size, normalize)
+        result = _compute(name, planes, size, mode, backend, _DERIVATIVE, sep, mode, cval, out_dtype)
+    else:
+        seps = [_derivative_kernel(name, a, size, normalize) for a in (0, 1)]
+        direct = as_uint8 and planes.dtype == np.uint8  # int_gradient can write the uint8 image itself
+        result = _compute("magnitude", planes, size, mode, backend, _MAGNITUDE, seps, mode, cval,
+                          np.uint8 if direct else out_dtype)
+        if result.dtype == np.uint8:
+            return planes.restore(result)
+    result = planes.restore(result)
+    return abs_to_uint8(result) if as_uint8 else result
 
 
 _DERIVATIVE_DOC = """{title}
@@ -911,9 +584,9 @@ def laplace(
            [ 1., -4.,  1.],
            [ 0.,  1.,  0.]], dtype=float32)
     """
-    if _is_tensor(image):
+    if is_tensor(image):
         if as_uint8:
-            raise ValueError(_AS_UINT8_TENSOR)
+            raise ValueError(f"laplace: {_AS_UINT8_TENSOR}")
         return _to_tensor_backend(
             "laplace", image, channel_axis, backend, neighbours=neighbours, normalize=normalize, mode=mode, cval=cval
         )
@@ -922,3 +595,6 @@ def laplace(
         k = k / k[k > 0].sum()
     result = _correlate(image, k, mode, cval, channel_axis, backend, "laplace")
     return abs_to_uint8(result) if as_uint8 else result
+
+
+laplacian = laplace  # the name OpenCV, kornia and skimage use (filterkit.filters.ops.ALIASES)

@@ -2,14 +2,20 @@
 
 Images are numpy arrays of shape ``(H, W)`` (grey) or ``(H, W, C)`` with
 channels in **RGB(A)** order, dtype ``uint8``, ``uint16`` or ``float32``.
+Grey+alpha stays two channels ``(H, W, 2)``, 8- or 16-bit.
 
 * PNG, JPEG and BMP are decoded and encoded with OpenCV (``cv2.imdecode`` /
-  ``cv2.imencode``): measured faster than Pillow/imageio here and, for
-  decoding, bitwise identical to Pillow.  The header is read first, to
-  check the pixel count (decompression bombs) before anything is decoded:
-  JPEG frame headers directly, anything else (or any unusual JPEG) with Pillow.
+  ``cv2.imencode``).  The header is read first with Pillow's plugin for the
+  format the bytes start with, and the pixel count is checked against
+  ``max_pixels`` before anything is decoded (decompression bombs).  The check
+  is local to the call: Pillow's process-wide ``Image.MAX_IMAGE_PIXELS`` is
+  neither read nor changed, so threads with different limits do not interfere.
+  Grey+alpha PNGs are written by :func:`_encode_grey_alpha_png` (OpenCV writes
+  no two-channel PNG, Pillow no 16-bit one).
 * TIFF goes through tifffile (8/16-bit integer and 32-bit float, written
   losslessly with Deflate compression).
+* The decoder follows the file's content, not its suffix (a JPEG named
+  ``.png`` reads as a JPEG); a suffix is still needed to pick the format.
 * JPEG EXIF orientation is applied on reading (the written file carries no
   metadata, so its pixels must already be upright); no other metadata is kept.
 
@@ -27,9 +33,10 @@ import io
 import logging
 import os
 import re
-import warnings
+import struct
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from filterkit.errors import UserError
 from filterkit.io import atomic as _atomic
@@ -113,70 +120,40 @@ def _check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -
         )
 
 
-# JPEG frame headers (SOF0-SOF15 but DHT, JPG and DAC): precision, height, width, components
-_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-_JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
+def _pillow_plugin(kind: str | None):
+    """Pillow's image-file class for ``kind`` (``"png"``, ``"jpeg"``, ``"bmp"``), else None.
 
-
-def _jpeg_frame(data: bytes) -> tuple[int, int, str] | None:
-    """``(width, height, mode)`` from the markers of a well-formed JPEG before its first scan, else None.
-
-    Walks the marker segments to the frame header (0.01 ms against Pillow's 0.3 ms for a camera
-    JPEG); anything unusual (a zero height, no frame before the scan, a cut header, 2 components)
-    returns None and Pillow reads the header instead, with its messages.
+    The class is called directly rather than through ``Image.open``: that runs
+    Pillow's bomb check against the process-wide ``MAX_IMAGE_PIXELS``, and the
+    limit here is the caller's ``max_pixels``.
     """
-    i, n = 2, len(data)
-    while i + 4 <= n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
-            return None
-        length = int.from_bytes(data[i + 2 : i + 4], "big")
-        if marker in _JPEG_SOF:
-            if length < 8 or i + 10 > n:
-                return None
-            height = int.from_bytes(data[i + 5 : i + 7], "big")
-            width = int.from_bytes(data[i + 7 : i + 9], "big")
-            mode = _JPEG_MODES.get(data[i + 9])
-            return (width, height, mode) if width and height and mode else None
-        if length < 2:
-            return None
-        i += 2 + length
-    return None
+    from PIL import BmpImagePlugin, JpegImagePlugin, PngImagePlugin
+
+    plugins = {
+        "png": PngImagePlugin.PngImageFile,
+        "jpeg": JpegImagePlugin.JpegImageFile,
+        "bmp": BmpImagePlugin.BmpImageFile,
+    }
+    return plugins.get(kind)
 
 
 def _read_header(path: Path, data: bytes, fmt: str, max_pixels: int | None) -> str:
-    """Check the header (nothing decoded yet): the pixel count before decoding; return Pillow's mode string."""
-    frame = _jpeg_frame(data) if fmt == "jpeg" else None
-    if frame is not None:
-        width, height, mode = frame
-        _check_pixels(path, width, height, max_pixels)
-        return mode
-    from PIL import Image, UnidentifiedImageError
+    """Check the header of a PNG/JPEG/BMP file (nothing decoded yet); return the format of its content.
 
-    limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None if max_pixels is None else max(max_pixels, 1)
+    fmt: the format named by the suffix (used in messages).  The pixel count is
+    compared with ``max_pixels`` here, before decoding.
+    """
+    kind = _sniff(data)
+    plugin = _pillow_plugin(kind)
+    if plugin is None:
+        raise _unreadable(path, _header_reason(data, fmt, None))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
-                mode = im.mode
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path}: refused as a possible decompression bomb ({_reason(exc)})") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        with plugin(io.BytesIO(data)) as im:
+            width, height = im.size
+    except Exception as exc:  # noqa: BLE001 - a plugin raises many types for broken headers
         raise _unreadable(path, _header_reason(data, fmt, exc)) from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
     _check_pixels(path, width, height, max_pixels)
-    return mode
+    return kind
 
 
 def _unreadable(path: Path, reason: str) -> ImageError:
@@ -204,59 +181,46 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _header_reason(data: bytes, fmt: str, exc: BaseException) -> str:
-    """Short reason why Pillow could not read the header of ``fmt`` file ``data``."""
-    from PIL import UnidentifiedImageError
+def _header_reason(data: bytes, fmt: str, exc: BaseException | None) -> str:
+    """Short reason why the header of a file named as ``fmt`` could not be read.
 
+    exc: the error of Pillow's plugin for the format the data starts like (None when no plugin was tried).
+    """
     name = fmt.upper()
     found = _sniff(data)
     if found is None:
         return f"not a readable {name} file: no {name} signature"
-    if found != fmt:
+    if found != fmt or exc is None:
         return f"not a readable {name} file: the data starts like a {found.upper()} file"
-    if isinstance(exc, UnidentifiedImageError):  # Pillow hides its format plugin's reason
-        exc = _plugin_error(data, fmt) or exc
     text = _reason(exc)
     if "truncat" in text.lower() or "buffer" in text.lower():  # struct.error on a short read
         return f"truncated {name} header"
-    if isinstance(exc, UnidentifiedImageError):
-        return f"damaged {name} header"
     return f"damaged {name} header: {text}"
 
 
-def _plugin_error(data: bytes, fmt: str) -> BaseException | None:
-    """The exception of Pillow's own ``fmt`` plugin on ``data`` (None if it opens)."""
-    from PIL import BmpImagePlugin, JpegImagePlugin, PngImagePlugin
-
-    plugin = {
-        "png": PngImagePlugin.PngImageFile,
-        "jpeg": JpegImagePlugin.JpegImageFile,
-        "bmp": BmpImagePlugin.BmpImageFile,
-    }[fmt]
-    try:
-        plugin(io.BytesIO(data)).close()
-    except Exception as exc:  # noqa: BLE001 - any plugin error is the reason we report
-        return exc
-    return None
-
-
-def _decode_with_cv2(path: Path, data: bytes, fmt: str, mode: str, bgr: bool):
+def _decode_with_cv2(path: Path, data: bytes, kind: str, bgr: bool):
+    """Decode PNG/JPEG/BMP bytes (``kind``: the content's format) with OpenCV."""
     import cv2
     import numpy as np
 
     # JPEG: ANYCOLOR|ANYDEPTH keeps grey grey and applies EXIF orientation;
     # others: UNCHANGED keeps alpha and 16-bit samples.
-    flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if fmt == "jpeg" else cv2.IMREAD_UNCHANGED
+    flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if kind == "jpeg" else cv2.IMREAD_UNCHANGED
     with _quiet_stderr():
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if image is None:
-        raise _unreadable(path, _pillow_reason(data, fmt))
-    if image.ndim == 3 and image.shape[2] == 4 and mode in ("LA", "La"):
-        if np.array_equal(image[..., 0], image[..., 1]):
-            return np.ascontiguousarray(image[..., [0, 3]])  # grey + alpha stays grey + alpha
+        raise _unreadable(path, _pillow_reason(data, kind))
+    if kind == "png" and _png_colour_type(data) == 4 and image.ndim == 3 and image.shape[2] == 4:
+        # OpenCV expands grey+alpha (8- or 16-bit) to BGRA with B = G = R; keep grey + alpha
+        return np.ascontiguousarray(image[..., [0, 3]])
     if image.ndim == 3 and not bgr:
         image = _swap_red_blue(image)
     return image
+
+
+def _png_colour_type(data: bytes) -> int | None:
+    """The colour type in a PNG's IHDR chunk (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA), else None."""
+    return data[25] if len(data) > 25 and data[12:16] == b"IHDR" else None
 
 
 def _swap_red_blue(image):
@@ -268,13 +232,11 @@ def _swap_red_blue(image):
     return image
 
 
-def _pillow_reason(data: bytes, fmt: str) -> str:
-    """Why Pillow cannot decode ``data`` (used only after OpenCV failed), e.g. ``"truncated PNG data"``."""
-    from PIL import Image
-
-    name = fmt.upper()
+def _pillow_reason(data: bytes, kind: str) -> str:
+    """Why Pillow cannot decode ``kind`` data (used only after OpenCV failed), e.g. ``"truncated PNG data"``."""
+    name = kind.upper()
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with _pillow_plugin(kind)(io.BytesIO(data)) as im:
             im.load()
     except Exception as exc:  # noqa: BLE001 - any decoder error is the reason we report
         text = _reason(exc)
@@ -378,11 +340,11 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
         raise _unreadable(path, exc.strerror or _reason(exc)) from None
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
-    if fmt == "tiff":
+    if _sniff(data) == "tiff":
         image = _check_array(path, _read_tiff(path, data, max_pixels))
         return _swap_red_blue(image) if bgr else image
-    mode = _read_header(path, data, fmt, max_pixels)
-    return _check_array(path, _decode_with_cv2(path, data, fmt, mode, bgr))
+    kind = _read_header(path, data, fmt, max_pixels)
+    return _check_array(path, _decode_with_cv2(path, data, kind, bgr))
 
 
 def encode_image(
@@ -422,13 +384,9 @@ def encode_image(
     if fmt == "jpeg" and channels not in (1, 3):
         raise ImageError(f"{path}: JPEG cannot store {channels} channels (alpha); use --format png or tiff")
     if channels == 2:
-        if fmt != "png" or image.dtype != np.uint8:
-            raise ImageError(f"{path}: grey+alpha {image.dtype} cannot be written as {fmt.upper()}; use --format tiff")
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(image, "LA").save(buf, format="PNG", compress_level=1)
-        return buf.getvalue()
+        if fmt != "png":
+            raise ImageError(f"{path}: grey+alpha cannot be written as {fmt.upper()}; use --format png or tiff")
+        return _encode_grey_alpha_png(image)
 
     import cv2
 
@@ -439,6 +397,23 @@ def encode_image(
     if not ok:  # pragma: no cover - OpenCV reports failure without a reason
         raise ImageError(f"{path}: OpenCV could not encode the image as {fmt.upper()}")
     return encoded.tobytes()
+
+
+def _encode_grey_alpha_png(image) -> bytes:
+    """PNG bytes (colour type 4, 8- or 16-bit, no row filters, zlib level 1) of a ``(H, W, 2)`` array."""
+    import numpy as np
+
+    height, width = image.shape[:2]
+    depth = 8 * image.dtype.itemsize
+    rows = np.ascontiguousarray(image, dtype=image.dtype.newbyteorder(">")).reshape(height, -1).view(np.uint8)
+    raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1)  # filter type 0 before each row
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, depth, 4, 0, 0, 0)
+    pixels = zlib.compress(raw.tobytes(), 1)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def write_image(path: str | os.PathLike, image, fmt: str | None = None, quality: int = 95) -> Path:

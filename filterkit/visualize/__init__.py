@@ -13,10 +13,10 @@ module         public API
 ``saliency``   saliency_maps, input_gradient, smoothgrad, integrated_gradients
 ``dream``      deep_dream (DreamConfig)
 ``style``      synthesize (StyleConfig), RandomFilterFeatures, ModelFeatures, gram_matrix
-``digits``     train_digits_cnn: a lecture-CNN checkpoint to look at
 =============  ==============================================================
 
-The command line is ``filterkit visualize`` (see ``docs/visualize.md``).
+The command line is ``filterkit visualize`` (see ``docs/visualize.md``); a digits checkpoint to look
+at comes from :func:`filterkit.apps.digits.train.train`.
 Names are imported lazily, so ``import filterkit.visualize.config`` stays free of torch.
 The function ``maximize`` shares its module's name: import it as
 ``from filterkit.visualize.maximize import maximize``.
@@ -32,7 +32,6 @@ _EXPORTS = {
     "Target": "maximize", "MaximizeConfig": "config", "saliency_maps": "saliency",
     "deep_dream": "dream", "DreamConfig": "config", "synthesize": "style", "StyleConfig": "config",
     "RandomFilterFeatures": "style", "ModelFeatures": "style", "gram_matrix": "style",
-    "train_digits_cnn": "digits",
 }
 __all__ = sorted(_EXPORTS)
 

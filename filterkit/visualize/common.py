@@ -39,7 +39,6 @@ __all__ = [
     "load_model",
     "plot_panels",
     "to_uint8",
-    "write_png",
 ]
 
 #: Layer name meaning "the model's final output".
@@ -298,20 +297,13 @@ def resize(x: torch.Tensor, size: tuple[int, int] | int) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, C, H, W)``; kernel :func:`filterkit.filters.kernels.gaussian_1d`, reflect border."""
-    import torch.nn.functional as F
-
-    from filterkit.filters.kernels import gaussian_1d
+    """Gaussian blur of ``(N, C, H, W)``: :func:`filterkit.filters.tensor.gaussian` with a mirror border
+    (torch's "reflect" padding: the edge sample is not repeated); ``sigma <= 0`` returns ``x``."""
+    from filterkit.filters.tensor import gaussian
 
     if sigma <= 0:
         return x
-    g = torch.as_tensor(gaussian_1d(sigma), dtype=x.dtype, device=x.device)
-    r = len(g) // 2
-    c = x.shape[1]
-    pad_mode = "reflect" if min(x.shape[-2:]) > r else "replicate"
-    x = F.pad(x, (r, r, r, r), mode=pad_mode)
-    x = F.conv2d(x, g.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(x, g.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+    return gaussian(x, sigma, mode="mirror")
 
 
 def to_uint8(x: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -320,13 +312,6 @@ def to_uint8(x: torch.Tensor | np.ndarray) -> np.ndarray:
     if a.ndim == 3:
         a = a[0] if a.shape[0] == 1 else np.moveaxis(a, 0, -1)
     return np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
-
-
-def write_png(path: str | os.PathLike, x: torch.Tensor | np.ndarray) -> Path:
-    """Write pixels in [0, 1] (``(C, H, W)`` or ``(H, W)``) as an 8-bit PNG, atomically."""
-    from filterkit.io import write_image
-
-    return write_image(Path(path), to_uint8(x), fmt="png")
 
 
 def figure_to_png(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
@@ -366,7 +351,8 @@ def plot_panels(panels: Sequence[tuple[Any, str]], path: str | os.PathLike, titl
 
 
 def check_outputs(paths: Sequence[str | os.PathLike | None], force: bool) -> None:
-    """:class:`UserError` when an output exists and ``force`` is off (no silent overwrite)."""
+    """:class:`UserError` when an output exists and ``force`` is off (:func:`filterkit.io.refuse_overwrite`)."""
+    from filterkit.io import refuse_overwrite
+
     for p in paths:
-        if p is not None and Path(p).exists() and not force:
-            raise UserError(f"{p}: already exists (use --force to overwrite)")
+        refuse_overwrite(p, force)

@@ -1,16 +1,21 @@
-"""filterkit.batch.dask_cluster: ``filterkit filter --scheduler`` on a local Dask cluster equals the local run.
+"""filterkit.batch.dask_cluster: ``filterkit filter --scheduler`` on a Dask cluster equals the local run.
 
-One LocalCluster (2 worker processes on loopback, 1 thread each) serves the
+One LocalCluster (2 worker processes on loopback, 1 thread each) serves most of the
 module; a worker is killed in the middle of a batch and the output folder must
 still hold every expected file once, with the local run's bytes, and no
-temporary ``.part`` files.
+temporary ``.part`` files.  One test starts a real ``dask scheduler`` and ``dask worker``
+as separate processes and runs the installed ``filterkit`` console script against them.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +24,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from filterkit.cli import main  # noqa: E402
-from filterkit.cli.filter import FilterSpec, process_file  # noqa: E402
+from filterkit.batch import FilterSpec, process_file  # noqa: E402
 from filterkit.batch.dask_cluster import filter_files, map_files, remove_partial_files, scheduler_address  # noqa: E402
 from filterkit.errors import UserError  # noqa: E402
 from filterkit.io import write_image  # noqa: E402
@@ -56,7 +61,7 @@ def test_cli_on_cluster_writes_the_bytes_of_a_local_run(tmp_path, cluster, capsy
     src = tmp_path / "in"
     _make_images(src, 12)
     (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    options = ["--op", "gaussian", "--sigma", "1.5", "--mode", "mirror", "--no-progress"]
+    options = ["--op", "gaussian", "--sigma", "1.5", "--mode", "mirror", "--quiet"]
     assert main(["filter", str(src), "-o", str(tmp_path / "local"), *options]) == 1
     local_err = capsys.readouterr().err
     address = lc.scheduler_address.replace("tcp://", "dask://")
@@ -133,7 +138,7 @@ def test_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(fdist, "CONNECT_TIMEOUT_S", 1)
     src = tmp_path / "in"
     _make_images(src, 1)
-    code = main(["filter", str(src), "-o", str(tmp_path / "out"), "--op", "mean", "--no-progress",
+    code = main(["filter", str(src), "-o", str(tmp_path / "out"), "--op", "mean", "--quiet",
                  "--scheduler", "dask://127.0.0.1:9"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2
@@ -186,3 +191,89 @@ def test_default_batch_follows_the_local_pool_rule():
     assert default_batch(2000, 2) == 32
     assert default_batch(800, 4) == 25
     assert default_batch(5, 0) == 1
+
+
+# ---------------------------------------------------------------- a real scheduler and worker, as a user runs them
+
+
+def _start(cmd: list[str], log: Path) -> subprocess.Popen:
+    with open(log, "wb") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)  # its own session: the worker's nanny and worker process too
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+@pytest.fixture()
+def real_cluster(tmp_path):
+    """``dask scheduler`` and one ``dask worker`` on 127.0.0.1; yields the scheduler's tcp:// address."""
+    dask_cli = shutil.which("dask")
+    if dask_cli is None:
+        pytest.skip("the dask command is not installed")
+    sched_file = tmp_path / "scheduler.json"
+    procs = [_start([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--scheduler-file", str(sched_file)], tmp_path / "scheduler.log")]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline and procs[0].poll() is None:
+            time.sleep(0.1)
+        if not sched_file.exists():
+            pytest.fail("dask scheduler did not start:\n" + (tmp_path / "scheduler.log").read_text())
+        import json
+
+        address = json.loads(sched_file.read_text())["address"]
+        procs.append(_start([dask_cli, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                             "--host", "127.0.0.1"], tmp_path / "worker.log"))
+        yield address
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+@pytest.mark.skipif(shutil.which("filterkit") is None, reason="console script not installed")
+def test_console_script_against_a_real_dask_scheduler_and_worker(tmp_path, real_cluster):
+    """Issue 19: the CLI's own client is not Dask's default client; this crashed with 'No clients found'."""
+    src = tmp_path / "in"
+    sources = _make_images(src, 5, seed=4)
+    spec = FilterSpec(op="median", size=3)
+    for s in sources:
+        assert process_file(s, tmp_path / "local" / s.name, spec) == ("done", None)
+    address = real_cluster.replace("tcp://", "dask://")
+    cmd = ["filterkit", "filter", str(src), "-o", str(tmp_path / "out"), "--op", "median", "--quiet",
+           "--scheduler", address]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "5 written, 0 failed" in proc.stdout and "1 Dask worker)" in proc.stdout
+    assert _files(tmp_path / "out") == _files(tmp_path / "local")
+
+
+def test_docs_python_snippet_runs_as_a_script(tmp_path):
+    """The Python example of docs/scale.md, run as a script (it starts worker processes: needs __main__)."""
+    doc = Path(__file__).resolve().parents[2] / "docs" / "scale.md"
+    text = doc.read_text()
+    start = text.index("```python\nfrom pathlib import Path\nfrom distributed")
+    snippet = text[start + len("```python\n"): text.index("```", start + 10)]
+    assert 'if __name__ == "__main__":' in snippet
+    _make_images(tmp_path / "scans", 3, seed=5)
+    script = tmp_path / "snippet.py"
+    script.write_text(snippet)
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("3 written")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img000.png", "img001.png", "img002.png"]
+
+
+def test_batch_imports_nothing_from_the_cli():
+    code = ("import sys, filterkit.batch, filterkit.batch.dask_cluster\n"
+            "print(sorted(m for m in sys.modules if m.startswith('filterkit.cli')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

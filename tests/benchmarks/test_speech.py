@@ -16,12 +16,12 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "speech.py"
 
 
 def test_model_size_adds_the_cepstral_head():
-    from filterkit.apps.speech.pipeline import TrainSettings
+    from filterkit.apps.speech.config import SpeechConfig
 
     bench = load_benchmark("speech")
     options = {"filters": [16, 16], "stride_t": 2, "k_t": [20, 4]}
-    cnn = bench.model_size(TrainSettings(model="trad-fpool3", model_options=options), 10)
-    mixed = bench.model_size(TrainSettings(model="trad-fpool3", model_options=options, cepstral_mix=0.5), 10)
+    cnn = bench.model_size(SpeechConfig(model="trad-fpool3", model_options=options), 10)
+    mixed = bench.model_size(SpeechConfig(model="trad-fpool3", model_options=options, mix=0.5), 10)
     assert (cnn["params"], cnn["macs"]) == (28_682, 748_400)
     assert mixed["cepstral_params"] == 52 * 2 + 52 * 10 + 10
     assert mixed["cepstral_macs"] == 101 * 13 * (40 + 9) + 52 + 520  # one second: 101 frames of 10 ms
@@ -41,11 +41,11 @@ def test_benchmark_runs_on_fsdd_named_tones(tmp_path):
                 sf.write(data / f"{digit}_{speaker}_{take}.wav", (0.5 * w).astype(np.float32), 8000)
     out = tmp_path / "bench.json"
     done = subprocess.run([sys.executable, str(SCRIPT), "--data", str(data), "--models", "fstack", "--seeds", "1",
-                           "--epochs", "2", "--jobs", "1", "--cepstral-mix", "0.5", "--json", str(out)],
+                           "--epochs", "2", "--jobs", "1", "--mix", "0.5", "--json", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(out.read_text())
     entry = report["models"]["fstack"]
-    assert report["cepstral_mix"] == 0.5 and entry["settings"]["cepstral_mix"] == 0.5
+    assert report["mix"] == 0.5 and entry["config"]["mix"] == 0.5
     assert 0 <= entry["official"]["mean"] <= 1 and {f["speaker"] for f in entry["loso"]["folds"]} == {"ann", "bob"}
     assert entry["cepstral_params"] > 0 and "fstack" in done.stdout

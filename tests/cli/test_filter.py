@@ -1,12 +1,18 @@
-"""``filterkit filter``: pixels equal to the Python API, folders, skipping, atomic writes, bad files."""
+"""``filterkit filter``: pixels equal to the Python API, folders, skipping, atomic writes, bad files.
+
+Pixel checks call ``main([...])`` in this process (many small runs); everything a user sees (messages,
+exit status, files left behind) runs the installed ``filterkit`` console script in a subprocess.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
-import sys
+import time
 
 import numpy as np
 import pytest
@@ -29,7 +35,17 @@ def _grey(rng, shape=(37, 45)):
 
 
 def _run(*argv) -> int:
-    return main(["filter", *map(str, argv), "--no-progress"])
+    return main(["filter", *map(str, argv), "--quiet"])
+
+
+needs_script = pytest.mark.skipif(shutil.which("filterkit") is None, reason="console script not installed")
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _cli(*argv, timeout: float = 60, cwd=None) -> subprocess.CompletedProcess:
+    """Run the installed ``filterkit filter`` console script."""
+    cmd = ["filterkit", "filter", *map(str, argv)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=timeout, cwd=cwd)
 
 
 def _expected(image, op, **kw):
@@ -115,17 +131,19 @@ def _tree(root: pathlib.Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-def test_folder_structure_recursive_and_non_images_ignored(tmp_path, rng, capsys):
+@needs_script
+def test_folder_structure_recursive_and_non_images_ignored(tmp_path, rng):
     src = tmp_path / "scans"
     for rel in ["a.png", "sub/b.png", "sub/deeper/c.bmp", "sub/C.JPG"]:
         write_image(src / rel, _grey(rng))
     (src / "notes.txt").write_text("not an image")
-    (src / ".hidden.png").write_bytes(b"half")  # e.g. a leftover temporary file
-    assert _run(src, "-o", tmp_path / "flat", "--op", "mean") == 0
+    (src / ".hidden.png").write_bytes(b"half")  # e.g. a user's hidden file
+    assert _cli(src, "-o", tmp_path / "flat", "--op", "mean").returncode == 0
     assert _tree(tmp_path / "flat") == ["a.png"]
-    assert _run(src, "-o", tmp_path / "edges", "--op", "sobel", "--recursive") == 0
+    proc = _cli(src, "-o", tmp_path / "edges", "--op", "sobel", "--recursive")
+    assert proc.returncode == 0, proc.stderr
     assert _tree(tmp_path / "edges") == ["a.png", "sub/C.JPG", "sub/b.png", "sub/deeper/c.bmp"]
-    assert "4 written" in capsys.readouterr().out
+    assert "4 written" in proc.stdout
 
 
 def test_glob_patterns_keep_structure_below_the_fixed_part(tmp_path, rng):
@@ -139,19 +157,34 @@ def test_glob_patterns_keep_structure_below_the_fixed_part(tmp_path, rng):
     assert _run(f"{src}/*.jpg", "-o", tmp_path / "o3", "--op", "median") == 2  # matches nothing
 
 
-def test_no_overwrite_without_force_and_rerun_skips(tmp_path, rng, capsys):
+@needs_script
+def test_symlink_loops_do_not_hang_globs_or_recursive_scans(tmp_path, rng):
+    tree = tmp_path / "t"
+    write_image(tree / "a.png", _grey(rng))
+    write_image(tree / "sub" / "b.png", _grey(rng))
+    (tree / "sub" / "loop").symlink_to(tree, target_is_directory=True)  # t/sub/loop -> t
+    (tree / "self").symlink_to(".", target_is_directory=True)  # t/self -> t
+    proc = _cli(f"{tree}/**/*.png", "-o", tmp_path / "o1", "--op", "median", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert _tree(tmp_path / "o1") == ["a.png", "sub/b.png"]  # symlinked folders are not entered
+    proc = _cli(tree, "-r", "-o", tmp_path / "o2", "--op", "median", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert _tree(tmp_path / "o2") == ["a.png", "sub/b.png"]
+
+
+@needs_script
+def test_no_overwrite_without_force_and_rerun_skips(tmp_path, rng):
     for name in ["a.png", "b.png", "c.png"]:
         write_image(tmp_path / "in" / name, _grey(rng))
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.png").write_bytes(b"precious")
-    assert _run(tmp_path / "in", "-o", out, "--op", "median") == 0
-    assert (out / "a.png").read_bytes() == b"precious"
-    assert "2 written, 1 skipped (output exists; --force overwrites)" in capsys.readouterr().out
-    assert _run(tmp_path / "in", "-o", out, "--op", "median") == 0
-    assert "0 written, 3 skipped" in capsys.readouterr().out
-    assert _run(tmp_path / "in", "-o", out, "--op", "median", "--force") == 0
-    assert "3 written" in capsys.readouterr().out
+    proc = _cli(tmp_path / "in", "-o", out, "--op", "median")
+    assert proc.returncode == 0 and (out / "a.png").read_bytes() == b"precious"
+    assert "2 written, 1 skipped (output exists; --force overwrites)" in proc.stdout
+    assert "0 written, 3 skipped" in _cli(tmp_path / "in", "-o", out, "--op", "median").stdout
+    proc = _cli(tmp_path / "in", "-o", out, "--op", "median", "--force")
+    assert proc.returncode == 0 and "3 written" in proc.stdout
     np.testing.assert_array_equal(
         read_image(out / "a.png"), fk.median(read_image(tmp_path / "in" / "a.png"), size=3)
     )
@@ -172,7 +205,51 @@ def test_failure_mid_write_leaves_no_partial_file(tmp_path, rng, monkeypatch, fa
     assert _tree(tmp_path / "out") == []  # neither the output nor a temporary file
 
 
-def test_bad_files_reported_once_batch_continues(tmp_path, rng, capsys):
+@needs_script
+def test_stale_temporaries_of_an_interrupted_run_are_removed(tmp_path, rng):
+    for name in ["a.png", "sub/b.png"]:
+        write_image(tmp_path / "in" / name, _grey(rng))
+    stale = [tmp_path / "out" / ".a.x1y2z3.part.png", tmp_path / "out" / "sub" / ".b.q9.part.png"]
+    for p in stale:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"half an image")
+    proc = _cli(tmp_path / "in", "-r", "-o", tmp_path / "out", "--op", "mean")
+    assert proc.returncode == 0, proc.stderr
+    assert "2 stale temporary files of an interrupted run removed" in proc.stdout
+    assert _tree(tmp_path / "out") == ["a.png", "sub/b.png"]
+
+
+@needs_script
+def test_sigint_then_rerun_leaves_every_output_and_no_part_file(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    rng = np.random.default_rng(1)
+    for i in range(120):
+        write_image(src / f"{i:03d}.png", rng.integers(0, 256, (160, 160, 3), dtype=np.uint8))
+    cmd = ["filterkit", "filter", str(src), "-o", str(out), "--op", "median", "--size", "7", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.is_dir() and any(p.suffix == ".png" and not p.name.startswith(".") for p in out.iterdir()):
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode in (0, 130), err  # 0: it finished before the signal arrived
+    assert "Traceback" not in err
+    rerun = _cli(src, "-o", out, "--op", "median", "--size", "7", "--jobs", "2", timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in src.iterdir())  # no .part files
+    expected = fk.median(read_image(src / "119.png"), size=7, channel_axis=-1)
+    np.testing.assert_array_equal(read_image(out / "119.png"), expected)
+
+
+@needs_script
+def test_bad_files_reported_once_batch_continues(tmp_path, rng):
     src = tmp_path / "in"
     write_image(src / "good.png", _grey(rng))
     write_image(src / "big.png", _grey(rng, (100, 100)))
@@ -183,28 +260,30 @@ def test_bad_files_reported_once_batch_continues(tmp_path, rng, capsys):
     import tifffile
 
     tifffile.imwrite(src / "int32.tif", np.ones((8, 8), np.int32))
-    rc = _run(src, "-o", tmp_path / "out", "--op", "median", "--max-pixels", "5000")
-    captured = capsys.readouterr()
-    assert rc == 1
+    proc = _cli(src, "-o", tmp_path / "out", "--op", "median", "--max-pixels", "5000")
+    assert proc.returncode == 1
     assert _tree(tmp_path / "out") == ["good.png"]
-    lines = [line for line in captured.err.splitlines() if line]
-    assert len(lines) == 5 and all(line.startswith("filterkit: ") for line in lines)
+    lines = [line for line in proc.stderr.splitlines() if line]
+    assert len(lines) == 5 and all(line.startswith("filterkit: ") for line in lines), lines
     reasons = {"truncated.png": "truncated", "text.png": "not a readable PNG", "empty.png": "empty file",
                "big.png": "exceeds the limit of 5,000", "int32.tif": "unsupported pixel type int32"}  # fmt: skip
     for name, reason in reasons.items():
         assert any(name in line and reason in line for line in lines), (name, lines)
-    assert "1 written, 5 failed" in captured.out
-    assert "Traceback" not in captured.err
+    assert "1 written, 5 failed" in proc.stdout
+    assert "Traceback" not in proc.stderr
 
 
-def test_named_non_image_file_is_an_error_but_others_run(tmp_path, rng, capsys):
+@needs_script
+def test_named_non_image_file_is_an_error_but_others_run(tmp_path, rng):
     write_image(tmp_path / "a.png", _grey(rng))
     (tmp_path / "notes.txt").write_text("x")
-    assert _run(tmp_path / "a.png", tmp_path / "notes.txt", "-o", tmp_path / "out", "--op", "median") == 1
-    assert "notes.txt: not an image file name" in capsys.readouterr().err
+    proc = _cli(tmp_path / "a.png", tmp_path / "notes.txt", "-o", tmp_path / "out", "--op", "median")
+    assert proc.returncode == 1
+    assert "notes.txt: not an image file name" in proc.stderr
     assert (tmp_path / "out" / "a.png").exists()
 
 
+@needs_script
 @pytest.mark.parametrize(
     "setup, argv_tail, message",
     [
@@ -213,12 +292,20 @@ def test_named_non_image_file_is_an_error_but_others_run(tmp_path, rng, capsys):
         ("two", ["two", "--format", "png"], "would both be written to"),
         ("one", ["one", "--op", "mean", "--sigma", "2"], "--sigma applies to --op gaussian only"),
         ("one", ["one", "--size", "4"], "--size must be a positive odd number"),
+        ("one", ["one", "--size", "2147483649"], "--size: 2147483649 is out of range (>= 1 and <= 4097)"),
+        ("one", ["one", "--op", "gaussian", "--sigma", "1e6"], "--sigma: 1e6 is out of range"),
         ("one", ["one", "--mode", "bogus"], "unknown border mode"),
         ("one", ["one", "--float", "--format", "png"], "--float writes 32-bit float TIFF"),
+        ("one", ["one", "--cval", "nan"], "--cval: expected a finite number, got 'nan'"),
+        ("one", ["one", "--op", "sobel", "--gain", "nan"], "--gain: nan is out of range (> 0, finite)"),
+        ("one", ["one", "--jobs", "1000"], "--jobs: 1000 is out of range (>= 1 and <= "),
+        ("one", ["one", "--quality", "0"], "--quality: 0 is out of range (>= 1 and <= 100)"),
+        ("one", ["one", "--op", "bogus"], "unknown op 'bogus'"),
+        ("two", ["two", "-o", "result.png"], "looks like an image file name"),
+        ("one", ["one", "-o", "one"], "the output folder is the input folder"),
     ],
 )
-def test_usage_mistakes_exit_2_with_one_line(tmp_path, rng, capsys, monkeypatch, setup, argv_tail, message):
-    monkeypatch.chdir(tmp_path)
+def test_usage_mistakes_exit_2_with_one_line(tmp_path, rng, setup, argv_tail, message):
     if setup == "empty":
         (tmp_path / "empty").mkdir()
         (tmp_path / "empty" / "readme.txt").write_text("x")
@@ -227,11 +314,13 @@ def test_usage_mistakes_exit_2_with_one_line(tmp_path, rng, capsys, monkeypatch,
         write_image(tmp_path / "two" / "a.bmp", _grey(rng))
     elif setup == "one":
         write_image(tmp_path / "one" / "a.png", _grey(rng))
-    argv = ["filter", *argv_tail, "-o", "out"] + ([] if "--op" in argv_tail else ["--op", "median"])
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1, err
-    assert not (tmp_path / "out").exists() or _tree(tmp_path / "out") == []
+    argv = [*argv_tail] + ([] if "-o" in argv_tail else ["-o", "out"])
+    argv += [] if "--op" in argv_tail else ["--op", "median"]
+    before = _tree(tmp_path)
+    proc = _cli(*argv, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert _tree(tmp_path) == before and not (tmp_path / "result.png").exists()
 
 
 def test_output_inside_the_input_folder_is_not_read_back(tmp_path, rng, capsys):
@@ -264,26 +353,30 @@ def test_torch_backend_on_cpu_matches_numpy(tmp_path, rng, op):
         np.testing.assert_array_equal(a, b)
 
 
-def test_help_exits_0_and_explains_every_option(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["filter", "--help"])
-    assert info.value.code == 0
-    text = capsys.readouterr().out
+@needs_script
+def test_help_exits_0_and_explains_every_option():
+    proc = subprocess.run(["filterkit", "filter", "--help"], capture_output=True, text=True, env=ENV, timeout=60)
+    assert proc.returncode == 0
     for option in ("--op", "--size", "--sigma", "--mode", "--cval", "--scale", "--gain", "--float", "--format",
                    "--quality", "--recursive", "--force", "--jobs", "--max-pixels", "--backend", "--device",
-                   "--no-progress", "Alpha is kept untouched", "lossy"):  # fmt: skip
-        assert option in text, option
+                   "--quiet", "--json", "--out", "Alpha is kept untouched", "lossy"):  # fmt: skip
+        assert option in proc.stdout, option
 
 
-@pytest.mark.skipif(shutil.which("filterkit") is None, reason="console script not installed")
-def test_console_script_on_the_samples_folder(tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = ["filterkit", "filter", str(SAMPLES), "-o", str(tmp_path / "out"), "--op", "median", "--size", "3"]
-    proc = subprocess.run(cmd + ["--jobs", "2"], capture_output=True, text=True, env=env, timeout=120)
+@needs_script
+def test_console_script_on_the_samples_folder_with_json(tmp_path):
+    out = tmp_path / "out"
+    proc = _cli(SAMPLES, "-o", out, "--op", "median", "--size", "3", "--jobs", "2", "--json", tmp_path / "r.json",
+                timeout=120)
     assert proc.returncode == 0, proc.stderr
     images = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg", ".tif"))
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == images
+    assert sorted(p.name for p in out.iterdir()) == images
     assert "non-image files ignored" in proc.stdout and proc.stderr == ""
     sp = read_image(SAMPLES / "camera_saltpepper.png")
-    np.testing.assert_array_equal(read_image(tmp_path / "out" / "camera_saltpepper.png"), fk.median(sp, size=3))
-    assert sys.executable  # the script ran in a separate process
+    np.testing.assert_array_equal(read_image(out / "camera_saltpepper.png"), fk.median(sp, size=3))
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["written"] == len(images) and report["failed"] == [] and "environment" in report
+    again = _cli(SAMPLES, "-o", out, "--op", "median", "--json", tmp_path / "r.json")
+    assert again.returncode == 2 and "r.json: already exists (use --force to overwrite)" in again.stderr
+    to_stdout = _cli(SAMPLES, "-o", out, "--op", "median", "--json", "-")
+    assert json.loads(to_stdout.stdout)["skipped"] == len(images)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -10,6 +13,14 @@ import pytest
 from filterkit.cli import main
 from filterkit.cli.kernel import integer_form
 from filterkit.filters.kernels import gaussian, kernel_names
+
+
+needs_script = pytest.mark.skipif(shutil.which("filterkit") is None, reason="console script not installed")
+
+
+def _cli(*argv) -> subprocess.CompletedProcess:
+    return subprocess.run(["filterkit", "kernel", *map(str, argv)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 def _rows_after(text: str, header_start: str) -> list[list[str]]:
@@ -58,38 +69,46 @@ def test_list_and_aliases(capsys):
     assert "laplacian4 3x3" in capsys.readouterr().out
 
 
+@needs_script
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["kernel", "sobel"], "did you mean sobel_x or sobel_y"),
-        (["kernel", "mean", "--sigma", "1"], "--sigma applies to the gaussian kernel only"),
-        (["kernel", "laplacian8", "--size", "5"], "--size does not apply"),
-        (["kernel", "box", "--size", "4"], "odd"),
-        (["kernel"], "give a kernel NAME"),
+        (["sobel"], "did you mean sobel_x or sobel_y"),
+        (["mean", "--sigma", "1"], "--sigma applies to the gaussian kernel only"),
+        (["laplacian8", "--size", "5"], "--size does not apply"),
+        (["box", "--size", "4"], "odd"),
+        (["box", "--size", "2147483649"], "--size: 2147483649 is out of range (>= 1 and <= 99)"),
+        (["gaussian", "--sigma", "1e9"], "--sigma: 1e9 is out of range"),
+        (["gaussian", "--sigma", "nan"], "--sigma: nan is out of range"),
+        (["gaussian", "--sigma", "10", "--truncate", "10"], "larger than the 99x99"),
+        ([], "give a kernel NAME"),
     ],
 )
-def test_mistakes_are_one_line_errors(capsys, argv, message):
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and err.startswith("filterkit: error:")
+def test_mistakes_are_one_line_errors(argv, message):
+    proc = _cli(*argv)
+    assert proc.returncode == 2
+    assert message in proc.stderr and proc.stderr.count("\n") == 1 and proc.stderr.startswith("filterkit")
 
 
-def test_plot_and_json(tmp_path, capsys):
+@needs_script
+def test_plot_and_json(tmp_path):
     png, js = tmp_path / "k.png", tmp_path / "k.json"
-    assert main(["kernel", "gaussian", "--size", "3", "--plot", str(png), "--json", str(js)]) == 0
+    proc = _cli("gaussian", "--size", "3", "--plot", png, "--json", js)
+    assert proc.returncode == 0, proc.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = json.loads(js.read_text())
     np.testing.assert_allclose(report["kernel"], gaussian(size=3))
-    assert report["textbook_integer"]["divisor"] == 16
-    assert main(["kernel", "box", "--plot", str(png)]) == 2  # no silent overwrite
-    assert "exists; use --force" in capsys.readouterr().err
-    assert main(["kernel", "box", "--plot", str(png), "--force"]) == 0
+    assert report["textbook_integer"]["divisor"] == 16 and "environment" in report
+    proc = _cli("box", "--plot", png)  # no silent overwrite
+    assert proc.returncode == 2 and f"{png}: already exists (use --force to overwrite)" in proc.stderr
+    assert _cli("box", "--plot", png, "--force").returncode == 0
+    to_stdout = _cli("sobel_x", "--json", "-")
+    assert json.loads(to_stdout.stdout)["kernel"][0] == [-1, 0, 1] and "sobel_x 3x3" in to_stdout.stderr
 
 
-def test_help_exits_0(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["kernel", "--help"])
-    assert info.value.code == 0
-    help_text = capsys.readouterr().out
+@needs_script
+def test_help_exits_0():
+    proc = subprocess.run(["filterkit", "kernel", "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
     for option in ("--size", "--sigma", "--truncate", "--plot", "--json", "--list", "--force"):
-        assert option in help_text
+        assert option in proc.stdout

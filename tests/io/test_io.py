@@ -239,33 +239,6 @@ def _jpeg(image: np.ndarray, **options) -> bytes:
     return buf.getvalue()
 
 
-def test_jpeg_frame_header_agrees_with_pillow():
-    from filterkit.io.images import _jpeg_frame
-
-    rng = np.random.default_rng(4)
-    rgb = rng.integers(0, 256, (37, 61, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    cases = [
-        _jpeg(rgb),
-        _jpeg(rgb[..., 0]),
-        _jpeg(rgb, progressive=True),
-        _jpeg(rgb, exif=exif.tobytes(), icc_profile=bytes(3000)),
-        _jpeg(rgb, subsampling=0),
-    ]
-    cmyk = io.BytesIO()
-    Image.fromarray(rgb).convert("CMYK").save(cmyk, format="JPEG")
-    cases.append(cmyk.getvalue())
-    cases.append(cases[0][:2] + b"\xff\xff" + cases[0][2:])  # a fill byte before a marker
-    for data in cases:
-        with Image.open(io.BytesIO(data)) as im:
-            assert _jpeg_frame(data) == (*im.size, im.mode)
-    cut = cases[0][: cases[0].index(b"\xff\xc0") + 6]  # inside the frame header
-    assert _jpeg_frame(cut) is None and _jpeg_frame(cases[0][:2]) is None
-    assert _jpeg_frame(b"\xff\xd8\xff\xda" + bytes(20)) is None  # a scan before any frame header
-    assert _jpeg_frame(b"\xff\xd8\x00\x00" + bytes(20)) is None  # not a marker
-
-
 def test_jpeg_pixel_limit_checked_before_decoding(tmp_path):
     (tmp_path / "a.jpg").write_bytes(_jpeg(np.zeros((30, 40, 3), np.uint8)))
     assert read_image(tmp_path / "a.jpg", max_pixels=1200).shape == (30, 40, 3)
@@ -278,12 +251,77 @@ def test_pixel_limit_checked_before_decoding(tmp_path):
     assert read_image(tmp_path / "a.png", max_pixels=1200).shape == (30, 40)
     with pytest.raises(ImageError, match="1,200 pixels exceeds the limit of 1,199"):
         read_image(tmp_path / "a.png", max_pixels=1199)
-    with pytest.raises(ImageError, match="a.png: refused as a possible decompression bomb"):
-        read_image(tmp_path / "a.png", max_pixels=100)  # Pillow's own DecompressionBombError (over 2x)
+    with pytest.raises(ImageError, match="a.png: 40x30 = 1,200 pixels exceeds the limit of 100 .*decompression bomb"):
+        read_image(tmp_path / "a.png", max_pixels=100)  # far over: still our message, not Pillow's
     write_image(tmp_path / "t.tif", np.zeros((30, 40), np.uint16))
     with pytest.raises(ImageError, match="decompression bomb"):
         read_image(tmp_path / "t.tif", max_pixels=100)
     assert DEFAULT_MAX_PIXELS == 2 * Image.MAX_IMAGE_PIXELS  # where Pillow raises; its setting is left alone
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp"])
+def test_pillow_global_limit_neither_read_nor_changed(tmp_path, monkeypatch, suffix):
+    path = write_image(tmp_path / f"a{suffix}", np.zeros((30, 40, 3), np.uint8))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # Pillow itself would refuse (over 2x)
+    assert read_image(path, max_pixels=None).shape == (30, 40, 3)
+    assert read_image(path, max_pixels=1200).shape == (30, 40, 3)
+    with pytest.raises(ImageError, match="exceeds the limit of 1,199"):
+        read_image(path, max_pixels=1199)
+    assert Image.MAX_IMAGE_PIXELS == 10
+
+
+def test_pixel_limits_of_concurrent_threads_do_not_interfere(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [write_image(tmp_path / f"a{i}{s}", np.zeros((30, 40), np.uint8)) for i, s in enumerate([".png", ".jpg"])]
+
+    def read(i: int) -> bool:
+        try:
+            read_image(paths[i % 2], max_pixels=None if i % 3 else 1199)
+        except ImageError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(read, range(400))) == [bool(i % 3) for i in range(400)]
+
+
+def _grey_alpha16_png(image: np.ndarray) -> bytes:
+    """A 16-bit grey+alpha PNG built by hand (neither OpenCV nor Pillow writes one)."""
+    import struct
+    import zlib
+
+    height, width = image.shape[:2]
+    raw = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in image)
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 4, 0, 0, 0)
+    return _PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def test_grey_alpha_16bit_png_stays_grey_alpha(tmp_path, rng):
+    image = rng.integers(0, 65536, (6, 7, 2), dtype=np.uint16)
+    (tmp_path / "la16.png").write_bytes(_grey_alpha16_png(image))
+    back = read_image(tmp_path / "la16.png")
+    assert back.dtype == np.uint16 and back.shape == (6, 7, 2)
+    np.testing.assert_array_equal(back, image)
+    assert read_image(tmp_path / "la16.png", bgr=True).shape == (6, 7, 2)
+    written = write_image(tmp_path / "out.png", back).read_bytes()
+    assert written[12:16] == b"IHDR" and written[24:26] == bytes([16, 4])  # 16-bit, colour type grey+alpha
+    np.testing.assert_array_equal(read_image(tmp_path / "out.png"), image)
+    with pytest.raises(ImageError, match="grey\\+alpha cannot be written as BMP"):
+        encode_image(back.astype(np.uint8), "bmp", path="a.bmp")
+
+
+def test_content_decides_the_decoder_not_the_suffix(tmp_path, rng):
+    image = rng.integers(0, 256, (8, 9, 3), dtype=np.uint8)
+    (tmp_path / "photo.png").write_bytes(encode_image(image, "jpeg"))
+    (tmp_path / "photo.jpg").write_bytes(encode_image(image, "jpeg"))
+    np.testing.assert_array_equal(read_image(tmp_path / "photo.png"), read_image(tmp_path / "photo.jpg"))
+    (tmp_path / "scan.png").write_bytes(encode_image(image, "tiff"))
+    np.testing.assert_array_equal(read_image(tmp_path / "scan.png"), image)
 
 
 def test_unsupported_dtype_and_multipage_tiff(tmp_path):

@@ -117,10 +117,10 @@ def test_metrics_files_have_one_row_per_epoch_and_all_columns(tmp_path):
     with open(tmp_path / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == expected and [r["epoch"] for r in rows] == ["1", "2"]
-    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
-    assert list(json.loads(lines[0])) == expected
-    assert float(rows[1]["val_loss"]) == pytest.approx(json.loads(lines[1])["val_loss"])
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [row["epoch"] for row in report["history"]] == [1, 2] and list(report["history"][0]) == expected
+    assert float(rows[1]["val_loss"]) == pytest.approx(report["history"][1]["val_loss"])
+    assert "environment" in report and report["app"] == "test"
 
 
 def test_checkpoint_round_trip_loads_with_weights_only(tmp_path):
@@ -307,7 +307,7 @@ def test_tensorboard_is_used_when_installed_and_skipped_when_not(tmp_path, monke
     trainer.fit(*_loaders())
     trainer.close()
     assert ("val_accuracy", 2) in scalars and ("train_loss", 1) in scalars
-    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails: CSV/JSONL only
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails: metrics.csv only
     trainer = _trainer(_model(), tmp_path / "plain", max_epochs=1)
     trainer.fit(*_loaders())
     assert trainer._tb is None and (tmp_path / "plain" / "metrics.csv").is_file()
@@ -404,7 +404,7 @@ def test_channels_last_on_request_trains_like_contiguous_and_is_off_by_default_o
     for a, b in zip(plain.parameters(), nhwc.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     batch = torch.zeros(2, 1, 8, 8)
-    from filterkit.nn.train import _to_device
+    from filterkit.nn.train.loaders import to_device
 
-    assert _to_device((batch, torch.zeros(2)), torch.device("cpu"), True)[0].is_contiguous(
+    assert to_device((batch, torch.zeros(2)), torch.device("cpu"), True)[0].is_contiguous(
         memory_format=torch.channels_last)

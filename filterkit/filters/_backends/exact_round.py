@@ -1,3 +1,4 @@
+# Earns its place: exactness (uint8 Gaussian = scipy's float64 value rounded; benchmarks/README.md, "Filters (numpy)", `gaussian` rows)
 """Symmetric separable smoothing in one numba pass: exactly rounded for uint8, float32 for float32.
 
 The smoothing is computed in float32: each input row is converted, padded and

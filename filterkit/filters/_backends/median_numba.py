@@ -1,4 +1,5 @@
-"""Exact 2-D median filter, bit-identical to ``scipy.ndimage.median_filter``, many times faster.
+# Earns its place: benchmarks/README.md, "Median" (cases medianBlur lacks, 21-46x scipy.ndimage, identical)
+"""Exact 2-D median filter, equal to ``scipy.ndimage.median_filter``, many times faster.
 
 Meant for the cases OpenCV's ``medianBlur`` cannot do (float32/uint16 windows of 7 and
 more, float64, int16, even sizes, every border mode).  Two exact algorithms, both
@@ -23,7 +24,7 @@ time; numba releases the GIL):
     maps back to the sample, so the result is one of the input values, exactly.  The
     region is sorted by an LSD radix sort of order-preserving integer keys.
 
-Conventions that make the result scipy's, bit for bit:
+Conventions that make the result scipy's (bit for bit, but for the sign of a zero median):
 
 * the window of an even ``size`` spans offsets ``-(size // 2) .. size - 1 - size // 2``
   around the output pixel (scipy's origin 0);
@@ -33,22 +34,17 @@ Conventions that make the result scipy's, bit for bit:
 * ``cval`` is converted to the image dtype first (C cast: round-to-nearest for floats,
   truncation toward zero for integers), as scipy does; an integer image refuses a
   ``cval`` outside its dtype's range (scipy's result is undefined there);
-* ``-0.0`` and ``+0.0`` compare equal, so which one scipy returns for a zero median
-  depends on the order its quickselect visits the window.  Where a strip holds zeros
-  of both signs, every zero result is recomputed with the same quickselect on the
-  window in scipy's order, so even the sign of zero matches.
+* ``-0.0`` and ``+0.0`` compare equal, and which one scipy returns for a zero median
+  depends on the order its quickselect visits the window; here a zero median may carry
+  the other sign (the values are equal: ``==`` holds everywhere).
 
 NaN: scipy's median of a window holding NaN depends on the order of comparisons and
 is not meaningful, so :func:`median_filter` raises ``ValueError`` for NaN in the image
 (or a NaN ``cval`` with ``mode="constant"``).  ``inf`` and ``-inf`` are ordinary values.
 
-Cost of exactness for signed zeros: a strip holding both -0.0 and +0.0 recomputes
-its zero medians one by one at scipy's speed.
-
 Memory: the output plus, per thread, one padded strip of at most ``128 + size - 1``
 rows with about 17 bytes of keys and indices per sample, and tile work arrays of a
-few hundred kB.  Measured with tracemalloc on 2048 x 2048 float32 (benchmarks/median.py):
-1.04 x the image's size for the network, 1.3 x for the histogram, output included.
+few hundred kB (benchmarks/README.md has the peaks benchmarks/median.py measured).
 
 The numba functions are cached on disk (``cache=True``): the first call per dtype
 compiles for a few seconds, later processes load them in well under a second.
@@ -63,8 +59,9 @@ import numpy as np
 from numba import njit
 
 from filterkit.filters import border
+from filterkit.filters._backends.dispatch import Decline
 
-__all__ = ["median_filter", "selection_network", "default_method", "SUPPORTED_DTYPES", "METHODS"]
+__all__ = ["median_filter", "median_planes", "selection_network", "default_method", "SUPPORTED_DTYPES", "METHODS"]
 
 SUPPORTED_DTYPES: tuple[np.dtype, ...] = tuple(
     np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.float32, np.float64)
@@ -76,9 +73,9 @@ METHODS: tuple[str, ...] = ("auto", "network", "histogram")
 _NETWORK_MAX_SIZE = {1: 13, 2: 12, 4: 10, 8: 8}
 """Largest window side the selection network is used for by default, per itemsize.
 
-Measured crossover with the histogram method on a 2-core x86-64 (AVX2) machine: the
-network's cost grows with ``size**2 * log(size)**2`` and with the sample width (fewer
-lanes per vector), the histogram's only slowly with ``size``.
+The crossover with the histogram method (benchmarks/median.py): the network's cost
+grows with ``size**2 * log(size)**2`` and with the sample width (fewer lanes per
+vector), the histogram's only slowly with ``size``.
 """
 
 _NETWORK_CHUNK = 256
@@ -98,7 +95,7 @@ def _strip_rows(size: int, method: str) -> int:
 
 
 def _tile_cols(size: int) -> int:
-    """Output columns per tile of the histogram method (measured: about 6 windows wide)."""
+    """Output columns per tile of the histogram method (about 6 windows wide: benchmarks/median.py)."""
     return int(min(128, max(32, 6 * size)))
 
 
@@ -405,72 +402,6 @@ def _histogram_strip(padded_keys, key_bytes, size, rank, tile_cols, out):
                 out[r, x0 + c] = sorted_at[p]
 
 
-# ----------------------------------------------------------------------------- exact signed zeros
-
-
-@njit(cache=True, nogil=True)
-def _scipy_select(buf, rank):
-    """scipy.ndimage's quickselect (NI_Select, Hoare partition) on ``buf``; returns the value it picks."""
-    lo = 0
-    hi = buf.shape[0] - 1
-    while lo != hi:
-        x = buf[lo]
-        i = lo - 1
-        j = hi + 1
-        while True:
-            j -= 1
-            while buf[j] > x:
-                j -= 1
-            i += 1
-            while buf[i] < x:
-                i += 1
-            if i < j:
-                t = buf[i]
-                buf[i] = buf[j]
-                buf[j] = t
-            else:
-                break
-        left = j - lo + 1
-        if rank < left:
-            hi = j
-        else:
-            lo = j + 1
-            rank -= left
-    return buf[lo]
-
-
-@njit(cache=True, nogil=True)
-def _redo_zeros(padded, size, rank, out):
-    """Recompute every zero of ``out`` with scipy's quickselect on its window of ``padded`` (float64)."""
-    rows, cols = out.shape
-    buf = np.empty(size * size, dtype=np.float64)
-    for r in range(rows):
-        for c in range(cols):
-            if out[r, c] == 0:
-                for i in range(size):
-                    for j in range(size):
-                        buf[i * size + j] = padded[r + i, c + j]
-                out[r, c] = _scipy_select(buf, rank)
-
-
-def _has_both_zeros(values: np.ndarray) -> bool:
-    """Whether ``values`` holds both -0.0 and +0.0."""
-    zeros = values[values == 0]
-    if zeros.size == 0:
-        return False
-    negative = np.signbit(zeros)
-    return bool(negative.any() and not negative.all())
-
-
-def _fix_signed_zeros(padded: np.ndarray, size: int, rank: int, out: np.ndarray) -> None:
-    """Give zero medians scipy's sign where ``padded`` holds zeros of both signs (else nothing to do)."""
-    if not _has_both_zeros(padded):
-        return
-    fixed = out.astype(np.float64)
-    _redo_zeros(padded.astype(np.float64), size, rank, fixed)
-    out[...] = fixed
-
-
 # ----------------------------------------------------------------------------- driver
 
 
@@ -506,8 +437,6 @@ def _strip_task(image, row_index, col_index, cval, size, rank, method, network, 
         at = np.empty(target.shape, dtype=np.int32 if padded.size < 2**31 else np.int64)
         _histogram_strip(_sort_keys(padded), image.dtype.itemsize, size, rank, _tile_cols(size), at)
         np.take(padded.ravel(), at, out=target)
-    if image.dtype.kind == "f":
-        _fix_signed_zeros(padded, size, rank, target)
 
 
 def median_filter(
@@ -538,7 +467,7 @@ def median_filter(
     Returns:
         Array (H, W) of the input dtype:
         ``scipy.ndimage.median_filter(image, size, mode=border.scipy_mode(mode), cval=cval)``
-        bit for bit when ``even="upper"``.
+        when ``even="upper"`` (bit for bit, but for the sign of a zero).
 
     Raises:
         ValueError: bad size, mode, even, method or threads; NaN in the image; a cval
@@ -595,4 +524,16 @@ def median_filter(
     else:
         with ThreadPoolExecutor(max_workers=int(threads)) as pool:
             list(pool.map(task, starts))
+    return out
+
+
+def median_planes(x4: np.ndarray, size: int, even: str, mode: str, cval: float) -> np.ndarray:
+    """:func:`median_filter` on every plane of ``x4`` ``(N, H, W, C)``; :class:`.dispatch.Decline` for NaN."""
+    out = np.empty(x4.shape, x4.dtype)
+    try:
+        for i in range(x4.shape[0]):
+            for j in range(x4.shape[3]):
+                out[i, :, :, j] = median_filter(np.ascontiguousarray(x4[i, :, :, j]), size, mode, float(cval), even)
+    except ValueError as e:  # NaN in a float image: refused here; scipy returns its (order-dependent) value
+        raise Decline(str(e)) from None
     return out

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from filterkit.apps.digits import data as datasets
 from filterkit.apps.digits.data import (
     KNOWN_CHECKSUMS,
@@ -20,6 +19,7 @@ from filterkit.apps.digits.data import (
     verify_checksum,
     write_idx,
 )
+
 from filterkit.errors import UserError
 
 SHARED_MNIST = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "mnist"

@@ -1,5 +1,7 @@
 """Shared fixtures for the go app tests."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -39,15 +41,15 @@ def save_tiny_checkpoint(path, size: int = 9, features: str = "full", seed: int 
     """An untrained tiny policy net saved as a 'go' checkpoint."""
     import torch
 
-    from filterkit.apps.go.pipeline import APP, build_model
+    from filterkit.apps.go.config import GoConfig
+    from filterkit.apps.go.model import APP, build
     from filterkit.nn.train import Trainer, seed_everything
 
-    config = {"features": features, "size": size, "layers": 3, "width": 8, "batch_norm": True, "pass_move": True,
-              "move_counts": [1] * (size * size + 1)}
+    config = GoConfig(features=features, size=size, layers=3, width=8, move_counts=[1] * (size * size + 1))
     seed_everything(seed)
-    model = build_model(config)
+    model = build(config)
     trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), torch.nn.functional.cross_entropy,
-                      app=APP, config=config, device="cpu", progress=False, tensorboard=False)
+                      app=APP, config=config.to_dict(), device="cpu", progress=False, tensorboard=False)
     trainer.save_checkpoint(path)
     trainer.close()
     return path
@@ -56,3 +58,40 @@ def save_tiny_checkpoint(path, size: int = 9, features: str = "full", seed: int 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     return save_tiny_checkpoint(tmp_path_factory.mktemp("go") / "tiny.pt")
+
+
+GNUGO = shutil.which("gnugo") or shutil.which("gnugo", path="/usr/games")
+needs_gnugo = pytest.mark.skipif(GNUGO is None, reason="GNU Go (gnugo) is not installed")
+
+
+def filterkit(*args, input=None, timeout: float = 120, env=None):
+    """Run the installed ``filterkit`` console script; return the CompletedProcess (text)."""
+    exe = shutil.which("filterkit")
+    if exe is None:
+        pytest.skip("the filterkit console script is not installed")
+    return subprocess.run([exe, *map(str, args)], input=input, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def assert_one_line_error(proc, *fragments: str) -> None:
+    """Exit status 2, one line on stderr (a 'filterkit' error), no traceback, each fragment in it."""
+    err = proc.stderr.strip()
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and len(err.splitlines()) == 1, proc.stderr
+    assert err.startswith("filterkit"), err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A .tar.gz archive (bytes) holding ``members``."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

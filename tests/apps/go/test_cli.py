@@ -1,66 +1,180 @@
+"""``filterkit go ...`` end to end: the installed console script in a subprocess, on small generated games."""
+
+import gzip
 import json
+import sys
 
 import pytest
 
 from filterkit.apps.go.records import to_sgf
-from filterkit.cli import main
 
-from .conftest import random_game
+from .conftest import GNUGO, assert_one_line_error, filterkit, needs_gnugo, random_game, tar_gz
+
+TINY_TRAIN = ["--train-split", "all", "--val-split", "all", "--layers", "2", "--width", "4", "--quiet",
+              "--device", "cpu"]
 
 
-@pytest.fixture
-def sgf_folder(tmp_path):
-    folder = tmp_path / "sgf"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def sgf_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sgf")
     for seed in range(6):
         (folder / f"g{seed}.sgf").write_bytes(to_sgf(random_game(9, 50, seed)))
     (folder / "broken.sgf").write_bytes(b"(;SZ[9];B[zz")
     return folder
 
 
-def test_prepare_train_eval_end_to_end(tmp_path, sgf_folder, capsys):
-    prep = tmp_path / "prep"
-    assert main(["go", "prepare", str(sgf_folder), "--out", str(prep), "--size", "9", "--quiet",
-                 "--json", str(tmp_path / "prep.json")]) == 0
-    info = json.loads((tmp_path / "prep.json").read_text())["all"]
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, sgf_folder):
+    """A prepared folder and a run folder trained on it by the console script."""
+    root = tmp_path_factory.mktemp("go-cli")
+    prep = root / "prep"
+    proc = filterkit("go", "prepare", sgf_folder, "--out", prep, "--size", "9", "--quiet", "--json", root / "prep.json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads((root / "prep.json").read_text())
+    assert "environment" in info
+    info = info["all"]
     assert info["games"] == 6 and len(info["skipped"]) == 1 and "broken.sgf" in info["skipped"][0]
-    run = tmp_path / "run"
-    assert main(["go", "train", str(prep), "--out", str(run), "--train-split", "all", "--val-split", "all",
-                 "--layers", "2", "--width", "4", "--epochs", "1", "--quiet", "--device", "cpu",
-                 "--json", str(tmp_path / "train.json")]) == 0
-    assert (run / "last.pt").is_file() and (run / "best.pt").is_file()
-    assert main(["go", "train", str(prep), "--out", str(run), "--train-split", "all", "--val-split", "all",
-                 "--layers", "2", "--width", "4", "--epochs", "2", "--quiet", "--device", "cpu",
-                 "--resume", str(run / "last.pt"), "--json", str(tmp_path / "resumed.json")]) == 0
-    resumed = json.loads((tmp_path / "resumed.json").read_text())
+    run = root / "run"
+    proc = filterkit("go", "train", prep, "--out", run, "--epochs", "1", *TINY_TRAIN, "--json", root / "train.json")
+    assert proc.returncode == 0, proc.stderr
+    return root, prep, run, info
+
+
+def test_train_writes_the_run_folder_and_resumes(trained):
+    root, prep, run, info = trained
+    assert {"best.pt", "last.pt", "metrics.csv", "report.json"} <= {p.name for p in run.iterdir()}
+    proc = filterkit("go", "train", prep, "--out", run, "--epochs", "2", *TINY_TRAIN, "--resume", run / "last.pt",
+                     "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    resumed = json.loads(proc.stdout[proc.stdout.index("{"):])
     assert [row["epoch"] for row in resumed["history"]] == [1, 2]
     assert resumed["train_positions_seen"] == info["positions"]  # only the second epoch ran
-    out = tmp_path / "eval.json"
-    assert main(["go", "eval", str(run / "best.pt"), "--data", str(sgf_folder), "--split", "all", "--quiet",
-                 "--symmetries", "8", "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
-    for key in ("top1", "top5", "nll", "positions"):
-        assert key in report
-    assert report["positions"] == info["positions"]
+    assert json.loads((run / "report.json").read_text())["history"][-1]["epoch"] == 2
+
+
+def test_eval_scores_with_intervals_and_baselines(trained, sgf_folder):
+    root, prep, run, info = trained
+    proc = filterkit("go", "eval", sgf_folder, "--model", run / "best.pt", "--split", "all", "--quiet",
+                     "--symmetries", "8", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)  # stdout holds the JSON alone; the table goes to stderr
+    assert report["positions"] == info["positions"] and "environment" in report
     assert report["top1_ci95"][0] <= report["top1"] <= report["top1_ci95"][1]
     assert set(report["baselines"]) == {"uniform_legal", "most_frequent_point"}
-    assert "uniform_legal" in capsys.readouterr().out
+    assert "uniform_legal" in proc.stderr
+    out = root / "eval.json"
+    assert filterkit("go", "eval", prep, "--model", run / "best.pt", "--split", "all", "--quiet",
+                     "--json", out).returncode == 0
+    again = filterkit("go", "eval", prep, "--model", run / "best.pt", "--split", "all", "--quiet", "--json", out)
+    assert_one_line_error(again, f"{out}: already exists (use --force to overwrite)")
 
 
-def test_user_errors_are_one_line(tmp_path, sgf_folder, capsys):
-    assert main(["go", "prepare", str(tmp_path / "nowhere"), "--out", str(tmp_path / "p"), "--quiet"]) == 2
-    assert "no such file" in capsys.readouterr().err
-    assert main(["go", "prepare", str(sgf_folder), "--out", str(tmp_path / "p"), "--splits", "train"]) == 2
-    assert "only split is 'all'" in capsys.readouterr().err
-    assert main(["go", "eval", str(tmp_path / "none.pt"), "--data", str(sgf_folder)]) == 2
-    assert "checkpoint not found" in capsys.readouterr().err
-    (tmp_path / "busy").mkdir()
-    (tmp_path / "busy" / "x").write_text("")
-    assert main(["go", "train", str(tmp_path), "--out", str(tmp_path / "busy"), "--quiet"]) == 2
-    assert "not empty" in capsys.readouterr().err
-    assert main(["go", "train", str(tmp_path), "--out", str(tmp_path / "r"), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("filterkit: error:") and "not a prepared go split" in err
+def test_user_errors_are_one_line(trained, sgf_folder, tmp_path):
+    root, prep, run, _ = trained
+    assert_one_line_error(filterkit("go", "prepare", tmp_path / "nowhere", "--out", tmp_path / "p"), "no such file")
+    assert_one_line_error(filterkit("go", "prepare", sgf_folder, "--out", prep), "already exists (use --force")
+    assert_one_line_error(filterkit("go", "eval", prep, "--model", tmp_path / "none.pt"), "checkpoint not found")
+    assert_one_line_error(filterkit("go", "eval", prep, "--model", run / "best.pt", "--batch-size", "0"),
+                          "--batch-size", "0 is out of range")
+    assert_one_line_error(filterkit("go", "train", prep, "--out", run, *TINY_TRAIN), "already exists (use --force")
+    assert_one_line_error(filterkit("go", "train", tmp_path, "--out", tmp_path / "r", "--quiet"),
+                          "not a prepared go split")
+
+
+def test_a_checkpoint_without_config_is_one_line(trained, tmp_path):
+    import torch
+
+    root, prep, run, _ = trained
+    ckpt = torch.load(run / "best.pt", weights_only=True)
+    del ckpt["config"]
+    torch.save(ckpt, tmp_path / "noconfig.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    assert_one_line_error(filterkit("go", "eval", prep, "--model", tmp_path / "noconfig.pt", "--split", "all"),
+                          "holds no go config")
+    assert_one_line_error(filterkit("go", "gtp", "--model", tmp_path / "garbage.pt", input="quit\n"),
+                          "not a loadable filterkit checkpoint")
+
+
+def test_corrupt_archives_and_manifests_are_one_line(tmp_path, trained):
+    """More corrupt inputs: tests/apps/go/test_records.py (in-process, same code path)."""
+    root, prep, run, _ = trained
+    whole = tar_gz({f"g{i}.sgf": to_sgf(random_game(9, 40, i)) * 20 for i in range(3)})
+    truncated = whole[: len(whole) // 2]
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "games.tar.gz").write_bytes(truncated)
+    assert_one_line_error(filterkit("go", "prepare", tmp_path / "cut", "--out", tmp_path / "p1", "--size", "9"),
+                          "cannot read archive")
+    assert not (tmp_path / "p1" / "all").exists()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "manifest.csv.gz").write_bytes(b"this is no gzip file")
+    assert_one_line_error(filterkit("go", "prepare", tmp_path / "bad", "--out", tmp_path / "p2"), "manifest")
+    listed = tmp_path / "listed"
+    (listed / "kgs").mkdir(parents=True)
+    (listed / "manifest.csv.gz").write_bytes(gzip.compress(b"archive,member,split,ci_subset\ng.tar.gz,g0.sgf,val,1\n"))
+    (listed / "kgs" / "g.tar.gz").write_bytes(truncated)
+    assert_one_line_error(filterkit("go", "eval", listed, "--model", run / "best.pt", "--split", "val"),
+                          "cannot read archive")
+
+
+def test_without_the_go_extra_the_error_names_it(tmp_path, sgf_folder):
+    import os
+
+    shim = tmp_path / "shim" / "sgfmill"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'sgfmill'\", name='sgfmill')\n")
+    env = {**os.environ, "PYTHONPATH": str(shim.parent)}
+    proc = filterkit("go", "prepare", sgf_folder, "--out", tmp_path / "p", env=env)
+    assert_one_line_error(proc, 'pip install "filterkit[go]"')
+
+
+RANDOM_ENGINE = """
+import sys
+import numpy as np
+from filterkit.apps.go.engine import gtp_handlers, is_own_eye
+from filterkit.apps.go.gtp import GtpServer
+
+class RandomPlayer:
+    rng = np.random.default_rng(0)
+    def genmove(self, board):
+        legal = [int(p) for p in np.flatnonzero(board.legal_mask()) if not is_own_eye(board, int(p), board.to_play)]
+        return int(self.rng.choice(legal)) if legal else board.pass_point
+
+GtpServer(gtp_handlers(RandomPlayer(), 9), "random", "1").serve(sys.stdin, sys.stdout)
+"""
+
+
+def test_match_plays_out_and_records_the_player(tmp_path, tiny_checkpoint):
+    engine = " ".join(f"'{a}'" for a in [sys.executable, "-c", RANDOM_ENGINE])
+    out = tmp_path / "m.json"
+    proc = filterkit("go", "match", "--model", tiny_checkpoint, "--opponent", engine, "--games", "1", "--play-out",
+                     "--sgf-dir", tmp_path / "games", "--quiet", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    assert report["player"]["play_out"] is True and report["illegal_moves"] == 0 and report["games"] == 1
+    again = filterkit("go", "match", "--model", tiny_checkpoint, "--opponent", engine, "--games", "1",
+                      "--sgf-dir", tmp_path / "games", "--quiet")
+    assert_one_line_error(again, "already exists (use --force")
+
+
+@pytest.mark.parametrize("opponent, extra, message", [
+    ("", [], "empty command line"),
+    ("false", [], "exited (status 1) before answering 'name'"),
+    ("cat", [], "not a GTP reply"),
+    ("sleep 30", ["--timeout", "1"], "no reply to 'name' within 1 s"),
+])
+def test_a_broken_opponent_is_one_line_and_never_hangs(tmp_path, tiny_checkpoint, opponent, extra, message):
+    proc = filterkit("go", "match", "--model", tiny_checkpoint, f"--opponent={opponent}", "--games", "1",
+                     "--sgf-dir", tmp_path / "games", "--quiet", *extra, timeout=60)
+    assert_one_line_error(proc, message)
+
+
+@needs_gnugo
+def test_one_game_against_gnugo(tmp_path, tiny_checkpoint):
+    proc = filterkit("go", "match", "--model", tiny_checkpoint, "--opponent", f"{GNUGO} --mode gtp --level 1",
+                     "--games", "1", "--sgf-dir", tmp_path / "games", "--quiet", "--json", "-", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["games"] == 1 and report["illegal_moves"] == 0 and report["opponent_illegal_moves"] == 0
 
 
 @pytest.mark.data
@@ -69,35 +183,9 @@ def test_ci_subset_prepare_and_eval(tmp_path, kgs_data):
 
     ckpt = save_tiny_checkpoint(tmp_path / "t19.pt", size=19, features="stones")
     prep = tmp_path / "prep"
-    assert main(["go", "prepare", str(kgs_data), "--out", str(prep), "--splits", "ci_subset", "--max-games", "5",
-                 "--quiet"]) == 0
-    out = tmp_path / "e.json"
-    assert main(["go", "eval", str(ckpt), "--data", str(prep), "--split", "ci_subset", "--quiet",
-                 "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
+    proc = filterkit("go", "prepare", kgs_data, "--out", prep, "--splits", "ci_subset", "--max-games", "5", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    proc = filterkit("go", "eval", prep, "--model", ckpt, "--split", "ci_subset", "--quiet", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
     assert report["games"] == 5 and report["positions"] > 5 * 20
-
-
-def test_train_init_starts_from_a_checkpoint_s_weights(tmp_path, sgf_folder, capsys):
-    import torch
-
-    from filterkit.apps.go.pipeline import load_model
-
-    prep = tmp_path / "prep"
-    assert main(["go", "prepare", str(sgf_folder), "--out", str(prep), "--size", "9", "--quiet"]) == 0
-    common = ["--train-split", "all", "--val-split", "all", "--layers", "2", "--width", "4", "--quiet",
-              "--device", "cpu"]
-    assert main(["go", "train", str(prep), "--out", str(tmp_path / "a"), "--epochs", "1", *common]) == 0
-    start, _ = load_model(tmp_path / "a" / "best.pt")
-    # lr 0: the weights stay those of the start checkpoint (BatchNorm running stats aside)
-    assert main(["go", "train", str(prep), "--out", str(tmp_path / "b"), "--epochs", "1", "--lr", "0",
-                 "--init", str(tmp_path / "a" / "best.pt"), *common]) == 0
-    tuned, config = load_model(tmp_path / "b" / "last.pt")
-    assert config["init"] == str(tmp_path / "a" / "best.pt")
-    for (name, p), q in zip(start.named_parameters(), tuned.parameters(), strict=True):
-        torch.testing.assert_close(q, p, msg=name)
-    capsys.readouterr()
-    assert main(["go", "train", str(prep), "--out", str(tmp_path / "c"), "--epochs", "1", "--train-split", "all",
-                 "--val-split", "all", "--layers", "2", "--width", "8", "--quiet", "--device", "cpu",
-                 "--init", str(tmp_path / "a" / "best.pt")]) == 2
-    assert "its width is 4, this run's is 8" in capsys.readouterr().err

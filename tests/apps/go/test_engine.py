@@ -3,11 +3,11 @@ import numpy as np
 from filterkit.apps.go.board import BLACK, WHITE, Board, from_ascii
 from filterkit.apps.go.coords import from_gtp
 from filterkit.apps.go.engine import RESIGN, PolicyPlayer, is_own_eye, self_atari_stones
-from filterkit.apps.go.pipeline import load_model
+from filterkit.apps.go.model import load
 
 
 def player(ckpt, **kw):
-    model, config = load_model(ckpt)
+    model, config = load(ckpt)
     return PolicyPlayer(model, config, **kw)
 
 
@@ -85,7 +85,7 @@ def test_self_atari_detection():
 
 
 def test_genmove_skips_the_net_s_self_atari_choice(tiny_checkpoint, monkeypatch):
-    model, config = load_model(tiny_checkpoint)
+    model, config = load(tiny_checkpoint)
     board = from_ascii("""
         .X...
         XOX..
@@ -102,7 +102,7 @@ def test_genmove_skips_the_net_s_self_atari_choice(tiny_checkpoint, monkeypatch)
 
 
 def test_play_out_passes_only_when_no_sensible_move_is_left(tiny_checkpoint, monkeypatch):
-    model, config = load_model(tiny_checkpoint)
+    model, config = load(tiny_checkpoint)
     board = Board(5, komi=0.5)
     board.play(from_gtp("C3", 5), BLACK)
     board.play(board.pass_point, WHITE)  # white passes; black leads on the stones-all-alive count
@@ -121,7 +121,7 @@ def test_the_player_sees_what_the_net_was_trained_on(tiny_checkpoint, monkeypatc
     """No train/serve skew: through GTP genmove, each position's packed planes, colour and ko equal the dataset's."""
     from filterkit.apps.go import engine
     from filterkit.apps.go.coords import to_gtp
-    from filterkit.apps.go.dataset import encode_game
+    from filterkit.apps.go.data import encode_game
 
     from .conftest import random_game
 

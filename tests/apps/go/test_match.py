@@ -1,11 +1,11 @@
-import shutil
 import sys
 
 import pytest
 
 from filterkit.apps.go.engine import PolicyPlayer
+from filterkit.apps.go.gtp import EngineError, EngineExited
 from filterkit.apps.go.match import parse_score, play_match, winner_of
-from filterkit.apps.go.pipeline import load_model
+from filterkit.apps.go.model import load
 from filterkit.apps.go.records import parse_sgf
 
 RANDOM_ENGINE = """
@@ -42,7 +42,7 @@ GtpServer(handlers, "random", "1").serve(sys.stdin, sys.stdout)
 
 @pytest.fixture
 def tiny_player(tiny_checkpoint):
-    model, config = load_model(tiny_checkpoint)
+    model, config = load(tiny_checkpoint)
     return PolicyPlayer(model, config)
 
 
@@ -76,14 +76,6 @@ def test_a_refused_move_is_counted_and_loses(tmp_path, tiny_player):
     assert "refused" in report["per_game"][0]["note"]
 
 
-@pytest.mark.skipif(shutil.which("gnugo") is None and shutil.which("gnugo", path="/usr/games") is None,
-                    reason="GNU Go (gnugo) is not installed")
-def test_one_game_against_gnugo_on_9x9(tmp_path, tiny_player):
-    report = play_match(tiny_player, "gnugo --mode gtp --level 1", 1, tmp_path, size=9, komi=7.5, progress=False)
-    assert report["games"] == 1 and report["illegal_moves"] == 0 and report["opponent_illegal_moves"] == 0
-    assert report["per_game"][0]["result"][:2] in ("B+", "W+")
-
-
 def test_an_engine_crash_voids_the_game_and_the_match_goes_on(tmp_path, tiny_player):
     marker = tmp_path / "crashed"
     engine = " ".join(f"'{a}'" for a in [sys.executable, "-c", RANDOM_ENGINE, "--crash-once", str(marker)])
@@ -96,14 +88,21 @@ def test_an_engine_crash_voids_the_game_and_the_match_goes_on(tmp_path, tiny_pla
     assert len(saved) == 3 and parse_sgf(saved[0].read_bytes()).result == "Void"
 
 
-def test_match_cli_plays_out_and_records_the_player(tmp_path, tiny_checkpoint):
-    import json
+def test_an_engine_that_exits_or_always_dies_ends_the_match_with_an_error(tmp_path, tiny_player):
+    with pytest.raises(EngineExited, match="before answering 'name'"):
+        play_match(tiny_player, "false", 1, tmp_path / "a", size=9, progress=False)
+    dies = " ".join(f"'{a}'" for a in [sys.executable, "-c", DIES_AT_FIRST_GENMOVE])
+    with pytest.raises(EngineError, match="no game could be scored"):
+        play_match(tiny_player, dies, 1, tmp_path / "b", size=9, progress=False)
+    assert len(list((tmp_path / "b").glob("*.sgf"))) == 2  # both void games are kept
 
-    from filterkit.cli import main
 
-    engine = " ".join(f"'{a}'" for a in [sys.executable, "-c", RANDOM_ENGINE])
-    out = tmp_path / "m.json"
-    assert main(["go", "match", "--model", str(tiny_checkpoint), "--opponent", engine, "--games", "1",
-                 "--play-out", "--sgf-dir", str(tmp_path / "games"), "--quiet", "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
-    assert report["player"]["play_out"] is True and report["illegal_moves"] == 0 and report["games"] == 1
+DIES_AT_FIRST_GENMOVE = """
+import os, sys
+from filterkit.apps.go.gtp import GtpServer
+def die(args):
+    os._exit(3)
+ok = lambda args: ""
+GtpServer({"genmove": die, "play": ok, "boardsize": ok, "komi": ok, "clear_board": ok}, "dies", "1").serve(
+    sys.stdin, sys.stdout)
+"""

@@ -1,7 +1,10 @@
+import pytest
 import torch
 
+from filterkit.apps.go.config import GoConfig
 from filterkit.apps.go.features import symmetry_permutations
-from filterkit.apps.go.model import PolicyNet, symmetric_logits
+from filterkit.apps.go.model import PolicyNet, build, load, symmetric_logits
+from filterkit.errors import UserError
 from filterkit.nn.summary import summarize
 
 
@@ -37,3 +40,25 @@ def test_symmetry_averaging_is_equivariant():
     assert torch.allclose(a.exp().sum(1), torch.ones(2), atol=1e-5)
     single = symmetric_logits(net, x, legal, 1)
     assert not torch.allclose(single, a, atol=1e-4)  # a random net is not symmetric by itself
+
+
+def test_load_rebuilds_the_net_from_the_checkpoint_config(tiny_checkpoint):
+    model, config = load(tiny_checkpoint)
+    assert isinstance(config, GoConfig) and config.size == 9 and not model.training
+    fresh = build(config)
+    assert [p.shape for p in fresh.parameters()] == [p.shape for p in model.parameters()]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.pop("config"), "holds no go config"),
+    (lambda c: c.__setitem__("config", {}), "holds no go config"),
+    (lambda c: c["config"].__setitem__("width", 16), "does not hold a usable go network"),
+    (lambda c: c["config"].__setitem__("features", "colour"), "does not hold a usable go network"),
+    (lambda c: c.__setitem__("app", "text"), "trained by app 'text'"),
+])
+def test_a_broken_checkpoint_is_one_user_error(tiny_checkpoint, tmp_path, change, message):
+    ckpt = torch.load(tiny_checkpoint, weights_only=True)
+    change(ckpt)
+    torch.save(ckpt, tmp_path / "bad.pt")
+    with pytest.raises(UserError, match=message):
+        load(tmp_path / "bad.pt")

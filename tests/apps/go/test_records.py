@@ -1,3 +1,4 @@
+import gzip
 import io
 import itertools
 import tarfile
@@ -5,7 +6,7 @@ import tarfile
 import pytest
 
 from filterkit.apps.go.board import BLACK, WHITE
-from filterkit.apps.go.records import GameRecord, iter_records, parse_sgf, to_sgf
+from filterkit.apps.go.records import MANIFEST, GameRecord, iter_records, parse_sgf, to_sgf
 from filterkit.errors import UserError
 
 HANDICAP_SGF = b"(;FF[4]GM[1]SZ[9]KM[0.5]HA[2]RE[W+3.5]BR[3d]WR[5d]AB[gc][cg];W[ee];B[];W[cc])"
@@ -60,3 +61,43 @@ def test_ci_subset_sample_replays_without_illegal_moves(kgs_data):
 
 def test_records_default_to_an_empty_record():
     assert GameRecord().size == 19
+
+
+def _corrupt_sources(tmp_path):
+    from .conftest import random_game, tar_gz
+
+    whole = tar_gz({f"g{i}.sgf": to_sgf(random_game(9, 40, i)) * 20 for i in range(3)})
+    archives = {"garbage.tar.gz": b"\x1f\x8b not really gzip", "truncated.tar.gz": whole[: len(whole) // 2],
+                "plain.tar": b"\x00" * 100 + b"junk"}
+    manifests = {"bad-gzip": b"this is no gzip file", "no-columns": gzip.compress(b"name,size\nx,1\n"),
+                 "binary": gzip.compress(bytes(range(256)) * 10), "empty": gzip.compress(b"")}
+    for name, data in archives.items():
+        (tmp_path / name).write_bytes(data)
+        yield tmp_path / name, None, "cannot read archive"
+    for name, data in manifests.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / MANIFEST).write_bytes(data)
+        yield tmp_path / name, "train", "manifest"
+
+
+def test_corrupt_archives_and_manifests_raise_one_user_error(tmp_path):
+    for path, split, message in _corrupt_sources(tmp_path):
+        with pytest.raises(UserError, match=message) as info:
+            list(iter_records(path, split, errors=[]))
+        assert "\n" not in str(info.value), path
+
+
+def test_the_missing_go_extra_is_named(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_sgfmill(name, *args, **kwargs):
+        if name.split(".")[0] == "sgfmill":
+            raise ModuleNotFoundError("No module named 'sgfmill'", name="sgfmill")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sgfmill)
+    monkeypatch.setattr("importlib.import_module", lambda name: no_sgfmill(name))
+    with pytest.raises(UserError, match=r'pip install "filterkit\[go\]"'):
+        parse_sgf(HANDICAP_SGF)

@@ -6,7 +6,7 @@ from filterkit.apps.go import tactics
 from filterkit.apps.go.board import BLACK, WHITE, Board, from_ascii
 from filterkit.apps.go.coords import from_gtp
 from filterkit.apps.go.engine import PolicyPlayer
-from filterkit.apps.go.pipeline import load_model
+from filterkit.apps.go.model import load
 
 N = 19
 
@@ -103,7 +103,7 @@ def test_clone_is_independent_and_equal():
 
 
 def test_player_with_tactics_captures_and_does_not_run(tiny_checkpoint):
-    model, config = load_model(tiny_checkpoint)
+    model, config = load(tiny_checkpoint)
     b = from_ascii("""
         . . . . . . . . .
         . . . . . . . . .

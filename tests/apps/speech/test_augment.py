@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from filterkit.apps.speech.augment import AugmentConfig, augment_features, mix_noise, spec_augment, time_shift, vtlp
-
-
-def test_time_shift_moves_and_zero_fills():
-    w = np.arange(1, 11, dtype=np.float32)
-    out = time_shift(w, 3, np.random.default_rng(1))
-    s = int(np.flatnonzero(out == 1)[0]) if 1 in out else -int(np.flatnonzero(w == out[0])[0])
-    assert -3 <= s <= 3
-    np.testing.assert_array_equal(time_shift(w, 0, np.random.default_rng(0)), w)
+from filterkit.apps.speech.augment import AugmentConfig, augment_features, mix_noise, spec_augment, vtlp
 
 
 def test_mix_noise_hits_requested_snr():

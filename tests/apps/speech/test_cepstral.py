@@ -72,7 +72,7 @@ def test_head_learns_and_mixes_with_the_cnn():
     mixed = head.mix_with(uniform, clip_statistics(test_waves, cfg))
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0)
     assert (mixed.argmax(axis=1) == test_targets).all()
-    head.mix = 0.0  # weight 0: the CNN alone
+    head.mix = 1.0  # the CNN's weight 1: the CNN alone
     np.testing.assert_allclose(head.mix_with(uniform, clip_statistics(test_waves, cfg)), uniform)
 
 

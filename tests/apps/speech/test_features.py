@@ -90,12 +90,12 @@ def test_config_round_trip_and_errors():
 
 
 def test_settings_without_placement_mean_center():
-    from filterkit.apps.speech.pipeline import TrainSettings
+    from filterkit.apps.speech.config import SpeechConfig
 
-    d = TrainSettings().to_dict()
-    assert TrainSettings.from_dict(d).features.placement == "stretch"
+    d = SpeechConfig().to_dict()
+    assert SpeechConfig.from_dict(d).features.placement == "stretch"
     del d["features"]["placement"]  # a checkpoint written before placements existed
-    assert TrainSettings.from_dict(d).features.placement == "center"
+    assert SpeechConfig.from_dict(d).features.placement == "center"
 
 
 def test_pcen_matches_librosa_started_at_the_first_frame():

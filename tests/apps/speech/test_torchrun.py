@@ -52,8 +52,8 @@ def test_speech_train_two_processes(tmp_path, write_spy):
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
         "-m", "filterkit.cli", "speech", "train", str(data), "--eval", "official", "--epochs", "1",
-        "--batch-size", "4", "--model", "fpool", "--no-progress", "--seed", "1", "--device", "cpu",
-        "-o", str(out), "--json", str(report),
+        "--batch-size", "4", "--model", "fpool", "--quiet", "--seed", "1", "--device", "cpu",
+        "--out", str(out), "--json", str(report),
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -61,10 +61,12 @@ def test_speech_train_two_processes(tmp_path, write_spy):
     writes = write_spy.writes()
     assert {rank for rank, _ in writes} == {"0"}, writes  # rank 1 wrote nothing
     paths = [p for _, p in writes]
-    for path in (report, out / "model.pt", out / "confusion.png"):
-        assert paths.count(str(path)) == 1, writes  # once each
+    for path in (report, out / "report.json", out / "confusion.png"):
+        assert paths.count(str(path)) >= 1, writes
+    for name in ("best.pt", "last.pt", "metrics.csv"):
+        assert str(out / name) in paths, writes
     assert done.stdout.count("seed 1: accuracy") == 1, done.stdout
-    assert done.stdout.count("checkpoint:") == 1, done.stdout
+    assert done.stdout.count("run folder:") == 1, done.stdout
 
     figures = json.loads(report.read_text())
     assert figures["n"] == 30 and figures["train_clips"] == 18, figures
@@ -75,7 +77,7 @@ def test_speech_train_two_processes(tmp_path, write_spy):
 
     # the checkpoint is a normal one: a single process scores the same test clips alike
     evaluated = subprocess.run(
-        [sys.executable, "-m", "filterkit.cli", "speech", "eval", str(out / "model.pt"), str(data),
+        [sys.executable, "-m", "filterkit.cli", "speech", "eval", str(data), "--model", str(out / "best.pt"),
          "--split", "test", "--json", str(tmp_path / "eval.json")],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
@@ -91,6 +93,6 @@ def test_loso_jobs_refused_under_torchrun(tmp_path, monkeypatch, capsys):
     data = _fsdd_like(tmp_path / "tones")
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
-    assert main(["speech", "train", str(data), "--eval", "loso", "--jobs", "2", "--no-progress"]) == 2
+    assert main(["speech", "train", str(data), "--eval", "loso", "--jobs", "2", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--jobs 2" in err and "torchrun" in err and len(err.strip().splitlines()) == 1

@@ -38,3 +38,32 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real benchmark data not found at {REAL_DATA}")
     return REAL_DATA
+
+
+FAST_CONFIG = dict(variant="rand", maps=6, widths=[2, 3], dim=12, optimizer="adam", lr=0.03, epochs=6, patience=6)
+FAST_OPTIONS = ["--variant", "rand", "--maps", "6", "--widths", "2,3", "--dim", "12", "--optimizer", "adam",
+                "--lr", "0.03", "--epochs", "6", "--patience", "6", "--quiet"]
+
+
+def write_split(folder: Path) -> Path:
+    """``folder/SST-2``: an SST-2-shaped benchmark folder (train/dev/test 'label text' files, labels 0/1)."""
+    bench = folder / "SST-2"
+    bench.mkdir(parents=True)
+    for name, n, seed in (("stsa.binary.train", 200, 1), ("stsa.binary.dev", 40, 2), ("stsa.binary.test", 60, 3)):
+        rows = synthetic_sentences(n, seed)
+        (bench / name).write_text("".join(f"{int(y == 'pos')} {t}\n" for y, t in rows), encoding="utf-8")
+    return bench
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """A run folder of :func:`filterkit.apps.text.train.train` on a small synthetic split (n-grams mixed in)."""
+    from filterkit.apps.text.config import TextConfig
+    from filterkit.apps.text.cv import fixed_split
+    from filterkit.apps.text.data import load_data
+
+    root = tmp_path_factory.mktemp("text_run")
+    corpus = load_data(str(write_split(root / "data")))
+    out = root / "run"
+    fixed_split(TextConfig(**FAST_CONFIG), corpus, seed=0, device="cpu", progress=False, out=out)
+    return out

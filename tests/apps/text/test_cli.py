@@ -1,138 +1,134 @@
-"""`filterkit text` end to end on a small synthetic set: train (fixed split and CV), eval, predict, errors."""
+"""`filterkit text` end to end through the installed console script, on small generated data."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 
 import pytest
 import torch
 
-from filterkit.cli import main
+from .conftest import FAST_OPTIONS, write_split
 
-FAST = ["--variant", "rand", "--maps", "6", "--widths", "2,3", "--dim", "12", "--optimizer", "adam",
-        "--lr", "0.03", "--epochs", "10", "--patience", "10", "--quiet"]
-
-
-@pytest.fixture
-def split_folder(tmp_path):
-    """Train/test files in 'label text' format plus a checkpoint trained on them."""
-    from .conftest import synthetic_sentences
-
-    train = tmp_path / "train.txt"
-    train.write_text("".join(f"{y} {t}\n" for y, t in synthetic_sentences(200, seed=1)), encoding="utf-8")
-    return tmp_path, train
+FILTERKIT = shutil.which("filterkit")
+pytestmark = pytest.mark.skipif(FILTERKIT is None, reason="the filterkit console script is not installed")
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
-def test_train_cv_eval_predict_explain(tmp_path, label_text_file, capsys):
-    out_json, ckpt = tmp_path / "cv.json", tmp_path / "m.pt"
-    code = main(["text", "train", str(label_text_file), *FAST, "--cv", "2", "--jobs", "1",
-                 "--json", str(out_json), "--out", str(ckpt), "--seed", "3"])
-    assert code == 0
-    report = json.loads(out_json.read_text())
-    assert [f["fold"] for f in report["folds"]] == [1, 2]
-    assert {"accuracy", "dev_accuracy", "epochs"} <= set(report["folds"][0])
-    assert 0.8 <= report["mean"] <= 1.0 and report["std"] >= 0  # the sentiment word decides the label
-    # the default n-gram model is mixed in; each part's own accuracy is reported too
-    assert {"cnn_accuracy", "ngram_accuracy", "mix"} <= set(report["folds"][0])
-    assert 0 <= report["folds"][0]["mix"] <= 1 and report["ngram_mean"] >= 0.8
-    capsys.readouterr()
-
-    assert main(["text", "eval", str(ckpt), str(label_text_file), "--json", str(tmp_path / "e.json")]) == 0
-    assert json.loads((tmp_path / "e.json").read_text())["accuracy"] >= 0.85
-
-    pred_json = tmp_path / "p.json"
-    assert main(["text", "predict", str(ckpt), "the movie was awful", "a great film", "--explain",
-                 "--json", str(pred_json)]) == 0
-    predictions = json.loads(pred_json.read_text())["predictions"]
-    assert [p["label"] for p in predictions] == ["neg", "pos"]
-    assert sum(predictions[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-    top = predictions[1]["explanation"][0]
-    assert "great" in top["ngram"] and top["contribution"] > 0
-    strongest = predictions[1]["ngram_explanation"][0]
-    assert "great" in strongest["ngram"] and strongest["contribution"] > 0
-    out = capsys.readouterr().out
-    assert "why pos" in out and "n-gram model (weight" in out
-
-    # checkpoint round trip: the reloaded model gives the same probabilities, choices kept
-    from filterkit.apps.text.pipeline import load_trained, predict_proba
-
-    saved = torch.load(ckpt, weights_only=True)
-    assert saved["app"] == "text" and saved["config"]["tokenizer"] == "kim" and saved["config"]["widths"] == [2, 3]
-    assert saved["config"]["ngrams"] == 3 and "great" in saved["extra"]["ngram_model"]["ngrams"]
-    assert saved["config"]["vocab"]["tokens"][0] != "<pad>"  # specials are implicit
-    trained = load_trained(ckpt)
-    again = load_trained(ckpt)
-    probs = predict_proba(trained, ["a great film"])
-    assert probs.shape == (1, 2)
-    assert (predict_proba(again, ["a great film"]) == probs).all()
+def _run(*args, code: int = 0, cwd=None) -> subprocess.CompletedProcess:
+    done = subprocess.run([FILTERKIT, "text", *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd,
+                          timeout=300)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
 
 
-def test_fixed_split_report(split_folder, tmp_path, label_text_file):
-    from filterkit.apps.text.cv import fixed_split
-    from filterkit.apps.text.data import load_data
-    from filterkit.apps.text.pipeline import TextConfig
-
-    folder, train = split_folder
-    corpus = load_data(str(train))
-    corpus.parts = {"train": corpus.parts["all"], "test": load_data(str(label_text_file)).parts["all"]}
-    cfg = TextConfig(variant="rand", maps=6, widths=[2, 3], dim=12, optimizer="adam", lr=0.02, epochs=4)
-    trained, report = fixed_split(cfg, corpus, seed=0, device="cpu", progress=False)
-    assert {"dev_accuracy", "test_accuracy", "train_sentences_per_second"} <= set(report)
-    assert report["test_accuracy"] >= 0.8
-    assert trained.history[-1]["epoch"] == report["epochs"]
-    assert {"cnn_test_accuracy", "ngram_test_accuracy", "mix"} <= set(report)
-
-
-def test_ngrams_off_is_the_cnn_alone(tmp_path, label_text_file, capsys):
-    ckpt = tmp_path / "cnn.pt"
-    assert main(["text", "train", str(label_text_file), *FAST, "--cv", "2", "--jobs", "1", "--ngrams", "0",
-                 "--out", str(ckpt), "--json", str(tmp_path / "r.json")]) == 0
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert "mix" not in report["folds"][0] and "cnn_mean" not in report
-    saved = torch.load(ckpt, weights_only=True)
-    assert saved["config"]["ngrams"] == 0 and "ngram_model" not in saved["extra"]
-    from filterkit.apps.text.pipeline import cnn_proba, load_trained, predict_proba
-
-    trained = load_trained(ckpt)
-    assert trained.ngram is None
-    assert (predict_proba(trained, ["a great film"]) == cnn_proba(trained, ["a great film"])).all()
-    capsys.readouterr()
-    assert "n-gram model" not in (main(["text", "predict", str(ckpt), "a great film", "--explain"]) == 0
-                                  and capsys.readouterr().out)
-
-
-def _error(capsys, argv) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("filterkit: error: ") and "Traceback" not in err
+def _error(*args) -> str:
+    """The one-line error of a refused command (exit status 2)."""
+    err = _run(*args, code=2).stderr.strip()
+    assert len(err.splitlines()) == 1, err
     return err
 
 
-def test_cli_errors(tmp_path, label_text_file, capsys):
+def test_train_run_folder_eval_predict(tmp_path):
+    bench = write_split(tmp_path / "data")
+    out, report = tmp_path / "runs" / "sst2", tmp_path / "train.json"
+    done = _run("train", bench, *FAST_OPTIONS, "--out", out, "--json", report, "--seed", "3")
+    assert "test accuracy" in done.stdout and "run folder" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["best.pt", "last.pt", "metrics.csv", "report.json"]
+    figures = json.loads(report.read_text())
+    assert figures["test_accuracy"] >= 0.8 and "environment" in figures  # one word decides the label
+    assert {"cnn_test_accuracy", "ngram_test_accuracy", "mix"} <= set(figures)
+    run_report = json.loads((out / "report.json").read_text())
+    assert run_report["test_accuracy"] == figures["test_accuracy"] and run_report["best_epoch"] >= 1
+    assert len((out / "metrics.csv").read_text().splitlines()) == 1 + figures["epochs"]
+    saved = torch.load(out / "best.pt", weights_only=True)
+    assert saved["app"] == "text" and saved["config"]["widths"] == [2, 3] and saved["config"]["max_tokens"] == 200
+    assert "ngram_model" in saved["extra"]
+
+    # eval takes the model by --model (the folder or its best.pt); the data is the only positional
+    evaluated = tmp_path / "eval.json"
+    _run("eval", bench, "--model", out, "--json", evaluated)
+    assert json.loads(evaluated.read_text())["accuracy"] == pytest.approx(figures["test_accuracy"])
+
+    predicted = _run("predict", "the movie was awful", "a great film", "--model", out / "best.pt", "--explain",
+                     "--json", "-")
+    payload = json.loads(predicted.stdout[predicted.stdout.index("{"):])
+    assert [p["label"] for p in payload["predictions"]] == ["negative", "positive"]
+    assert "great" in payload["predictions"][1]["explanation"][0]["ngram"]
+    assert "why positive" in predicted.stdout and "environment" in payload
+
+    # every written file is refused without --force, in the one wording
+    assert "already exists (use --force to overwrite)" in _error("train", bench, *FAST_OPTIONS, "--out", out)
+    assert "already exists" in _error("eval", bench, "--model", out, "--json", evaluated)
+    _run("eval", bench, "--model", out, "--json", evaluated, "--force")
+
+
+def test_cv_with_final_model(tmp_path, label_text_file):
+    out, report = tmp_path / "run", tmp_path / "cv.json"
+    done = _run("train", label_text_file, *FAST_OPTIONS, "--cv", "2", "--jobs", "2", "--out", out, "--json", report)
+    assert "2-fold: mean accuracy" in done.stdout
+    figures = json.loads(report.read_text())
+    assert [f["fold"] for f in figures["folds"]] == [1, 2] and figures["jobs"] == 2
+    assert 0.8 <= figures["mean"] <= 1.0 and {"cnn_accuracy", "ngram_accuracy", "mix"} <= set(figures["folds"][0])
+    assert json.loads((out / "report.json").read_text())["mean"] == figures["mean"]
+    assert (out / "best.pt").is_file()  # the final model, trained on all the data
+
+
+def test_parse_time_errors_are_one_line(label_text_file, capsys):
+    err = _error("train", label_text_file, "--dim", "0")
+    assert err.startswith("filterkit text train: error: argument --dim: 0 is out of range"), err
+    from filterkit.cli.main import build_parser
+
+    parser = build_parser()  # the same parser, in this process: every numeric option is checked
+    for option, value in (("--lr", "nan"), ("--dropout", "1"), ("--cv", "1"), ("--jobs", "0"), ("--rho", "1"),
+                          ("--max-tokens", "0"), ("--ngrams", "-1"), ("--widths", "0,3"), ("--max-norm", "inf")):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["text", "train", str(label_text_file), option, value])
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"argument {option}" in err, err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["text", "eval", str(label_text_file)])  # the checkpoint is no positional any more
+    assert "--model" in capsys.readouterr().err
+
+
+def test_user_errors_are_one_line(tmp_path, label_text_file):
     one = tmp_path / "one.csv"
     one.write_text("text,label\ngood,1\nbad,1\n", encoding="utf-8")
-    assert "at least 2 classes" in _error(capsys, ["text", "train", str(one), *FAST])
-    assert "--ngrams -1" in _error(capsys, ["text", "train", str(label_text_file), *FAST, "--ngrams", "-1"])
-    nolabel = tmp_path / "nolabel.csv"
-    nolabel.write_text("text,y\ngood,1\nbad,0\n", encoding="utf-8")
-    assert "--label-column" in _error(capsys, ["text", "train", str(nolabel), *FAST])
+    assert "at least 2 classes" in _error("train", one, *FAST_OPTIONS)
     latin = tmp_path / "latin.txt"
     latin.write_bytes(b"1 caf\xe9 good\n0 bad\n")
-    assert "--encoding cp1252" in _error(capsys, ["text", "train", str(latin), *FAST])
-    assert "no such file" in _error(capsys, ["text", "train", str(tmp_path / "nope.txt"), *FAST])
-    existing = tmp_path / "exists.pt"
-    existing.write_bytes(b"x")
-    assert "--force" in _error(capsys, ["text", "train", str(label_text_file), *FAST, "--out", str(existing)])
-    assert "not a loadable" in _error(capsys, ["text", "predict", str(existing), "good"])
-    assert "not found" in _error(capsys, ["text", "eval", str(tmp_path / "none.pt"), str(label_text_file)])
+    assert "--encoding cp1252" in _error("train", latin, *FAST_OPTIONS)
+    not_a_folder = tmp_path / "file.pt"
+    not_a_folder.write_bytes(b"x")
+    assert "not a folder" in _error("train", label_text_file, *FAST_OPTIONS, "--out", not_a_folder)
+    assert "not a loadable" in _error("predict", "good", "--model", not_a_folder)
+    assert "not found" in _error("eval", label_text_file, "--model", tmp_path / "none.pt")
+    gaps = tmp_path / "gaps.txt"  # --strict refuses a label without text
+    gaps.write_text("pos a good film\nneg\npos fine\nneg a dull one\n", encoding="utf-8")
+    assert "line 2" in _error("train", gaps, *FAST_OPTIONS, "--strict", "--cv", "2")
 
 
-def test_checkpoint_from_another_app_is_refused(tmp_path, capsys):
+def test_long_sentence_and_skipped_lines(tmp_path, label_text_file):
+    """A 1 MB sentence is cut to --max-tokens (memory stays small); label-only lines are skipped and reported."""
+    data = tmp_path / "long.txt"
+    lines = label_text_file.read_text(encoding="utf-8").splitlines()
+    lines[5] = "pos " + "great " * 170_000  # about 1 MB
+    lines.insert(3, "neg")
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = _run("train", data, *FAST_OPTIONS, "--cv", "2", "--jobs", "1", "--ngrams", "0", "--max-tokens", "50")
+    assert "skipped 1 line with a label but no text (line 4)" in done.stderr
+    assert "2-fold: mean accuracy" in done.stdout
+
+
+def test_checkpoint_from_another_app_is_refused(tmp_path):
     from filterkit.nn.train import Trainer
 
     model = torch.nn.Linear(2, 2)
     trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), torch.nn.functional.cross_entropy,
                       app="speech", device="cpu", progress=False, tensorboard=False)
     path = trainer.save_checkpoint(tmp_path / "speech.pt")
-    err = _error(capsys, ["text", "predict", str(path), "a sentence"])
+    err = _error("predict", "a sentence", "--model", path)
     assert "'speech'" in err and "filterkit text train" in err

@@ -43,9 +43,41 @@ def test_label_text(tmp_path):
     path = tmp_path / "a.txt"
     path.write_text("1 a good film\n\n0 a bad  film\n", encoding="utf-8")
     assert read_label_text(path) == (["a good film", "a bad  film"], ["1", "0"])
-    path.write_text("1 ok\n0\n", encoding="utf-8")
-    with pytest.raises(UserError, match="no text"):
-        read_label_text(path)
+
+
+def test_label_without_text_is_skipped_and_reported_or_refused_when_strict(tmp_path):
+    path = tmp_path / "cr.txt"
+    path.write_text("1 ok\n0\n\n1 fine\n0 \n0 poor\n", encoding="utf-8")
+    notes = []
+    assert read_label_text(path, notes=notes) == (["ok", "fine", "poor"], ["1", "1", "0"])
+    assert notes == [f"{path}: skipped 2 lines with a label but no text (lines 2, 5)"]
+    with pytest.raises(UserError, match=r"line 2 .*has a label but no text"):
+        read_label_text(path, strict=True)
+    corpus = load_data(str(path))
+    assert len(corpus.parts["all"]) == 3 and "lines 2, 5" in corpus.notes[0]
+    with pytest.raises(UserError, match="line 2"):
+        load_data(str(path), strict=True)
+
+
+def test_csv_field_longer_than_the_csv_default_limit(tmp_path):
+    path = tmp_path / "long.csv"
+    long_text = "word " * 60_000  # 300 KB in one field (the csv module's default limit is 128 KB)
+    path.write_text(f'text,label\n"{long_text}",pos\nshort,neg\n', encoding="utf-8")
+    texts, labels = read_delimited(path)
+    assert len(texts[0]) == len(long_text) and labels == ["pos", "neg"]
+    import csv
+
+    assert csv.field_size_limit() == 131072  # the process-wide limit is restored
+
+
+def test_file_size_limit(tmp_path, monkeypatch):
+    import filterkit.apps.text.data as data
+
+    path = tmp_path / "big.txt"
+    path.write_text("1 a\n0 b\n" * 100, encoding="utf-8")
+    monkeypatch.setattr(data, "MAX_FILE_BYTES", 100)
+    with pytest.raises(UserError, match="a data file may have"):
+        read_lines(path)
 
 
 def test_csv_and_tsv_columns_by_name_and_index(tmp_path):
@@ -81,6 +113,33 @@ def test_pos_neg_pair_and_class_folder(tmp_path):
     assert sorted(zip(labels, texts)) == [("politics", "a vote"), ("politics", "an election"), ("sports", "a goal")]
     corpus = load_data(str(folder))
     assert corpus.classes == ["politics", "sports"] and len(corpus.parts["all"]) == 3
+
+
+def test_folder_with_a_pos_neg_pair_is_read_as_the_pair(tmp_path):
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    (folder / "rt.pos").write_text("great\nsuperb\n", encoding="utf-8")
+    (folder / "rt.neg").write_text("awful\n", encoding="utf-8")
+    (folder / "README").write_text("about\n", encoding="utf-8")
+    corpus = load_data(str(folder))
+    assert corpus.classes == ["neg", "pos"] and corpus.parts["all"].labels == [0, 1, 1]
+    assert "left out 1 other file (README)" in corpus.notes[0]
+
+
+def test_benchmark_folder_given_by_its_path(tmp_path):
+    """A folder named like a benchmark and holding its files is that benchmark (encoding and split too)."""
+    folder = tmp_path / "somewhere" / "text" / "TREC"
+    folder.mkdir(parents=True)
+    (folder / "TREC.train.all").write_bytes(b"5 how far \xe9 ?\n3 who ?\n0 what ?\n")
+    (folder / "TREC.test.all").write_bytes(b"4 where ?\n1 which ?\n2 what is a b ?\n")
+    corpus = load_data(str(folder) + "/")
+    assert corpus.name == "TREC" and set(corpus.parts) == {"train", "test"}
+    assert corpus.classes == list(BENCHMARKS["TREC"].classes) and corpus.parts["train"].texts[0] == "how far \xe9 ?"
+    other = tmp_path / "mr"  # named like a benchmark but holding class files: a class folder
+    other.mkdir()
+    (other / "a.txt").write_text("x\n", encoding="utf-8")
+    (other / "b.txt").write_text("y\n", encoding="utf-8")
+    assert load_data(str(other)).classes == ["a", "b"]
 
 
 def test_load_data_bad_input(tmp_path):

@@ -28,3 +28,8 @@ def test_get_tokenizer():
     assert get_tokenizer("words", lowercase=False)("A b") == ["A", "b"]
     with pytest.raises(ValueError, match="unknown tokenizer"):
         get_tokenizer("bpe")
+
+
+def test_max_tokens_caps_each_sentence():
+    assert get_tokenizer("words", max_tokens=3)("one two three four five") == ["one", "two", "three"]
+    assert get_tokenizer("kim", max_tokens=None)("a b c d") == ["a", "b", "c", "d"]

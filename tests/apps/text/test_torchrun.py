@@ -51,19 +51,22 @@ def test_python_m_filterkit_cli_runs():
 def test_text_train_two_processes(tmp_path, write_spy):
     _corpus(tmp_path)
     env = write_spy.env
-    ckpt, report = tmp_path / "model.pt", tmp_path / "report.json"
+    out, report = tmp_path / "run", tmp_path / "report.json"
     cmd = [
         TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "filterkit.cli", "text", "train", "SST-2",
         "--data-root", str(tmp_path), "--variant", "rand", "--dim", "16", "--maps", "8", "--optimizer", "adam",
-        "--lr", "0.01", "--epochs", "6", "--batch-size", "20", "--out", str(ckpt), "--json", str(report),
+        "--lr", "0.01", "--epochs", "6", "--batch-size", "20", "--out", str(out), "--json", str(report),
         "--quiet", "--seed", "1",
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
 
     writes = write_spy.writes()
-    assert sorted(writes) == sorted([["0", str(ckpt)], ["0", str(report)]]), writes  # rank 0 only, once each
-    assert done.stdout.count("saved") == 1 and done.stdout.count("test accuracy") == 1, done.stdout
+    assert {rank for rank, _ in writes} == {"0"}, writes  # rank 0 only
+    run_files = {str(out / name) for name in ("best.pt", "last.pt", "metrics.csv", "report.json")}
+    assert {path for _, path in writes} == run_files | {str(report)}, writes
+    assert [path for _, path in writes].count(str(report)) == 1
+    assert done.stdout.count("run folder") == 1 and done.stdout.count("test accuracy") == 1, done.stdout
 
     figures = json.loads(report.read_text())
     assert figures["test_accuracy"] >= 0.9, figures  # one word decides the class: a working model finds it
@@ -72,7 +75,7 @@ def test_text_train_two_processes(tmp_path, write_spy):
 
     # the checkpoint is a normal one: a single process evaluates it to the same test accuracy
     evaluated = subprocess.run(
-        [sys.executable, "-m", "filterkit.cli", "text", "eval", str(ckpt), "SST-2", "--data-root", str(tmp_path),
+        [sys.executable, "-m", "filterkit.cli", "text", "eval", "SST-2", "--model", str(out), "--data-root", str(tmp_path),
          "--json", str(tmp_path / "eval.json")],
         capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from filterkit.apps.go.dataset import (PositionBatches, batch_loader, encode_game, encode_games, open_positions,
+from filterkit.apps.go.data import (PositionBatches, batch_loader, encode_game, encode_games, open_positions,
                                        read_info, write_positions)
 from filterkit.apps.go.features import encode_board
 from filterkit.errors import UserError

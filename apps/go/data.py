@@ -1,4 +1,4 @@
-"""Positions from game records, converted once into memory-mapped arrays.
+"""Game records turned into training positions: ``prepare`` once, then memory-mapped batches.
 
 A prepared split is a folder::
 
@@ -9,18 +9,17 @@ A prepared split is a folder::
     game.npy       (N,) int32   index of the game each position comes from
     info.json      size, counts, source, skipped games
 
+:func:`prepare` writes one such folder per split of the raw data (SGF files,
+folders, archives or the KGS manifest, read by :mod:`.records`).
 ``positions.u8`` is opened with ``np.memmap`` so a split of millions of
-positions is read from disk in batches, never loaded whole.  Measured on the
-KGS training split (22,413 games, 4,508,250 positions, 1.6 GB): ``filterkit
-go prepare`` took 3 min 21 s wall / 103 s CPU with a 131 MB peak RSS; random
-batches of 128 (17 planes, symmetries) decode at ~33,500 positions/s with
-anonymous memory flat at ~190 MB (the mapped file pages show up in RSS as
-reclaimable page cache).  Batches are decoded and given a random board
-symmetry on the fly (:class:`PositionBatches`).
+positions is read from disk in batches, never loaded whole (the KGS training
+split is 1.6 GB).  Batches are decoded and given a random board symmetry on
+the fly (:class:`PositionBatches`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -30,9 +29,14 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+import torch
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from tqdm import tqdm
 
 from filterkit.errors import UserError
+from filterkit.io import refuse_overwrite
 
+from filterkit.apps.go import records
 from filterkit.apps.go.board import IllegalMove
 from filterkit.apps.go.features import apply_symmetry, decode, encode_board
 from filterkit.apps.go.records import GameRecord
@@ -75,10 +79,8 @@ def encode_game(record: GameRecord):
     return packed, to_play, ko, target
 
 
-def _games(records: Iterable[GameRecord], size: int, skipped: list, progress: bool):
-    from tqdm import tqdm
-
-    for index, record in enumerate(tqdm(records, desc="games", unit="game", disable=not progress)):
+def _games(games: Iterable[GameRecord], size: int, skipped: list, progress: bool):
+    for index, record in enumerate(tqdm(games, desc="games", unit="game", disable=not progress)):
         if record.size != size:
             skipped.append(f"{record.name}: board size {record.size}, expected {size}")
             continue
@@ -88,26 +90,25 @@ def _games(records: Iterable[GameRecord], size: int, skipped: list, progress: bo
             skipped.append(f"{record.name}: illegal move ({exc})")
 
 
-def encode_games(records: Iterable[GameRecord], size: int = 19, progress: bool = False,
+def encode_games(games: Iterable[GameRecord], size: int = 19, progress: bool = False,
                  skipped: list | None = None) -> Positions:
     """Convert games in memory (for evaluation sets of up to ~10^5 positions)."""
     skipped = [] if skipped is None else skipped
-    parts, games = [], []
-    for index, arrays in _games(records, size, skipped, progress):
+    parts, indices = [], []
+    for index, arrays in _games(games, size, skipped, progress):
         parts.append(arrays)
-        games.append(np.full(len(arrays[3]), index, dtype=np.int32))
+        indices.append(np.full(len(arrays[3]), index, dtype=np.int32))
     if not parts:
         raise UserError("no usable games found")
     packed, to_play, ko, target = (np.concatenate(a) for a in zip(*parts))
-    return Positions(packed, to_play, ko, target, np.concatenate(games), size)
+    return Positions(packed, to_play, ko, target, np.concatenate(indices), size)
 
 
-def write_positions(records: Iterable[GameRecord], out: str | Path, size: int = 19, force: bool = False,
+def write_positions(games: Iterable[GameRecord], out: str | Path, size: int = 19, force: bool = False,
                     progress: bool = True, source: str = "") -> dict:
     """Stream games into a prepared split folder ``out`` (atomically); return its info dict."""
     out = Path(out)
-    if out.exists() and not force:
-        raise UserError(f"{out}: already exists (use --force to overwrite)")
+    refuse_overwrite(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -116,7 +117,7 @@ def write_positions(records: Iterable[GameRecord], out: str | Path, size: int = 
         n_games = 0
         counts = np.zeros(size * size + 1, dtype=np.int64)
         with open(tmp / "positions.u8", "wb") as fh:
-            for index, (packed, to_play, ko, target) in _games(records, size, skipped, progress):
+            for index, (packed, to_play, ko, target) in _games(games, size, skipped, progress):
                 fh.write(packed.tobytes())
                 meta["to_play"].append(to_play)
                 meta["ko"].append(ko)
@@ -180,8 +181,6 @@ class PositionBatches:
         return len(self.positions)
 
     def __getitem__(self, indices):
-        import torch
-
         idx = np.sort(np.asarray(indices, dtype=np.int64))  # sorted reads are kinder to the page cache
         pos = self.positions
         packed, ko, target = np.asarray(pos.packed[idx]), pos.ko[idx].astype(np.int64), pos.target[idx].astype(np.int64)
@@ -204,17 +203,58 @@ def position_loader(dataset: PositionBatches, batches, workers: int = 0, generat
 
     Built with ``batch_sampler=`` so the shared Trainer can shard it under DDP.
     """
-    from torch.utils.data import DataLoader
-
     return DataLoader(dataset, batch_sampler=batches, collate_fn=keep_batch, num_workers=workers,
                       persistent_workers=workers > 0, generator=generator)
 
 
 def batch_loader(dataset: PositionBatches, batch_size: int, shuffle: bool, seed: int = 0, workers: int = 0):
     """A ``DataLoader`` over :class:`PositionBatches` (random batches when ``shuffle``)."""
-    import torch
-    from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
-
     generator = torch.Generator().manual_seed(seed)
     base = RandomSampler(range(len(dataset)), generator=generator) if shuffle else SequentialSampler(range(len(dataset)))
     return position_loader(dataset, BatchSampler(base, batch_size, drop_last=False), workers, generator)
+
+
+# ------------------------------------------------------------------ prepare
+
+
+def prepare(data: str | Path, out: str | Path, splits: list[str] | None = None, max_games: int | None = None,
+            size: int = 19, force: bool = False, progress: bool = True) -> dict:
+    """Convert the games of ``data`` into ``out/<split>/`` folders; return ``{split: info}``.
+
+    ``data`` with a manifest is read by split (default train, val, ci_subset);
+    any other folder/archive/file becomes the single split ``all``.
+    """
+    data, out = Path(data), Path(out)
+    if records.has_manifest(data):
+        splits = splits or ["train", "val", "ci_subset"]
+    else:
+        if splits and splits != ["all"]:
+            raise UserError(f"{data}: has no {records.MANIFEST}, so its only split is 'all'")
+        splits = ["all"]
+    for split in splits:  # refuse before any work
+        refuse_overwrite(out / split, force)
+    infos = {}
+    for split in splits:
+        errors: list[str] = []
+        games = records.iter_records(data, split, errors=errors)
+        if max_games:
+            games = itertools.islice(games, max_games)
+        info = write_positions(games, out / split, size=size, force=force, progress=progress,
+                               source=f"{data} [{split}]")
+        info["skipped"] = errors + info["skipped"]
+        infos[split] = info
+    return infos
+
+
+def load_positions(data: str | Path, split: str, size: int = 19, progress: bool = True) -> Positions:
+    """Positions of ``split`` from a prepared root (``data/split``), a prepared split, or raw games."""
+    data = Path(data)
+    if (data / split / "info.json").is_file():
+        return open_positions(data / split)
+    if (data / "info.json").is_file():
+        return open_positions(data)
+    if not data.exists():
+        raise UserError(f"{data}: no such file or folder")
+    skipped: list[str] = []
+    return encode_games(records.iter_records(data, split, errors=skipped), size=size, progress=progress,
+                        skipped=skipped)
