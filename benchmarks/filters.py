@@ -150,8 +150,12 @@ def implementations(op: str, p: float, img: np.ndarray) -> dict[str, Callable[[n
             return cv2.convertScaleAbs(m) if to_u8 else m
 
         impl["opencv"] = cv_magnitude
-        impl["scipy"] = per_channel(lambda a: np.hypot(ndi.sobel(a, axis=1, mode="reflect", output=np.float32),
-                                                       ndi.sobel(a, axis=0, mode="reflect", output=np.float32)), colour)
+        def sp_magnitude(a):
+            m = np.hypot(ndi.sobel(a, axis=1, mode="reflect", output=np.float32),
+                         ndi.sobel(a, axis=0, mode="reflect", output=np.float32))
+            return np.clip(np.rint(m), 0, 255).astype(np.uint8) if to_u8 else m
+
+        impl["scipy"] = per_channel(sp_magnitude, colour)
         impl["skimage"] = None
     elif op == "laplace":
         impl["filterkit"] = lambda a: filterkit.laplace(a, channel_axis=ca)

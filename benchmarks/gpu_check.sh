@@ -71,7 +71,7 @@ app text $FK text train TREC --data-root $G/text --variant rand --epochs 2 --dev
 app go $FK go train $G/go --out $W/go --layers 13 --width 192 --epochs 2 --batch-size 256 --device cuda --json $R/go.json --quiet
 # the same with 4 loader processes: if positions/s rises, loading limits GPU training (issue 6)
 app go_workers4 $FK go train $G/go --out $W/go4 --layers 13 --width 192 --epochs 2 --batch-size 256 --workers 4 --device cuda --json $R/go_workers4.json --quiet
-app vis_train $FK visualize train --data builtin --epochs 1 --device cuda -o $W/cnn.pt --quiet
-app vis_max $FK visualize maximize --model $W/cnn.pt --class 3 --device cuda -o $W/max.png --json $R/vis_max.json
+app vis_train $FK visualize train --data builtin --epochs 1 --device cuda -o $W/cnn --quiet
+app vis_max $FK visualize maximize --model $W/cnn/best.pt --class 3 --device cuda -o $W/max.png --json $R/vis_max.json
 app vis_style $FK visualize style skimage:camera skimage:brick --size 128 --steps 20 --device cuda -o $W/style.png
 stamp done

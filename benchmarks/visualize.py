@@ -12,7 +12,7 @@ Measured side by side in this run (modes alternate inside each repeat; medians o
    **Adam**, the same number of loss evaluations (``--style-steps``); seconds
    and the Gram distance ratio (start / final).  Target: < 120 s on CPU.
 
-    python benchmarks/visualize.py --checkpoint mnist_cnn.pt --json out/visualize.json
+    python benchmarks/visualize.py --checkpoint mnist_cnn/best.pt --json out/visualize.json
     python benchmarks/visualize.py --quick                 # trains on the built-in digits first; seconds
 
 Without ``--checkpoint`` the lecture CNN is first trained for 2 epochs on the

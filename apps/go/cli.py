@@ -217,10 +217,11 @@ def _run_prepare(args) -> int:
     _check_json(args)
     infos = prepare(args.data, args.out, args.splits, args.max_games, args.size, args.force, show_progress(args))
     report = {}
+    out_text = sys.stderr if args.json == "-" else sys.stdout
     for split, info in infos.items():
         report[split] = {"games": info["games"], "positions": info["positions"], "skipped": info["skipped"]}
         print(f"{split}: {info['games']} games, {info['positions']} positions, {len(info['skipped'])} skipped "
-              f"-> {Path(args.out) / split}")
+              f"-> {Path(args.out) / split}", file=out_text)
         for line in info["skipped"][:5]:
             print(f"  skipped {line}", file=sys.stderr)
     _report(args, report)
@@ -244,10 +245,12 @@ def _run_train(args) -> int:
                    resume=args.resume, init=args.init, force=args.force)
     last = report["history"][-1] if report["history"] else {}
     rate = report["positions_per_second"]
+    out_text = sys.stderr if args.json == "-" else sys.stdout  # stdout carries the JSON then
     print(f"trained {report['train_positions_seen']} positions in {report['seconds']:.1f} s "
           f"({rate or 0:.0f} positions/s); last epoch: "
-          + ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith(("train_", "val_"))))
-    print(f"run folder {out}: best.pt (epoch {report['best_epoch']}), last.pt, metrics.csv, report.json")
+          + ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith(("train_", "val_"))), file=out_text)
+    print(f"run folder {out}: best.pt (epoch {report['best_epoch']}), last.pt, metrics.csv, report.json",
+          file=out_text)
     _report(args, report)
     return 0
 

@@ -50,7 +50,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from filterkit.apps.digits.compare import DEFAULT_BATCH_SIZE, DEFAULT_LR, SCHEDULES
+    from filterkit.apps.digits.config import DEFAULT_BATCH_SIZE, DEFAULT_LR, SCHEDULES
     from filterkit.apps.digits.data import DATA_ENV_VAR
 
     parser.add_argument(

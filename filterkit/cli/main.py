@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "summary": "filterkit.cli.summary",
     "compare": "filterkit.cli.compare",
     "visualize": "filterkit.cli.visualize",
+    "models": "filterkit.cli.models",
     "speech": "filterkit.apps.speech.cli",
     "text": "filterkit.apps.text.cli",
     "go": "filterkit.apps.go.cli",

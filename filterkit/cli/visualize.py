@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from filterkit.cli.common import (
     HelpFormatter,
@@ -34,12 +35,12 @@ or 'output'; --list-layers prints them.  IMAGE is an image file or
 skimage:NAME (a scikit-image sample: camera, brick, gravel, grass, ...).
 
 examples:
-  filterkit visualize train --data ../shared/data/mnist --epochs 2 -o mnist_cnn.pt
-  filterkit visualize kernels --model mnist_cnn.pt --layer conv1 --compare -o kernels.png
-  filterkit visualize maximize --model mnist_cnn.pt --class all -o digits.png --json digits.json
-  filterkit visualize maximize --model mnist_cnn.pt --layer conv2 --channel 7 -o conv2_7.png
-  filterkit visualize saliency --model mnist_cnn.pt digit.png -o saliency.png
-  filterkit visualize dream --model mnist_cnn.pt skimage:camera --layer conv2 --size 192 -o dream.png
+  filterkit visualize train --data ../shared/data/mnist --epochs 2 -o mnist_cnn
+  filterkit visualize kernels --model mnist_cnn/best.pt --layer conv1 --compare -o kernels.png
+  filterkit visualize maximize --model mnist_cnn/best.pt --class all -o digits.png --json digits.json
+  filterkit visualize maximize --model mnist_cnn/best.pt --layer conv2 --channel 7 -o conv2_7.png
+  filterkit visualize saliency --model mnist_cnn/best.pt digit.png -o saliency.png
+  filterkit visualize dream --model mnist_cnn/best.pt skimage:camera --layer conv2 --size 192 -o dream.png
   filterkit visualize style noise skimage:brick --size 128 -o texture.png
   filterkit visualize style skimage:camera skimage:gravel --size 128 -o style.png
 """
@@ -84,11 +85,12 @@ def _add_train(sub) -> None:
     p.add_argument("--data", metavar="DIR|builtin", default=None,
                    help="MNIST folder or 'builtin' (default: $FILTERKIT_DATA, else ../shared/data/mnist)")
     p.add_argument("--epochs", type=int_range(1, 1000), default=2, help="training epochs")
-    p.add_argument("-o", "--out", metavar="CKPT.pt", required=True, help="checkpoint to write")
+    p.add_argument("-o", "--out", metavar="DIR", required=True,
+                   help="run folder to write: best.pt, last.pt, metrics.csv, report.json")
     add_json_option(p)
     add_seed_option(p)
     add_device_option(p)
-    add_force_option(p, "checkpoint and --json file")
+    add_force_option(p, "run folder and --json file")
     add_quiet_option(p)
 
 
@@ -307,20 +309,21 @@ def _indices(text: str | None, count: int, what: str) -> list[int]:
 
 def _run_train(args) -> int:
     from filterkit.apps.digits.data import load_digits_data
-    from filterkit.apps.digits.train import train_digits_cnn
+    from filterkit.apps.digits.config import DigitsConfig
+    from filterkit.apps.digits.train import train
     from filterkit.nn.train import configure_threads, select_device
     from filterkit.visualize.common import check_outputs
 
-    check_outputs([args.out, args.json], args.force)
+    check_outputs([args.json], args.force)
     configure_threads()
     select_device(args.device)
     data = load_digits_data(args.data)
-    trainer = train_digits_cnn(data, epochs=args.epochs, seed=args.seed, device=args.device,
-                               progress=show_progress(args))
-    path = trainer.save_checkpoint(args.out)
+    config = DigitsConfig(epochs=args.epochs, seeds=(args.seed,), variants=("learned",), device=args.device)
+    trainer = train(data, config, "learned", args.seed, out=args.out, force=args.force, progress=show_progress(args))
+    path = Path(args.out) / "best.pt"
     last = trainer.history[-1]
     _say(args, f"{data.description}: test accuracy {100 * last['val_accuracy']:.2f}% after {args.epochs} epoch(s)")
-    print(f"wrote {path}", file=sys.stderr)
+    print(f"wrote {args.out}/ (best.pt, last.pt, metrics.csv, report.json)", file=sys.stderr)
     if args.json:
         from filterkit.io import write_report
 

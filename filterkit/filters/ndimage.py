@@ -80,7 +80,7 @@ from filterkit.filters._backends.dispatch import Decline
 from filterkit.filters._planes import _Planes, check_kernel, check_size, is_tensor
 from filterkit.filters.dtypes import abs_to_uint8, float_dtype_for
 
-__all__ = ["BACKENDS", "correlate", "convolve", *_ops.NAMES, "box", "laplacian"]
+__all__ = ["BACKENDS", "correlate", "convolve", "mean", "median", "gaussian", "sobel", "scharr", "prewitt", "laplace", "box", "laplacian"]  # ops.NAMES + aliases
 
 Backend = Literal["auto", "opencv", "scipy", "numba"]
 BACKENDS: tuple[str, ...] = _dispatch.BACKENDS
@@ -518,27 +518,15 @@ def _derivative_filter(name: str, title: str, sizes: str, norm: str, example: st
     return derivative_filter
 
 
-sobel = _derivative_filter(
-    "sobel",
-    title="Sobel derivative (``[1, 2, 1]`` smoothing x ``[-1, 0, 1]`` difference) or gradient magnitude.",
-    sizes="3 or 5",
-    norm="3x3: 4, 5x5: 48",
-    example=" 0., 40., 40.",
-)
-scharr = _derivative_filter(
-    "scharr",
-    title="Scharr derivative (``[3, 10, 3]`` smoothing x ``[-1, 0, 1]`` difference) or gradient magnitude.",
-    sizes="3 only",
-    norm="16",
-    example="  0., 160., 160.",
-)
-prewitt = _derivative_filter(
-    "prewitt",
-    title="Prewitt derivative (``[1, 1, 1]`` smoothing x ``[-1, 0, 1]`` difference) or gradient magnitude.",
-    sizes="3 only",
-    norm="3",
-    example=" 0., 30., 30.",
-)
+_GRADIENT_DOCS = {  # title, sizes, norm, example: for each of filterkit.filters.ops.GRADIENTS
+    "sobel": ("Sobel derivative (``[1, 2, 1]`` smoothing x ``[-1, 0, 1]`` difference) or gradient magnitude.",
+              "3 or 5", "3x3: 4, 5x5: 48", " 0., 40., 40."),
+    "scharr": ("Scharr derivative (``[3, 10, 3]`` smoothing x ``[-1, 0, 1]`` difference) or gradient magnitude.",
+               "3 only", "16", "  0., 160., 160."),
+    "prewitt": ("Prewitt derivative (``[1, 1, 1]`` smoothing x ``[-1, 0, 1]`` difference) or gradient magnitude.",
+                "3 only", "3", " 0., 30., 30."),
+}
+sobel, scharr, prewitt = (_derivative_filter(name, *_GRADIENT_DOCS[name]) for name in _ops.GRADIENTS)
 
 
 def laplace(

@@ -59,7 +59,13 @@ from filterkit.filters.memory import keep_freed_memory  # noqa: F401 - re-export
 __all__ = [
     "correlate",
     "convolve",
-    *_ops.NAMES,
+    "mean",  # ops.NAMES ...
+    "median",
+    "gaussian",
+    "sobel",
+    "scharr",
+    "prewitt",
+    "laplace",  # ... and the aliases
     "box",
     "laplacian",
     "Correlate",
@@ -227,15 +233,13 @@ def _derivative_function(name: str, title: str, sizes: str, norm: str) -> Callab
     return derivative
 
 
-sobel = _derivative_function(
-    "sobel", "Sobel derivative ([1, 2, 1] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 or 5", "3x3: 4, 5x5: 48"
-)
-scharr = _derivative_function(
-    "scharr", "Scharr derivative ([3, 10, 3] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 only", "16"
-)
-prewitt = _derivative_function(
-    "prewitt", "Prewitt derivative ([1, 1, 1] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 only", "3"
-)
+_GRADIENT_DOCS = {  # title, sizes, norm: for each of filterkit.filters.ops.GRADIENTS
+    "sobel": ("Sobel derivative ([1, 2, 1] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 or 5",
+              "3x3: 4, 5x5: 48"),
+    "scharr": ("Scharr derivative ([3, 10, 3] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 only", "16"),
+    "prewitt": ("Prewitt derivative ([1, 1, 1] smoothing x [-1, 0, 1] difference) or gradient magnitude.", "3 only", "3"),
+}
+sobel, scharr, prewitt = (_derivative_function(name, *_GRADIENT_DOCS[name]) for name in _ops.GRADIENTS)
 
 
 def laplace(

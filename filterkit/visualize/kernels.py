@@ -1,7 +1,7 @@
 """Grids of a conv layer's kernels, each labelled with its nearest named fixed kernel.
 
     >>> from filterkit.visualize import load_model, kernel_table, plot_kernels
-    >>> vm = load_model("mnist_cnn.pt")
+    >>> vm = load_model("mnist_cnn/best.pt")
     >>> rows = kernel_table(vm, "conv1")     # [{"index", "nearest", "cosine", "norm"}, ...]
     >>> plot_kernels(vm, "conv1", "kernels.png")
 

@@ -2,7 +2,7 @@
 
     >>> from filterkit.visualize import MaximizeConfig, load_model
     >>> from filterkit.visualize.maximize import Target, maximize
-    >>> vm = load_model("mnist_cnn.pt")
+    >>> vm = load_model("mnist_cnn/best.pt")
     >>> result = maximize(vm, [Target("class", "output", c) for c in range(10)], MaximizeConfig(), seed=0)
     >>> result.probability            # model's own probability of each target class, (10,)
     >>> result.images                 # (10, 1, 28, 28) float32 pixels in [0, 1]

@@ -128,3 +128,18 @@ def test_user_mistakes_are_one_line_errors(tmp_path, digit, capsys):
     assert _run("maximize", "--model", MODEL, "--class", "1", "--size", "40", "-o", tmp_path / "m.png") == 2
     assert "cannot take (1, 40, 40) inputs" in capsys.readouterr().err
     assert png.read_bytes() == b"old"
+
+
+@needs_script
+def test_train_writes_a_run_folder_that_the_other_commands_load(tmp_path):
+    run = tmp_path / "cnn"
+    proc = _cli("train", "--data", "builtin", "--epochs", "1", "-o", run, "--quiet", "--json", tmp_path / "t.json")
+    assert proc.returncode == 0, proc.stderr
+    assert {"best.pt", "last.pt", "metrics.csv", "report.json"} <= {p.name for p in run.iterdir()}
+    assert "environment" in json.loads((tmp_path / "t.json").read_text())
+    again = _cli("train", "--data", "builtin", "--epochs", "1", "-o", run, "--quiet")
+    assert again.returncode == 2 and "already exists (use --force to overwrite)" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    shown = _cli("kernels", "--model", run / "best.pt", "-o", tmp_path / "k.png", "--quiet")
+    assert shown.returncode == 0, shown.stderr
+    assert (tmp_path / "k.png").read_bytes().startswith(PNG_MAGIC)

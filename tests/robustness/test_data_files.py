@@ -62,10 +62,21 @@ def test_text_train_bad_data(tmp_path, name):
     assert files_in(tmp_path / "out") == []
 
 
+@pytest.mark.xfail(strict=False, reason="20 examples with --cv 2: sklearn's 'test_size = 1 should be greater "
+                                        "or equal to the number of classes' ValueError traceback (dev split)")
+def test_text_train_too_few_examples_for_the_split(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "few.csv").write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in _two_class_rows(20)))
+    proc = run_cli(["text", "train", "few.csv", *TEXT_FAST], cwd=tmp_path, timeout=90)
+    assert_no_traceback(proc)
+    if proc.returncode != 0:
+        assert_one_line_error(proc)
+
+
 def test_text_train_one_megabyte_sentence_is_capped(tmp_path):
     """One 1 MB sentence among short ones: trained with --max-tokens (default 200), not gigabytes of padding."""
     pytest.importorskip("torch")
-    rows = _two_class_rows(20)
+    rows = _two_class_rows(60)
     rows[3] = (" ".join(f"w{i % 5000}" for i in range(160_000)), rows[3][1])  # about 1 MB
     (tmp_path / "long.tsv").write_text("text\tlabel\n" + "".join(f"{t}\t{lab}\n" for t, lab in rows))
     proc = run_cli(["text", "train", "long.tsv", *TEXT_FAST], cwd=tmp_path, timeout=120)
@@ -112,7 +123,7 @@ def test_speech_features_bad_wav(tmp_path, name):
                                         "audio (800,001 frames); no sample-rate or duration limit in the loader")
 def test_speech_features_absurd_sample_rate_is_refused(tmp_path):
     pytest.importorskip("soundfile")
-    (tmp_path / "slow.wav").write_bytes(_wav_bytes(TONE, rate=1))
+    (tmp_path / "slow.wav").write_bytes(_wav_bytes(TONE[:1600], rate=1))  # 800 samples: 800 s of audio
     proc = run_cli(["speech", "features", "slow.wav"], cwd=tmp_path, timeout=60)
     assert_one_line_error(proc)
 

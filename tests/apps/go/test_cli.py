@@ -46,7 +46,7 @@ def test_train_writes_the_run_folder_and_resumes(trained):
     proc = filterkit("go", "train", prep, "--out", run, "--epochs", "2", *TINY_TRAIN, "--resume", run / "last.pt",
                      "--json", "-")
     assert proc.returncode == 0, proc.stderr
-    resumed = json.loads(proc.stdout[proc.stdout.index("{"):])
+    resumed = json.loads(proc.stdout)
     assert [row["epoch"] for row in resumed["history"]] == [1, 2]
     assert resumed["train_positions_seen"] == info["positions"]  # only the second epoch ran
     assert json.loads((run / "report.json").read_text())["history"][-1]["epoch"] == 2

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from filterkit.apps.go.board import BLACK, WHITE, from_ascii
+from filterkit.apps.go.board import WHITE, from_ascii
 from filterkit.apps.go.coords import from_gtp
 from filterkit.apps.go.features import (apply_symmetry, decode, encode_board, inverse_permutations, n_planes,
                                         symmetry_permutations)
