@@ -76,6 +76,12 @@ files:
   pixel type, over --max-pixels) gets one line naming the file and the reason;
   the batch goes on.
 
+stdin/stdout:
+  INPUT - with -o - reads one PNG, JPEG, TIFF or BMP image (told by its content,
+  at most 1 GiB and --max-pixels) from standard input and writes the result to
+  standard output in the same format (or --format); an unreadable input is an
+  error (exit 2).
+
 exit status: 0 all done (or skipped), 1 some files failed, 2 usage error,
 130 interrupted.
 
@@ -83,6 +89,7 @@ examples:
   filterkit filter samples/ -o out/ --op median --size 3
   filterkit filter scans/ --op sobel -o edges/ --recursive --jobs 8
   filterkit filter /shared/scans/ --op median -o /shared/out/ --scheduler dask://10.0.0.5:8786
+  filterkit filter - --op median -o - < in.png > out.png
 """
 
 
@@ -143,8 +150,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
-    parser.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output folder (created if needed)")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="image files, folders or glob patterns; - reads one image from standard input")
+    parser.add_argument("-o", "--out", required=True, metavar="OUTDIR",
+                        help="output folder (created if needed); - writes to standard output (with INPUT -)")
     _add_op_options(parser)
     _add_output_options(parser)
     _add_run_options(parser)
@@ -236,8 +245,51 @@ def _run_plan(args: argparse.Namespace, plan: Plan, spec: FilterSpec) -> tuple[i
     return done, failures, workers[0] or 1
 
 
+def _check_stream(args: argparse.Namespace) -> None:
+    """:class:`UserError` unless the options fit one image from standard input to standard output."""
+    if args.inputs != ["-"]:
+        raise UserError("- (standard input) must be the only INPUT" if "-" in args.inputs
+                        else "-o - (standard output) takes the image of INPUT - (standard input) only")
+    if args.out != "-":
+        raise UserError("INPUT - (standard input) needs -o - (standard output)")
+    if args.scheduler is not None:
+        raise UserError("--scheduler runs files on a cluster; it cannot read standard input")
+    if args.json == "-":
+        raise UserError("-o - already writes the image to standard output; give --json a file name")
+    if sys.stdin.isatty():
+        raise UserError("INPUT -: standard input is a terminal; pipe an image in (... < in.png)")
+    if sys.stdout.isatty():
+        raise UserError("-o -: standard output is a terminal; redirect it to a file (... > out.png)")
+
+
+def _run_stream(args: argparse.Namespace, spec: FilterSpec) -> int:
+    """``filterkit filter - ... -o -``: one image from standard input to standard output."""
+    from filterkit.batch.stream import filter_bytes, read_stream
+
+    _check_stream(args)
+    refuse_overwrite(args.json, args.force)
+    start = time.perf_counter()
+    data = read_stream(sys.stdin.buffer)
+    try:
+        out, fmt = filter_bytes(data, spec)
+    except ValueError as exc:
+        raise UserError(f"--op {spec.op}: {exc}") from None
+    except MemoryError:
+        raise UserError("<stdin>: out of memory") from None
+    sys.stdout.buffer.write(out)
+    sys.stdout.flush()
+    if args.json:
+        report = {"command": "filter", "op": spec.op, "spec": asdict(spec), "input": "-", "out": "-",
+                  "format": fmt, "bytes_in": len(data), "bytes_out": len(out),
+                  "seconds": time.perf_counter() - start}
+        write_report(args.json, report, force=args.force, device=spec.device)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     spec = _check_options(args)
+    if "-" in args.inputs or args.out == "-":
+        return _run_stream(args, spec)
     refuse_overwrite(args.json, args.force)
     if args.scheduler is not None:
         try:

@@ -13,6 +13,8 @@ from filterkit.io.images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_FORMATS,
     ImageError,
+    content_format,
+    decode_image,
     encode_image,
     image_format,
     is_image_path,
@@ -22,6 +24,6 @@ from filterkit.io.images import (
 
 __all__ = [
     "atomic_write", "atomic_write_bytes", "environment", "refuse_overwrite", "remove_stale_temporaries",
-    "write_json", "write_report", "DEFAULT_MAX_PIXELS", "IMAGE_FORMATS", "ImageError", "encode_image",
-    "image_format", "is_image_path", "read_image", "write_image",
+    "write_json", "write_report", "DEFAULT_MAX_PIXELS", "IMAGE_FORMATS", "ImageError", "content_format",
+    "decode_image", "encode_image", "image_format", "is_image_path", "read_image", "write_image",
 ]

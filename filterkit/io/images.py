@@ -48,6 +48,8 @@ __all__ = [
     "image_format",
     "is_image_path",
     "read_image",
+    "decode_image",
+    "content_format",
     "encode_image",
     "write_image",
 ]
@@ -338,6 +340,31 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
         data = path.read_bytes()
     except OSError as exc:
         raise _unreadable(path, exc.strerror or _reason(exc)) from None
+    return _decode(path, data, fmt, max_pixels, bgr)
+
+
+def content_format(data: bytes) -> str | None:
+    """The format of image bytes from their signature: ``"png"``, ``"jpeg"``, ``"tiff"``, ``"bmp"``, else None."""
+    kind = _sniff(data)
+    return kind if kind in IMAGE_FORMATS else None
+
+
+def decode_image(data: bytes, name: str = "<stdin>", max_pixels: int | None = DEFAULT_MAX_PIXELS, *,
+                 bgr: bool = False):
+    """:func:`read_image` for bytes (e.g. standard input): the format is told by the content.
+
+    name: what messages call the data.  Raises :class:`ImageError` as :func:`read_image` does.
+    """
+    fmt = content_format(data)
+    if data and fmt is None:
+        found = _sniff(data)
+        why = f"the data starts like a {found.upper()} file" if found else "no known signature"
+        raise ImageError(f"{name}: cannot read image (not a PNG, JPEG, TIFF or BMP image: {why})")
+    return _decode(Path(name), data, fmt or "png", max_pixels, bgr)
+
+
+def _decode(path: Path, data: bytes, fmt: str, max_pixels: int | None, bgr: bool):
+    """Decode the bytes of ``path`` (``fmt``: the format its name says)."""
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
     if _sniff(data) == "tiff":

@@ -380,3 +380,71 @@ def test_console_script_on_the_samples_folder_with_json(tmp_path):
     assert again.returncode == 2 and "r.json: already exists (use --force to overwrite)" in again.stderr
     to_stdout = _cli(SAMPLES, "-o", out, "--op", "median", "--json", "-")
     assert json.loads(to_stdout.stdout)["skipped"] == len(images)
+
+
+# ---------------------------------------------------------------- standard input and output
+
+
+def _pipe(argv, data: bytes, timeout: float = 60, cwd=None) -> subprocess.CompletedProcess:
+    """Run ``filterkit filter ARGV`` with ``data`` on standard input (bytes in, bytes out)."""
+    return subprocess.run(["filterkit", "filter", *map(str, argv)], input=data, capture_output=True, env=ENV,
+                          timeout=timeout, cwd=cwd)
+
+
+@needs_script
+@pytest.mark.parametrize("sample, suffix, extra", [("camera_saltpepper.png", ".png", []),
+                                                  ("astronaut.jpg", ".jpg", ["--quality", "90"]),
+                                                  ("astronaut.jpg", ".tif", ["--format", "tiff"])])
+def test_stdin_to_stdout_gives_the_bytes_of_the_file_batch(tmp_path, sample, suffix, extra):
+    """`filterkit filter - --op median -o - < in > out` writes what the folder batch writes, same format."""
+    src = SAMPLES / sample
+    argv = ["--op", "median", "--size", "3", *extra]
+    r = _pipe(["-", *argv, "-o", "-", "--json", tmp_path / "r.json"], src.read_bytes())
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    batch = _cli(src, *argv, "-o", tmp_path / "out", "--quiet")
+    assert batch.returncode == 0, batch.stderr
+    (written,) = (tmp_path / "out").iterdir()
+    assert written.suffix == suffix and r.stdout == written.read_bytes()
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["input"] == report["out"] == "-" and report["bytes_in"] == src.stat().st_size
+    assert report["format"] == {".png": "png", ".jpg": "jpeg", ".tif": "tiff"}[suffix] and "environment" in report
+
+
+@needs_script
+@pytest.mark.parametrize("data, argv, message", [
+    (b"hello, not an image\n", [], "<stdin>: cannot read image (not a PNG, JPEG, TIFF or BMP image: no known "
+                                    "signature)"),
+    (b"GIF89a" + bytes(40), [], "not a PNG, JPEG, TIFF or BMP image: the data starts like a GIF file"),
+    (None, [], "<stdin>: cannot read image (truncated PNG data)"),
+    (b"", [], "<stdin>: no image data (empty input)"),
+    (None, ["--max-pixels", "100"], "exceeds the limit of 100"),
+    (None, ["--format", "jpeg", "--float"], "--float writes 32-bit float TIFF"),
+    (None, ["--json", "-"], "give --json a file name"),
+    (None, ["--scheduler", "dask://localhost:1"], "--scheduler"),
+])
+def test_stdin_mistakes_are_one_line_errors(data, argv, message):
+    png = (SAMPLES / "camera_saltpepper.png").read_bytes()
+    if data is None:
+        data = png[: len(png) // 2] if not argv else png
+    r = _pipe(["-", "--op", "median", "-o", "-", *argv], data)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert r.stdout == b""
+
+
+@needs_script
+@pytest.mark.parametrize("argv, message", [
+    (["-", "-o", "out"], "INPUT - (standard input) needs -o - (standard output)"),
+    (["-", "x.png", "-o", "-"], "- (standard input) must be the only INPUT"),
+    (["x.png", "-o", "-"], "-o - (standard output) takes the image of INPUT - (standard input) only"),
+])
+def test_stdin_and_stdout_go_together(tmp_path, argv, message):
+    r = _pipe([*argv, "--op", "median"], b"", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.decode().strip() == f"filterkit: error: {message}"
+    assert not (tmp_path / "out").exists()
+
+
+@needs_script
+def test_help_says_which_formats_stdin_and_stdout_take():
+    out = subprocess.run(["filterkit", "filter", "--help"], capture_output=True, text=True, env=ENV, timeout=60).stdout
+    assert "reads one PNG, JPEG, TIFF or BMP image" in out and "filterkit filter - --op median -o - < in.png" in out

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from .conftest import assert_no_traceback, model_args, run_cli
+from .conftest import assert_no_partial, assert_no_traceback, assert_one_line_error, model_args, run_cli
 
 pytest.importorskip("torch")
 
@@ -117,3 +117,24 @@ def test_gtp_fuzz_10000_random_lines(tmp_path, go_checkpoint):
     replies = _gtp(tmp_path, go_checkpoint, [*lines, b"quit"], timeout=180)
     assert replies and replies[-1].startswith("=")
     assert len(replies) <= len(lines) + 1
+
+
+# ---- go match against broken opponents: every read has a timeout and a size cap ----
+
+OPPONENTS = {
+    "exits-at-once": "false",
+    "floods-output": "yes",
+    "never-answers": "cat",
+    "not-installed": "no-such-gtp-engine-19 --mode gtp",
+}
+
+
+@pytest.mark.parametrize("case", list(OPPONENTS))
+def test_go_match_broken_opponent(tmp_path, go_checkpoint, case):
+    games = tmp_path / "out" / "games"
+    args = model_args(("go", "match"), go_checkpoint, "--opponent", OPPONENTS[case], "--games", "1",
+                      "--timeout", "3", "--sgf-dir", str(games), "--quiet")
+    proc = run_cli(args, cwd=tmp_path, timeout=60)
+    line = assert_one_line_error(proc)
+    assert OPPONENTS[case].split()[0] in line, line
+    assert_no_partial(tmp_path / "out")
