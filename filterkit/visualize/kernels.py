@@ -8,7 +8,7 @@
 Nearest kernels come from :func:`filterkit.nn.layers.nearest_kernels` (signed
 cosine, each kernel summed over its input channels, i.e. its effect on a grey
 image).  Kernels with 3 input channels are drawn as RGB (each kernel scaled to
-its own max |w|, 0.5 grey = 0); others are drawn per output channel, summed
+its own max ``|w|``, 0.5 grey = 0); others are drawn per output channel, summed
 over input channels, in a diverging map (red > 0 > blue).
 """
 

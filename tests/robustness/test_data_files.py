@@ -119,8 +119,9 @@ def test_speech_features_bad_wav(tmp_path, name):
     assert files_in(tmp_path / "out") == []
 
 
-@pytest.mark.xfail(strict=False, reason="a 16 KB WAV claiming a 1 Hz sample rate is resampled to 8,000 s of "
-                                        "audio (800,001 frames); no sample-rate or duration limit in the loader")
+@pytest.mark.xfail(strict=False, reason="a WAV claiming a 1 Hz sample rate is resampled to 8 kHz: 800 samples "
+                                        "become 800 s of audio (a 16 KB file: 8,000 s, 12 s of work); no "
+                                        "sample-rate or duration limit in the loader")
 def test_speech_features_absurd_sample_rate_is_refused(tmp_path):
     pytest.importorskip("soundfile")
     (tmp_path / "slow.wav").write_bytes(_wav_bytes(TONE[:1600], rate=1))  # 800 samples: 800 s of audio
