@@ -15,7 +15,7 @@ Everything goes through the one training engine (:class:`filterkit.nn.train.Trai
 2. Accuracy: the lecture CNN trained for ``--epochs`` epochs on the full
    training set (Adam with peak lr ``--lr``, batch ``--batch-size``; one thread),
    with the test accuracy after every epoch; the speed runs use the same
-   recipe (Adam + one-cycle schedule, :func:`filterkit.apps.digits.compare.make_optimizer`).  Target: >= 99.0 % within 3 epochs.
+   recipe (Adam + one-cycle schedule, :func:`filterkit.apps.digits.train.make_optimizer`).  Target: >= 99.0 % within 3 epochs.
 
     python benchmarks/mnist.py --data ../shared/data/mnist --json out/mnist.json
     python benchmarks/mnist.py --data builtin --quick          # seconds, for a smoke test
@@ -31,20 +31,20 @@ import statistics
 import sys
 import time
 
-from filterkit.apps.digits.compare import DEFAULT_LR, SCHEDULES
+from filterkit.apps.digits.config import DEFAULT_LR, SCHEDULES
 
 TARGET_ACCURACY = 0.99
 TARGET_EPOCHS = 3
 
 
 def _train_loader(data, n_images: int, batch_size: int, seed: int):
-    from filterkit.apps.digits.compare import make_loaders
+    from filterkit.apps.digits.data import make_loaders
 
     return make_loaders(data.limit(n_images), batch_size, seed)[0]
 
 
 def _test_loader(data, n_images: int):
-    from filterkit.apps.digits.compare import make_loaders
+    from filterkit.apps.digits.data import make_loaders
 
     subset = type(data)(
         train_images=data.train_images[:1],
@@ -58,30 +58,20 @@ def _test_loader(data, n_images: int):
 
 
 def _trainer(threads: int, lr: float, seed: int, steps_per_epoch: int, epochs: int = 1, schedule: str = "onecycle"):
-    """A Trainer for the lecture CNN with the compare recipe (:func:`filterkit.apps.digits.compare.make_optimizer`)."""
+    """A Trainer for the lecture CNN with the compare recipe (:func:`filterkit.apps.digits.train.make_optimizer`)."""
     import torch
+    from filterkit.apps.digits.train import make_optimizer
 
-    from filterkit.apps.digits.compare import make_optimizer
-    from filterkit.nn.train import Trainer, accuracy, seed_everything
+    from filterkit.nn.train import TrainConfig, Trainer, accuracy, seed_everything
     from filterkit.nn.zoo import build_model
 
     seed_everything(seed)
     model = build_model("lecture_cnn")
     optimizer, scheduler, interval = make_optimizer(model, lr, epochs, steps_per_epoch, schedule)
-    return Trainer(
-        model,
-        optimizer,
-        torch.nn.functional.cross_entropy,
-        scheduler=scheduler,
-        scheduler_interval=interval,
-        app="benchmark-mnist",
-        device="cpu",
-        metrics={"accuracy": accuracy},
-        max_epochs=epochs,
-        progress=False,
-        tensorboard=False,
-        threads=threads,
-    )
+    config = TrainConfig(epochs=epochs, device="cpu", threads=threads, scheduler_interval=interval,
+                         progress=False, tensorboard=False)
+    return Trainer(model, optimizer, torch.nn.functional.cross_entropy, config=config, app="benchmark-mnist",
+                   scheduler=scheduler, metrics={"accuracy": accuracy})
 
 
 def measure_train(data, threads: int, n_images: int, batch_size: int, lr: float, seed: int) -> float:
@@ -134,7 +124,7 @@ def measure_accuracy(
     data, epochs: int, batch_size: int, lr: float, schedule: str, seed: int, progress: bool
 ) -> list[dict]:
     """Per-epoch test accuracy and seconds of a full training run (1 thread)."""
-    from filterkit.apps.digits.compare import make_loaders
+    from filterkit.apps.digits.data import make_loaders
 
     train, test = make_loaders(data, batch_size, seed)
     trainer = _trainer(1, lr, seed, len(train), epochs=epochs, schedule=schedule)
@@ -170,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats, args.speed_images, args.epochs = 1, 1280, 1
 
     from filterkit.apps.digits.data import load_digits_data
+
     from filterkit.errors import UserError
 
     try:

@@ -12,8 +12,16 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from filterkit.errors import UserError
-from filterkit.nn.train import CHECKPOINT_FORMAT, EarlyStopping, RunFolder, TrainConfig, Trainer, accuracy
-from filterkit.nn.train import read_checkpoint, seed_everything
+from filterkit.nn.train import (
+    CHECKPOINT_FORMAT,
+    EarlyStopping,
+    RunFolder,
+    TrainConfig,
+    Trainer,
+    accuracy,
+    read_checkpoint,
+    seed_everything,
+)
 
 
 def _loaders():

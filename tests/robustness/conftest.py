@@ -15,7 +15,7 @@ import shutil
 import struct
 import subprocess
 import zlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ def run_cli(args, cwd, timeout: float = 60, input: str | bytes | None = None,
     data = input.encode() if isinstance(input, str) else (input if input is not None else b"")
     try:
         proc = subprocess.run([FILTERKIT, *map(os.fsdecode, args)], cwd=cwd, input=data, capture_output=True,
-                              timeout=timeout, env={**ENV, **(env or {})})
+                              check=False, timeout=timeout, env={**ENV, **(env or {})})
     except subprocess.TimeoutExpired:
         pytest.fail(f"filterkit {' '.join(map(str, args))[:200]} ran past {timeout} s")
     proc.stdout = proc.stdout.decode("utf-8", "replace")
@@ -100,7 +100,7 @@ def files_in(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.is_file()) if Path(folder).exists() else []
 
 
-@lru_cache(maxsize=None)
+@cache
 def _options(command: tuple[str, ...]) -> dict[str, str | None]:
     """``{option string or positional dest: metavar}`` of ``filterkit COMMAND``, from the real argument parser.
 
@@ -182,9 +182,9 @@ def has_module(name: str) -> bool:
 def save_go_checkpoint(path: Path, size: int = 9) -> Path:
     """An untrained tiny go policy net (2 layers, width 4, stone planes) saved as a 'go' checkpoint."""
     import torch
-
     from filterkit.apps.go.config import GoConfig
     from filterkit.apps.go.model import APP, build
+
     from filterkit.nn.train.checkpoint import CHECKPOINT_FORMAT
 
     torch.manual_seed(0)

@@ -8,7 +8,15 @@ import wave
 
 import pytest
 
-from .conftest import assert_one_line_error, has_option, files_in, junk, model_args, run_cli, save_go_checkpoint
+from .conftest import (
+    assert_one_line_error,
+    files_in,
+    has_option,
+    junk,
+    model_args,
+    run_cli,
+    save_go_checkpoint,
+)
 
 torch = pytest.importorskip("torch")
 

@@ -15,7 +15,14 @@ import wave
 
 import pytest
 
-from .conftest import assert_no_partial, assert_no_traceback, assert_one_line_error, files_in, junk, run_cli
+from .conftest import (
+    assert_no_partial,
+    assert_no_traceback,
+    assert_one_line_error,
+    files_in,
+    junk,
+    run_cli,
+)
 
 # ---------------------------------------------------------------- text: filterkit text train DATA
 

@@ -6,7 +6,13 @@ import random
 
 import pytest
 
-from .conftest import assert_no_partial, assert_no_traceback, assert_one_line_error, model_args, run_cli
+from .conftest import (
+    assert_no_partial,
+    assert_no_traceback,
+    assert_one_line_error,
+    model_args,
+    run_cli,
+)
 
 pytest.importorskip("torch")
 

@@ -9,8 +9,19 @@ import zlib
 
 import pytest
 
-from .conftest import (SAMPLES, assert_no_partial, assert_no_traceback, assert_one_line_error, error_lines,
-                       files_in, junk, png_bytes, png_chunk, png_header, run_cli)
+from .conftest import (
+    SAMPLES,
+    assert_no_partial,
+    assert_no_traceback,
+    assert_one_line_error,
+    error_lines,
+    files_in,
+    junk,
+    png_bytes,
+    png_chunk,
+    png_header,
+    run_cli,
+)
 
 FILTER = ["filter"]
 

@@ -10,7 +10,15 @@ import time
 
 import pytest
 
-from .conftest import ENV, FILTERKIT, SAMPLES, assert_no_partial, assert_one_line_error, files_in, run_cli
+from .conftest import (
+    ENV,
+    FILTERKIT,
+    SAMPLES,
+    assert_no_partial,
+    assert_one_line_error,
+    files_in,
+    run_cli,
+)
 
 N = 60
 

@@ -71,7 +71,12 @@ RunFolder), :mod:`.loaders` (batches, pinning, DDP sharding), :mod:`.distributed
 
 from filterkit.nn.train.checkpoint import CHECKPOINT_FORMAT, RunFolder, read_checkpoint
 from filterkit.nn.train.config import EarlyStopping, TrainConfig
-from filterkit.nn.train.device import DEFAULT_CPU_THREADS, configure_threads, seed_everything, select_device
+from filterkit.nn.train.device import (
+    DEFAULT_CPU_THREADS,
+    configure_threads,
+    seed_everything,
+    select_device,
+)
 from filterkit.nn.train.distributed import distributed_info
 from filterkit.nn.train.metrics import accuracy
 from filterkit.nn.train.trainer import Trainer

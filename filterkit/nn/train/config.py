@@ -141,12 +141,12 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes``; accepts the Trainer's older keyword names too (see :meth:`from_keywords`)."""
         return TrainConfig.from_keywords(self, **changes)
 
     @classmethod
-    def from_keywords(cls, base: "TrainConfig | None" = None, **keywords: Any) -> "TrainConfig":
+    def from_keywords(cls, base: TrainConfig | None = None, **keywords: Any) -> TrainConfig:
         """``base`` (default: the defaults) with ``keywords`` applied.
 
         Besides the field names this takes the Trainer's older keywords: ``max_epochs`` (= ``epochs``)

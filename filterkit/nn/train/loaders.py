@@ -13,7 +13,8 @@ same number of steps; the batch order must not depend on the rank: seed alike).
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import torch
 from torch import nn

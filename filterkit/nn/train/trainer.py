@@ -8,8 +8,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,7 +20,13 @@ from filterkit.errors import UserError
 from filterkit.io import atomic_write
 from filterkit.nn.train import distributed, loaders
 from filterkit.nn.train.checkpoint import (
-    CHECKPOINT_FORMAT, RunFolder, check_plain, read_checkpoint, rng_state, set_rng_state)
+    CHECKPOINT_FORMAT,
+    RunFolder,
+    check_plain,
+    read_checkpoint,
+    rng_state,
+    set_rng_state,
+)
 from filterkit.nn.train.config import EarlyStopping, TrainConfig
 from filterkit.nn.train.device import configure_threads, select_device
 from filterkit.nn.train.loaders import call_model, to_device
@@ -264,8 +271,9 @@ class Trainer:
                 break
         if self.train_config.keep_best:
             self.restore_best()
-        if self.run_folder is not None and self.is_main:
-            self.write_report()
+        if self.run_folder is not None:
+            self.write_report()  # rank 0; the others wait, so every rank sees the finished run folder
+            self._barrier()
         return self.history
 
     def _fit_epoch(self, train, val) -> dict:
