@@ -83,6 +83,10 @@ class Trainer:
     **options:
         Any :class:`TrainConfig` field, and the older ``max_epochs`` / ``early_stopping``; they fill
         (or override) the TrainConfig.
+
+    Attributes: ``train_config`` (the :class:`TrainConfig`), ``config`` (the app's config dict, as saved),
+    ``module`` (the bare model), ``model`` (the DDP wrapper under torchrun, else ``module``),
+    ``run_folder`` (a :class:`RunFolder` or None), ``history``, ``epoch``, ``best_epoch``, ``stopped_early``.
     """
 
     def __init__(
