@@ -66,7 +66,7 @@ app(){ local name=$1; shift; local t0=$(date +%s); timeout 120 "$@" > $R/$name.l
 FK="python3 -m filterkit"
 app filter $FK filter samples/astronaut.jpg samples/testcard16.tif samples/camera_saltpepper.png --op gaussian --sigma 2 --backend torch --device cuda -o $W/f --quiet
 app filter_sobel $FK filter samples/astronaut.jpg --op sobel --backend torch --device cuda -o $W/s --quiet
-app speech $FK speech train $G/fsdd --eval hash --epochs 3 --device cuda --out $W/speech --json $R/speech.json --no-progress
+app speech $FK speech train $G/fsdd --eval hash --epochs 3 --device cuda --out $W/speech --json $R/speech.json --quiet
 app text $FK text train TREC --data-root $G/text --variant rand --epochs 2 --device cuda --out $W/text.pt --json $R/text.json --quiet
 app go $FK go train $G/go --out $W/go --layers 13 --width 192 --epochs 2 --batch-size 256 --device cuda --json $R/go.json --quiet
 # the same with 4 loader processes: if positions/s rises, loading limits GPU training (issue 6)

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel training processes (default 2)")
     parser.add_argument("--model-options", metavar="JSON", default=None,
-                        help="constructor keyword arguments for the model(s), as `speech train --model-options`")
+                        help="constructor keyword arguments for the model(s), as `speech train --arch-options`")
     parser.add_argument("--no-augment", action="store_true",
                         help="train without augmentation (shift, SpecAugment, VTLP), as `speech train --no-augment`")
     parser.add_argument("--mix", type=float, default=1.0, metavar="W",

@@ -7,6 +7,7 @@ filterkit.cli ARGS`` counts as ``filterkit ARGS``.  A renamed or removed option 
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
@@ -24,17 +25,19 @@ FENCE = re.compile(r"```(?:bash|sh|console|shell)\n(.*?)```", re.S)
 INLINE = re.compile(r"`(filterkit [^`]+)`")
 
 
-def _commands(text: str) -> list[str]:
+def _commands(text: str) -> list[tuple[str, list[str]]]:
+    """``(kind, args)``: ``"block"`` for a command in a fenced block (it must parse as it stands),
+    ``"inline"`` for one quoted in prose (its subcommand and option names must exist)."""
     found = []
     for block in FENCE.findall(text):
         block = block.replace("\\\n", " ")
         for line in block.splitlines():
             line = line.strip().removeprefix("$ ")
             for part in re.split(r"\s*(?:&&|;|\|)\s*", line):
-                found.append(part)
-    found += INLINE.findall(text)
+                found.append(("block", part))
+    found += [("inline", part) for part in INLINE.findall(text)]
     commands = []
-    for part in found:
+    for kind, part in found:
         part = re.sub(r"\s+#.*$", "", part.strip())
         words = _split(part)
         if not words:
@@ -47,7 +50,7 @@ def _commands(text: str) -> list[str]:
             continue
         # a mention in prose (`filterkit speech ...`, `filterkit go`) or a usage template, not a command
         if len(args) > 1 and not any(a in ("...", "OPTIONS") or a.startswith("[") or "|" in a for a in args):
-            commands.append(args)
+            commands.append((kind, args))
     return commands
 
 
@@ -59,16 +62,34 @@ def _split(text: str) -> list[str]:
     return [w for w in words if not w.startswith(("<", ">"))]  # redirections
 
 
-CASES = [(doc.relative_to(ROOT).as_posix(), args) for doc in DOCS for args in _commands(doc.read_text(encoding="utf-8"))]
+CASES = [(doc.relative_to(ROOT).as_posix(), kind, args) for doc in DOCS
+         for kind, args in _commands(doc.read_text(encoding="utf-8"))]
 
 
 def test_the_docs_show_commands():
     assert len(CASES) > 40, CASES  # the extraction still finds the documented commands
 
 
-@pytest.mark.parametrize("doc,args", CASES, ids=[f"{d}:{' '.join(a)[:60]}" for d, a in CASES])
-def test_documented_command_parses(doc, args, capsys):
+def _subparser(parser, args: list[str]):
+    """The (sub)parser that ``args`` reach through subcommand names."""
+    for word in args:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or word not in subs[0].choices:
+            break
+        parser = subs[0].choices[word]
+    return parser
+
+
+@pytest.mark.parametrize("doc,kind,args", CASES, ids=[f"{d}:{' '.join(a)[:60]}" for d, _, a in CASES])
+def test_documented_command_parses(doc, kind, args, capsys):
     parser = build_parser()
+    if kind == "inline":  # a command quoted in prose may leave out inputs: its names must exist
+        sub = _subparser(parser, args)
+        assert sub is not parser, f"{doc}: `filterkit {' '.join(args)}`: no such command"
+        known = set(sub._option_string_actions)
+        unknown = [a.split("=")[0] for a in args if a.startswith("--") and a.split("=")[0] not in known]
+        assert not unknown, f"{doc}: `filterkit {' '.join(args)}`: unknown option(s) {unknown}"
+        return
     try:
         parser.parse_args(args)
     except SystemExit as exc:

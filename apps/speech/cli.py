@@ -91,10 +91,10 @@ def _add_train_parser(sub) -> None:
                                    "report.json (--eval loso: report.json, and metrics.csv with one row per\n"
                                    "fold; no model is kept).")
     p.add_argument("data", metavar="DATA", help="folder per label, FSDD-named folder, or CSV manifest")
-    p.add_argument("--model", default="fstack",
+    p.add_argument("--arch", default="fstack",
                    help="fstack (default: stacked frequency-only convolutions), fstride4, fpool (frequency-only, "
                         "one layer), trad-fpool3 (Sainath & Parada) or tf2d (time-frequency 2-D baseline)")
-    p.add_argument("--model-options", metavar="JSON", default=None,
+    p.add_argument("--arch-options", metavar="JSON", default=None,
                    help="keyword arguments of the model's constructor as a JSON object, e.g. "
                         "'{\"channels\": [32, 48], \"time_stride\": 4}' for fstack (stored in the checkpoint)")
     p.add_argument("--eval", choices=["official", "hash", "loso", "none"], default="official",
@@ -245,11 +245,11 @@ def _speech_config(args: argparse.Namespace) -> SpeechConfig:
     """The run's :class:`SpeechConfig` (seed ``args.seed``) from the command line; one-line errors."""
     from filterkit.apps.speech.model import model_names, parse_model_options
 
-    if args.model not in model_names():
-        raise UserError(f"unknown --model {args.model!r}; choose one of {', '.join(model_names())}")
+    if args.arch not in model_names():
+        raise UserError(f"unknown --arch {args.arch!r}; choose one of {', '.join(model_names())}")
     features = _feature_config(args)
-    options = parse_model_options(args.model, args.model_options, features, args.seed)
-    return SpeechConfig(model=args.model, model_options=options, epochs=args.epochs, batch_size=args.batch_size,
+    options = parse_model_options(args.arch, args.arch_options, features, args.seed)
+    return SpeechConfig(model=args.arch, model_options=options, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, features=features, augment=_augment_config(args), seed=args.seed, mix=args.mix)
 
 
@@ -348,7 +348,7 @@ def _train(args: argparse.Namespace) -> int:
     progress = show_progress(args) and main_rank
     data = _read_training_data(args, config.features, progress)
     seeds = [args.seed + k for k in range(args.seeds)]
-    report = {"eval": args.eval, "data": str(args.data), "model": args.model, "epochs": args.epochs, "seeds": seeds,
+    report = {"eval": args.eval, "data": str(args.data), "model": args.arch, "epochs": args.epochs, "seeds": seeds,
               "extra_train": args.extra_train, "extra_train_clips": len(data.extra), "config": config.to_dict()}
     trainer = None
     if args.eval == "loso":
@@ -434,7 +434,7 @@ def _train_split(args, config: SpeechConfig, data: _TrainingData, seeds: list[in
         results.append(r)
         if main_rank:
             if first and out is not None:
-                _confusion_png(r, out / "confusion.png", f"{args.model} on {Path(args.data).name}")
+                _confusion_png(r, out / "confusion.png", f"{args.arch} on {Path(args.data).name}")
             print(f"seed {seed}: ", end="")
             _print_result(r)
     report: dict = {"train_clips": len(train)}

@@ -18,7 +18,7 @@ from .conftest import FAST, SR, filterkit, one_line_error, sf, word, write_fsdd_
 def test_train_loso_writes_report_and_fold_metrics(fsdd_like, tmp_path):
     report, out = tmp_path / "loso.json", tmp_path / "loso"
     done = filterkit("speech", "train", fsdd_like, *FAST, "--eval", "loso", "--json", report, "--out", out,
-                     "--model", "fstride4", "--jobs", 2)
+                     "--arch", "fstride4", "--jobs", 2)
     assert done.returncode == 0, done.stderr
     data = json.loads(report.read_text())
     assert [f["speaker"] for f in data["folds"]] == ["ann", "bob", "cyd"]
@@ -37,7 +37,7 @@ def test_train_loso_writes_report_and_fold_metrics(fsdd_like, tmp_path):
 
 def test_train_official_run_folder_then_eval(fsdd_like, tmp_path):
     out = tmp_path / "run"
-    done = filterkit("speech", "train", fsdd_like, *FAST, "--eval", "official", "--out", out, "--model", "tf2d",
+    done = filterkit("speech", "train", fsdd_like, *FAST, "--eval", "official", "--out", out, "--arch", "tf2d",
                      "--placement", "center", "--duration", "0.8", "--noise-prob", "0.5", "--json", "-")
     assert done.returncode == 0, done.stderr
     assert {"best.pt", "last.pt", "metrics.csv", "report.json", "confusion.png"} <= {p.name for p in out.iterdir()}
@@ -200,14 +200,14 @@ def test_model_options_and_pcen_are_kept_in_the_checkpoint(fsdd_like, tmp_path):
 
     out = tmp_path / "opt"
     done = filterkit("speech", "train", fsdd_like, *FAST, "--eval", "none", "--out", out, "--scale", "pcen",
-                     "--model-options", '{"channels": [8, 12], "time_stride": 4}')
+                     "--arch-options", '{"channels": [8, 12], "time_stride": 4}')
     assert done.returncode == 0, done.stderr
     model, _ = load(out)
     assert model.net.features[0].out_channels == 8 and model.net.features[0].stride == (1, 4)
     assert model.frontend.config.scale == "pcen"
     done = filterkit("speech", "predict", fsdd_like / "1_bob_2.wav", "--model", out / "best.pt")
     assert done.returncode == 0 and done.stdout.startswith(str(fsdd_like / "1_bob_2.wav"))
-    done = filterkit("speech", "train", fsdd_like, *FAST, "--model-options", '{"widths": 3}')
+    done = filterkit("speech", "train", fsdd_like, *FAST, "--arch-options", '{"widths": 3}')
     assert "unexpected keyword argument 'widths'" in one_line_error(done)
 
 

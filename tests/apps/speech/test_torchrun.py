@@ -52,7 +52,7 @@ def test_speech_train_two_processes(tmp_path, write_spy):
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
         "-m", "filterkit.cli", "speech", "train", str(data), "--eval", "official", "--epochs", "1",
-        "--batch-size", "4", "--model", "fpool", "--quiet", "--seed", "1", "--device", "cpu",
+        "--batch-size", "4", "--arch", "fpool", "--quiet", "--seed", "1", "--device", "cpu",
         "--out", str(out), "--json", str(report),
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
