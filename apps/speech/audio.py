@@ -6,6 +6,10 @@ Conversions (documented, never silent errors):
 * any sample rate is resampled to the requested rate (soxr, high quality);
 * integer PCM is scaled to float32 in [-1, 1].
 
+Limits (checked from the header, before decoding or resampling): sample rates from
+:data:`MIN_SAMPLE_RATE` to :data:`MAX_SAMPLE_RATE` Hz, clips up to :data:`MAX_SECONDS` seconds
+(a WAV header claiming 1 Hz would otherwise be resampled into hours of audio).
+
 Problems a user can fix (not audio, corrupt, empty, silent) raise
 :class:`AudioError`, a :class:`~filterkit.errors.UserError` naming the file.
 """
@@ -18,15 +22,22 @@ from types import ModuleType
 
 import numpy as np
 
-from filterkit.errors import UserError
+from filterkit.errors import UserError, show_path
 
-__all__ = ["AudioError", "load_audio", "fit_length", "is_silent", "trim_silence", "require", "EXTRA_HINT"]
+__all__ = ["AudioError", "load_audio", "fit_length", "is_silent", "trim_silence", "require", "EXTRA_HINT",
+           "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE", "MAX_SECONDS"]
 
 #: what to install when an audio library is missing
 EXTRA_HINT = 'pip install "filterkit[speech]"'
 
 #: peak amplitude below which a clip counts as silent (about -80 dBFS)
 SILENCE_PEAK = 1e-4
+
+#: sample rates a clip may have (Hz): telephone-band recordings up to high-resolution studio audio
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 384_000
+
+#: longest clip (seconds) :func:`load_audio` reads by default (keyword ``max_seconds``)
+MAX_SECONDS = 600.0
 
 
 class AudioError(UserError):
@@ -41,27 +52,48 @@ def require(module: str) -> ModuleType:
         raise UserError(f"the speech app needs {module}, which is not installed: {EXTRA_HINT}") from None
 
 
-def load_audio(path: str | Path, sample_rate: int, *, allow_silent: bool = False) -> np.ndarray:
-    """Mono float32 samples of ``path`` at ``sample_rate`` Hz, shape ``(samples,)``."""
+def load_audio(path: str | Path, sample_rate: int, *, allow_silent: bool = False,
+               max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """Mono float32 samples of ``path`` at ``sample_rate`` Hz, shape ``(samples,)``.
+
+    :class:`AudioError` for a file that is missing, not audio, empty, silent (unless ``allow_silent``),
+    at a sample rate outside :data:`MIN_SAMPLE_RATE`..:data:`MAX_SAMPLE_RATE`, or longer than
+    ``max_seconds`` (the last two checked before decoding).
+    """
     sf = require("soundfile")
 
     path = Path(path)
     if not path.is_file():
-        raise AudioError(f"{path}: no such file")
+        raise AudioError(f"{show_path(path)}: no such file")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            rate = int(f.samplerate)
+            _check_clip(path, rate, f.frames, max_seconds)  # from the header: before decoding
+            data = f.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"{path}: not a readable audio file ({_short(exc)}); expected WAV/FLAC/OGG") from None
+        raise AudioError(f"{show_path(path)}: not a readable audio file ({_short(exc)}); expected WAV/FLAC/OGG") \
+            from None
     if data.shape[0] == 0:
-        raise AudioError(f"{path}: empty audio clip (0 samples)")
+        raise AudioError(f"{show_path(path)}: empty audio clip (0 samples)")
+    _check_clip(path, rate, data.shape[0], max_seconds)  # the samples read (a header may understate them)
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if not np.all(np.isfinite(wave)):
-        raise AudioError(f"{path}: audio contains NaN or infinite samples")
+        raise AudioError(f"{show_path(path)}: audio contains NaN or infinite samples")
     if rate != sample_rate:
         wave = require("soxr").resample(wave, rate, sample_rate, quality="HQ").astype(np.float32, copy=False)
     if not allow_silent and is_silent(wave):
-        raise AudioError(f"{path}: silent clip (peak amplitude below {SILENCE_PEAK:g})")
+        raise AudioError(f"{show_path(path)}: silent clip (peak amplitude below {SILENCE_PEAK:g})")
     return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def _check_clip(path: Path, rate: int, frames: int, max_seconds: float) -> None:
+    """:class:`AudioError` for a sample rate outside the supported range or a clip over ``max_seconds``."""
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{show_path(path)}: sample rate {rate:,} Hz is outside the supported "
+                         f"{MIN_SAMPLE_RATE:,}..{MAX_SAMPLE_RATE:,} Hz (a damaged header?)")
+    if frames > max_seconds * rate:
+        raise AudioError(f"{show_path(path)}: {frames / rate:,.1f} s of audio, longer than the {max_seconds:g} s "
+                         "limit for one clip; cut it into shorter clips")
 
 
 def is_silent(wave: np.ndarray) -> bool:

@@ -36,13 +36,26 @@ __all__ = ["build_model", "save", "split_dev", "train"]
 
 
 def split_dev(data: TextData, fraction: float, seed: int) -> tuple[TextData, TextData]:
-    """Stratified ``(train, dev)`` with ``fraction`` of ``data`` as dev."""
+    """Stratified ``(train, dev)`` with ``fraction`` of ``data`` as dev (at least 1 example).
+
+    When every class has 2 examples or more, dev and train each get at least one example of every class
+    (small data: dev grows past ``fraction``); otherwise the split is not stratified.
+    """
     from sklearn.model_selection import train_test_split
 
-    indices = np.arange(len(data))
-    counts = np.bincount(data.labels)
-    stratify = data.labels if counts[counts > 0].min() >= 2 else None
-    train_idx, dev_idx = train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
+    n = len(data)
+    if n < 2:
+        raise UserError(f"{n} training example(s): training needs at least 2 (one for the dev set that "
+                        "chooses the best epoch) and, for a stratified dev set, 2 per class")
+    indices = np.arange(n)
+    present = np.bincount(data.labels)
+    present = present[present > 0]
+    n_dev = min(max(1, int(np.ceil(fraction * n))), n - 1)
+    stratify = None
+    if present.min() >= 2:  # then n >= 2 * classes: room for one of each class on both sides
+        n_dev = min(max(n_dev, len(present)), n - len(present))
+        stratify = data.labels
+    train_idx, dev_idx = train_test_split(indices, test_size=n_dev, random_state=seed, stratify=stratify)
     return data.subset(sorted(train_idx)), data.subset(sorted(dev_idx))
 
 

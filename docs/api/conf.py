@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # a source checkout documents itself even when not installed
 
-import filterkit  # noqa: E402
+import filterkit
 
 project = "filterkit"
 author = "the filterkit authors"

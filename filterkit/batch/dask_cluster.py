@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from filterkit.batch.engine import process_file
 from filterkit.batch.spec import FilterSpec
-from filterkit.errors import UserError
+from filterkit.errors import UserError, show_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -177,11 +177,11 @@ def map_files(
                 results = future.result()
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task killed its workers repeatedly
                 why = f"lost on the Dask cluster ({type(exc).__name__}: {exc})"
-                results = [("failed", f"{absolute[i][0]}: {why}") for i in range(i0, i0 + n)]
+                results = [("failed", f"{show_path(absolute[i][0])}: {why}") for i in range(i0, i0 + n)]
             for i, (status, message) in zip(range(i0, i0 + n), results):
-                if message is not None:  # name the files as the user gave them
-                    message = message.replace(absolute[i][0], str(pairs[i][0]))
-                    message = message.replace(absolute[i][1], str(pairs[i][1]))
+                if message is not None:  # name the files as the user gave them (raw or as messages show paths)
+                    for full, given in zip(absolute[i], pairs[i]):
+                        message = message.replace(full, str(given)).replace(show_path(full), show_path(given))
                 yield pairs[i], status, message
     finally:
         client.cancel(futures)

@@ -18,6 +18,7 @@ import numpy as np
 from filterkit.batch.pool import fan_out, usable_cores
 from filterkit.batch.scaling import fit_format, scale_into
 from filterkit.batch.spec import FilterSpec, is_smoothing, op_call
+from filterkit.errors import show_path
 from filterkit.filters.ops import GRADIENTS
 from filterkit.io import ImageError, atomic_write_bytes, encode_image, image_format, read_image
 
@@ -90,11 +91,11 @@ def process_file(src: Path, dst: Path, spec: FilterSpec) -> tuple[str, str | Non
     except ImageError as exc:
         return "failed", str(exc)
     except MemoryError:
-        return "failed", f"{src}: out of memory"
+        return "failed", f"{show_path(src)}: out of memory"
     except OSError as exc:
-        return "failed", f"{src}: cannot write {dst} ({exc.strerror or exc})"
+        return "failed", f"{show_path(src)}: cannot write {show_path(dst)} ({exc.strerror or exc})"
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-        return "failed", f"{src}: {type(exc).__name__}: {exc}"
+        return "failed", f"{show_path(src)}: {type(exc).__name__}: {exc}"
     return "done", None
 
 

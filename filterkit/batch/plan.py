@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from filterkit.errors import UserError
+from filterkit.errors import UserError, show_path
 from filterkit.io import IMAGE_FORMATS, is_image_path, remove_stale_temporaries
 
 __all__ = ["Plan", "check_output_folder", "collect_sources", "make_plan", "remove_stale_outputs"]
@@ -113,7 +113,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, outdir: Path) -> tup
             if is_image_path(path):
                 pairs.append((path, Path(path.name)))
             else:
-                bad.append(f"{path}: not an image file name (expected {SUFFIXES})")
+                bad.append(f"{show_path(path)}: not an image file name (expected {SUFFIXES})")
         elif glob.has_magic(text):
             found, n_ignored = _expand_pattern(text, recursive, out_resolved)
             if not found:

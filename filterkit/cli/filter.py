@@ -21,7 +21,7 @@ from filterkit.cli.common import (
     int_range,
     show_progress,
 )
-from filterkit.errors import UserError
+from filterkit.errors import UserError, one_line, show_path
 from filterkit.filters.border import DEFAULT_MODE, MODES, normalize_mode
 from filterkit.io import DEFAULT_MAX_PIXELS, IMAGE_FORMATS, refuse_overwrite, write_report
 
@@ -236,8 +236,8 @@ def _run_plan(args: argparse.Namespace, plan: Plan, spec: FilterSpec) -> tuple[i
                 if status == "done":
                     done += 1
                 else:
-                    failures.append(message or "")
-                    bar.write(f"filterkit: {message}", file=sys.stderr)
+                    failures.append(one_line(message or ""))
+                    bar.write(f"filterkit: {failures[-1]}", file=sys.stderr)
         except KeyboardInterrupt:
             stream.close()  # terminates the worker processes now
             remove_stale_outputs(args.out)  # and removes the temporaries they were writing
@@ -306,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
     stale = remove_stale_outputs(args.out)
     start = time.perf_counter()
     for line in plan.failed:
-        print(f"filterkit: {line}", file=sys.stderr)
+        print(f"filterkit: {one_line(line)}", file=sys.stderr)
     done, failures, workers = _run_plan(args, plan, spec)
     seconds = time.perf_counter() - start
     parts = [f"{done} written"]
@@ -318,7 +318,8 @@ def run(args: argparse.Namespace) -> int:
     if stale:
         parts.append(f"{stale} stale temporary file{'s' * (stale > 1)} of an interrupted run removed")
     unit = "Dask worker" if args.scheduler else "job"
-    summary = f"filter {spec.op}: {', '.join(parts)} -> {args.out} ({seconds:.1f} s, {workers} {unit}{'s' * (workers > 1)})"
+    summary = (f"filter {spec.op}: {', '.join(parts)} -> {show_path(args.out)} ({seconds:.1f} s, {workers} "
+               f"{unit}{'s' * (workers > 1)})")
     print(summary, file=sys.stderr if args.json == "-" else sys.stdout)
     if args.json:
         report = {"command": "filter", "op": spec.op, "spec": asdict(spec),

@@ -17,7 +17,7 @@ import importlib
 import sys
 
 from filterkit.cli.common import HelpFormatter
-from filterkit.errors import UserError
+from filterkit.errors import UserError, one_line
 
 # subcommand name -> module path (order is the order shown in --help)
 COMMANDS: dict[str, str] = {
@@ -83,13 +83,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_streams() -> None:
+    """Characters the terminal's encoding lacks (``PYTHONIOENCODING=ascii``, a C locale) are written as
+    ``\\xe9``-style escapes instead of ending the command in a ``UnicodeEncodeError``."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # absent on a replaced stream (io.StringIO, pytest)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # closed or detached stream: leave it as it is
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except UserError as exc:
-        print(f"filterkit: error: {exc}", file=sys.stderr)
+        print(f"filterkit: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("filterkit: interrupted", file=sys.stderr)

@@ -28,8 +28,9 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from filterkit.errors import UserError
 from filterkit.io import atomic_write, write_json

@@ -412,8 +412,8 @@ def test_stdin_to_stdout_gives_the_bytes_of_the_file_batch(tmp_path, sample, suf
 
 @needs_script
 @pytest.mark.parametrize("data, argv, message", [
-    (b"hello, not an image\n", [], "<stdin>: cannot read image (not a PNG, JPEG, TIFF or BMP image: no known "
-                                    "signature)"),
+    (b"hello, not an image\n", [], ("<stdin>: cannot read image (not a PNG, JPEG, TIFF or BMP image: no known "
+                                     "signature)")),
     (b"GIF89a" + bytes(40), [], "not a PNG, JPEG, TIFF or BMP image: the data starts like a GIF file"),
     (None, [], "<stdin>: cannot read image (truncated PNG data)"),
     (b"", [], "<stdin>: no image data (empty input)"),

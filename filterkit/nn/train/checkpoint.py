@@ -20,6 +20,7 @@ import csv
 import io
 import os
 import random
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from filterkit.errors import UserError
+from filterkit.errors import UserError, show_path
 from filterkit.io import atomic_write, refuse_overwrite, write_report
 
 __all__ = ["CHECKPOINT_FORMAT", "RunFolder", "check_plain", "read_checkpoint", "rng_state", "set_rng_state"]
@@ -82,17 +83,22 @@ def read_checkpoint(
     filterkit checkpoint, or (``expected_app`` given) made by another app.
     """
     path = Path(path)
+    shown = show_path(path)
     if not path.is_file():
-        raise UserError(f"{path}: checkpoint not found")
+        raise UserError(f"{shown}: checkpoint not found")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # a plain pickle (not torch's zip format) makes torch warn "Detected pickle protocol N" on stderr
+            # beside our one-line refusal; the refusal says what matters
+            warnings.filterwarnings("ignore", message=r".*pickle protocol", category=UserWarning)
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # unpickling errors come in many types
-        raise UserError(f"{path}: not a loadable filterkit checkpoint ({_load_failure(path, exc)})") from None
+        raise UserError(f"{shown}: not a loadable filterkit checkpoint ({_load_failure(path, exc)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise UserError(f"{path}: not a filterkit checkpoint (no '{CHECKPOINT_FORMAT}' format key)")
+        raise UserError(f"{shown}: not a filterkit checkpoint (no '{CHECKPOINT_FORMAT}' format key)")
     if expected_app is not None and ckpt.get("app") != expected_app:
         raise UserError(
-            f"{path}: checkpoint was trained by app {ckpt.get('app')!r}, not {expected_app!r}; "
+            f"{shown}: checkpoint was trained by app {ckpt.get('app')!r}, not {expected_app!r}; "
             f"pass a checkpoint made by 'filterkit {expected_app} train'"
         )
     return ckpt
