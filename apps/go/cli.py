@@ -11,6 +11,7 @@ from pathlib import Path
 from filterkit.cli.common import (HelpFormatter, add_device_option, add_force_option, add_json_option,
                                   add_quiet_option, add_seed_option, float_range, int_range, show_progress)
 from filterkit.errors import UserError
+from filterkit.models import resolve
 
 from filterkit.apps.go.config import GoConfig
 from filterkit.apps.go.coords import MAX_SIZE, MIN_SIZE
@@ -118,7 +119,9 @@ def _add_eval(sub) -> None:
                        formatter_class=HelpFormatter)
     e.add_argument("data", metavar="DATA",
                    help="prepared folder, or raw data (KGS folder / SGF files), converted in memory")
-    e.add_argument("--model", required=True, metavar="PATH", help="checkpoint from 'filterkit go train'")
+    e.add_argument("--model", default=None, metavar="NAME|PATH",
+                   help="bundled model name (see 'filterkit models'; default: the first go model) or a checkpoint "
+                        "from 'filterkit go train' (best.pt or its run folder)")
     e.add_argument("--split", default="ci_subset", help="split to score (test, ci_subset, val, all, ...)")
     e.add_argument("--symmetries", type=int, choices=[1, 8], default=1, help="average over 8 board symmetries")
     e.add_argument("--batch-size", type=int_range(1, 65536), default=512, help="positions per batch")
@@ -130,7 +133,9 @@ def _add_eval(sub) -> None:
 
 
 def _add_player(q: argparse.ArgumentParser) -> None:
-    q.add_argument("--model", required=True, metavar="PATH", help="checkpoint from 'filterkit go train'")
+    q.add_argument("--model", default=None, metavar="NAME|PATH",
+                   help="bundled model name (see 'filterkit models'; default: the first go model) or a checkpoint "
+                        "from 'filterkit go train' (best.pt or its run folder)")
     q.add_argument("--symmetries", type=int, choices=[1, 8], default=1, help="average over 8 symmetries")
     q.add_argument("--resign-margin", type=float_range(0, 1), default=0.25,
                    help="resign when behind on area by this fraction of the board, after size^2/2 moves "
@@ -206,6 +211,7 @@ def _player(args):
     from filterkit.apps.go.engine import PolicyPlayer
     from filterkit.apps.go.model import load
 
+    args.model = resolve(args.model, "go")
     model, config = load(args.model)
     return PolicyPlayer(model, config, args.symmetries, args.resign_margin, args.pass_threshold,
                         args.self_atari or None, args.play_out, args.tactics), config
@@ -264,6 +270,7 @@ def _run_eval(args) -> int:
 
     _check_json(args)
     seed_everything(args.seed)
+    args.model = resolve(args.model, "go")
     model, config = load(args.model)
     progress = show_progress(args)
     positions = load_positions(args.data, args.split, config.size, progress=progress)

@@ -67,7 +67,7 @@ def load_audio(path: str | Path, sample_rate: int, *, allow_silent: bool = False
         raise AudioError(f"{show_path(path)}: no such file")
     try:
         with sf.SoundFile(str(path)) as f:
-            rate = int(f.samplerate)
+            rate = f.samplerate
             _check_clip(path, rate, f.frames, max_seconds)  # from the header: before decoding
             data = f.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:

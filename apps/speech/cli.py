@@ -12,6 +12,7 @@ from filterkit.cli.common import (HelpFormatter, add_device_option, add_force_op
                                   add_quiet_option, add_seed_option, float_range, int_range, show_progress)
 from filterkit.errors import UserError
 from filterkit.io import atomic_write, refuse_overwrite, write_report
+from filterkit.models import resolve
 
 HELP = "speech keyword classifier: train, eval, predict, features, synth, download"
 
@@ -134,11 +135,12 @@ def _add_train_parser(sub) -> None:
 
 def _add_use_parsers(sub) -> None:
     """eval, predict and features: commands that use a trained model (``--model PATH``)."""
-    model_help = "checkpoint written by 'filterkit speech train' (best.pt), or its run folder"
+    model_help = ("bundled model name (see 'filterkit models'; default: the first speech model), or a checkpoint "
+                  "written by 'filterkit speech train' (best.pt), or its run folder")
     p = sub.add_parser("eval", help="accuracy of a checkpoint on a dataset, per speaker, confusion matrix",
                        formatter_class=HelpFormatter)
     p.add_argument("data", metavar="DATA", help="dataset (all clips are scored unless --split test)")
-    p.add_argument("--model", required=True, metavar="PATH", help=model_help)
+    p.add_argument("--model", default=None, metavar="NAME|PATH", help=model_help)
     p.add_argument("--split", choices=["all", "test"], default="all",
                    help="all clips, or only the dataset's official test split (default all)")
     p.add_argument("--plot", metavar="PNG", default=None, help="draw the confusion matrix into this PNG")
@@ -149,7 +151,7 @@ def _add_use_parsers(sub) -> None:
 
     p = sub.add_parser("predict", help="top-k labels with probabilities for audio files", formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV/FLAC/OGG)")
-    p.add_argument("--model", required=True, metavar="PATH", help=model_help)
+    p.add_argument("--model", default=None, metavar="NAME|PATH", help=model_help)
     p.add_argument("--top-k", type=int_range(1, 1000), default=3, help="labels to show per file (default 3)")
     add_force_option(p, "--json file")
     add_device_option(p)
@@ -459,7 +461,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     refuse_overwrite(args.plot, args.force)
     refuse_overwrite(args.json, args.force)
-    model, ckpt = load(args.model)
+    model_path = resolve(args.model, "speech")
+    model, ckpt = load(model_path)
     clips, layout = find_clips(args.data)
     if args.split == "test":
         _, clips = official_split(clips, layout, args.data if Path(args.data).is_dir() else None)
@@ -469,7 +472,8 @@ def _eval(args: argparse.Namespace) -> int:
     result = evaluate_model(model, waves, clips, ckpt["label_names"], device=select_device(args.device))
     _print_result(result)
     if args.plot:
-        _confusion_png(result, Path(args.plot), Path(args.model).name)
+        title = model_path.parent.name if model_path.name == "best.pt" else model_path.stem
+        _confusion_png(result, Path(args.plot), title)
     if args.json:
         write_report(args.json, result, force=args.force, device=args.device)
     return 0
@@ -481,7 +485,8 @@ def _predict(args: argparse.Namespace) -> int:
     from filterkit.nn.train import select_device
 
     refuse_overwrite(args.json, args.force)
-    model, ckpt = load(args.model)
+    model_path = resolve(args.model, "speech")
+    model, ckpt = load(model_path)
     labels = ckpt["label_names"]
     device = select_device(args.device)
     k = min(args.top_k, len(labels))
@@ -491,16 +496,17 @@ def _predict(args: argparse.Namespace) -> int:
             wave = load_audio(f, model.frontend.config.sample_rate)
         except AudioError as exc:
             print(f"filterkit: error: {exc}", file=sys.stderr)
-            results.append({"file": f, "error": str(exc)})
+            results.append({"input": f, "error": str(exc)})
             failed += 1
             continue
         top = predict(model, [wave], device=device)[0].topk(k)
-        entry = {"file": f, "top": [{"label": labels[i], "probability": float(p)}
-                                    for p, i in zip(top.values.tolist(), top.indices.tolist())]}
+        ranked = [{"label": labels[i], "probability": float(p)} for p, i in zip(top.values.tolist(), top.indices.tolist())]
+        entry = {"input": f, "label": ranked[0]["label"], "probability": ranked[0]["probability"], "top": ranked}
         results.append(entry)
         print(f + ": " + ", ".join(f"{t['label']} {t['probability']:.3f}" for t in entry["top"]))
     if args.json:
-        write_report(args.json, {"predictions": results}, force=args.force, device=args.device)
+        write_report(args.json, {"model": str(model_path), "predictions": results}, force=args.force,
+                     device=args.device)
     return 1 if failed else 0
 
 
@@ -515,7 +521,7 @@ def _features(args: argparse.Namespace) -> int:
     if args.model:
         from filterkit.apps.speech.evaluate import load
 
-        config = load(args.model)[0].frontend.config
+        config = load(resolve(args.model, "speech"))[0].frontend.config
     else:
         config = _feature_config(args)
     wave = load_audio(args.file, config.sample_rate, allow_silent=True)

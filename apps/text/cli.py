@@ -19,6 +19,7 @@ from filterkit.cli.common import (
 )
 from filterkit.errors import UserError
 from filterkit.io import refuse_overwrite, write_report
+from filterkit.models import resolve
 
 from filterkit.apps.text.config import TextConfig
 
@@ -44,7 +45,8 @@ examples:
 
 VARIANT_HELP = ("rand: random vectors, trained; static: pretrained, frozen; non-static: pretrained, fine-tuned; "
                 "multichannel: a frozen and a fine-tuned copy as two channels")
-MODEL_HELP = "checkpoint from 'filterkit text train --out DIR': DIR (its best.pt) or a .pt file"
+MODEL_HELP = ("bundled model name (see 'filterkit models'; default: the first text model) or a checkpoint "
+              "from 'filterkit text train --out DIR': DIR (its best.pt) or a .pt file")
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -163,7 +165,7 @@ def _add_model_options(t, d: TextConfig) -> None:
 def _add_eval(sub) -> None:
     e = sub.add_parser("eval", help="accuracy of a checkpoint on labelled data", formatter_class=HelpFormatter)
     e.add_argument("data", metavar="DATA", help="benchmark name or folder (its test part is used) or data file")
-    e.add_argument("--model", required=True, metavar="PATH", help=MODEL_HELP)
+    e.add_argument("--model", default=None, metavar="NAME|PATH", help=MODEL_HELP)
     _add_data_options(e)
     _add_common(e)
     e.set_defaults(text_run=_run_eval)
@@ -173,7 +175,7 @@ def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="label sentences, with probabilities (and --explain)",
                        formatter_class=HelpFormatter)
     p.add_argument("sentences", metavar="SENTENCE", nargs="*", default=None, help="sentences to classify")
-    p.add_argument("--model", required=True, metavar="PATH", help=MODEL_HELP)
+    p.add_argument("--model", default=None, metavar="NAME|PATH", help=MODEL_HELP)
     p.add_argument("--file", metavar="PATH", help="also classify every non-empty line of PATH")
     p.add_argument("--encoding", default="utf-8", help="encoding of --file")
     p.add_argument("--explain", action="store_true",
@@ -304,7 +306,8 @@ def _run_eval(args) -> int:
 
     refuse_overwrite(args.json, args.force)
     seed_everything(args.seed)
-    trained = load(args.model, _predict_device(args.device))
+    model_path = resolve(args.model, "text")
+    trained = load(model_path, _predict_device(args.device))
     corpus = _load(args, trained.classes)
     if corpus.classes != trained.classes:
         raise UserError(f"{args.data}: classes {corpus.classes} differ from the checkpoint's {trained.classes}")
@@ -315,7 +318,7 @@ def _run_eval(args) -> int:
         if value is not None:
             print(f"  {name}: recall {value:.4f}")
     if args.json:
-        write_report(args.json, {"model": args.model, "data": args.data, "part": part_name, **figures},
+        write_report(args.json, {"model": str(model_path), "data": args.data, "part": part_name, **figures},
                      force=args.force, device=_device_name(args.device))
     return 0
 
@@ -341,7 +344,8 @@ def _run_predict(args) -> int:
         sentences += read_lines(args.file, args.encoding)
     if not sentences:
         raise UserError("no sentence given: pass sentences as arguments or --file PATH")
-    trained = load(args.model, _predict_device(args.device))
+    model_path = resolve(args.model, "text")
+    trained = load(model_path, _predict_device(args.device))
     tokenize = trained.tokenizer()
     for s in sentences:
         if not tokenize(s):
@@ -353,7 +357,13 @@ def _run_predict(args) -> int:
         if args.explain:
             _explain(trained, item, args.top)
     if args.json:
-        write_report(args.json, {"model": args.model, "predictions": results}, force=args.force,
+        predictions = []
+        for item in results:
+            top = sorted(item["probabilities"].items(), key=lambda kv: -kv[1])
+            predictions.append({"input": item["text"], "label": item["label"],
+                                "probability": float(item["probabilities"][item["label"]]),
+                                "top": [{"label": name, "probability": float(p)} for name, p in top]})
+        write_report(args.json, {"model": str(model_path), "predictions": predictions}, force=args.force,
                      device=_device_name(args.device))
     sys.stdout.flush()
     return 0

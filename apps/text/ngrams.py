@@ -79,7 +79,7 @@ class NgramModel:
         return sorted(pairs, key=lambda p: -p[1])
 
     def to_dict(self) -> dict:
-        return {"ngrams": list(self.ngrams), "weights": torch.from_numpy(np.ascontiguousarray(self.weights)),
+        return {"ngrams": "\n".join(self.ngrams), "weights": torch.from_numpy(np.ascontiguousarray(self.weights)),
                 "bias": torch.from_numpy(np.ascontiguousarray(self.bias)), "max_n": self.max_n,
                 "one_vs_rest": self.one_vs_rest, "mix": self.mix, "c": self.c}
 
@@ -87,7 +87,9 @@ class NgramModel:
     def from_dict(cls, data: dict) -> "NgramModel":
         weights = np.asarray(data["weights"], dtype=np.float32)
         bias = np.asarray(data["bias"], dtype=np.float32)
-        return cls(list(data["ngrams"]), weights, bias, int(data["max_n"]), bool(data["one_vs_rest"]),
+        ngrams = data["ngrams"]  # one newline-joined string (older checkpoints: a list)
+        ngrams = ngrams.split("\n") if isinstance(ngrams, str) else list(ngrams)
+        return cls(ngrams, weights, bias, int(data["max_n"]), bool(data["one_vs_rest"]),
                    float(data["mix"]), float(data.get("c", 1.0)))
 
 

@@ -45,7 +45,8 @@ examples:
   filterkit visualize style skimage:camera skimage:gravel --size 128 -o style.png
 """
 
-MODEL_HELP = "filterkit checkpoint, or a zoo model NAME (or zoo:NAME) with random weights from --seed"
+MODEL_HELP = ("bundled model name (see 'filterkit models'; default: the bundled MNIST CNN), a filterkit checkpoint "
+              "or run folder, or a zoo model NAME (or zoo:NAME) with random weights from --seed")
 IMAGE_HELP = "image file, or skimage:NAME (camera, brick, gravel, grass, ...)"
 MAX_SIDE = 4096  # largest image side (pixels)
 ZOO_PREFIX = "zoo:"
@@ -65,7 +66,7 @@ def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
     add_force_option(p, "output files (-o, --json, --npy)")
     add_quiet_option(p)
     if model:
-        p.add_argument("--model", metavar="NAME|PATH", required=True, help=MODEL_HELP)
+        p.add_argument("--model", metavar="NAME|PATH", default=None, help=MODEL_HELP)
         p.add_argument("--arch", metavar="NAME", default=None,
                        help="zoo model the checkpoint holds (default: the checkpoint's config['model'])")
         p.add_argument("--list-layers", action="store_true", help="print the model's layer names and exit")
@@ -217,10 +218,16 @@ def _outputs(args) -> list:
     return [getattr(args, n, None) for n in ("out", "json", "npy")]
 
 
-def _model_spec(text: str) -> str:
-    """``--model``: a checkpoint path as it is; a bare zoo model name becomes ``zoo:NAME``."""
+def _model_spec(text: str | None) -> str:
+    """``--model``: None or a bundled name -> its file; a checkpoint path (or run folder) as it is;
+    a bare zoo model name -> ``zoo:NAME``."""
+    from filterkit import models
     from filterkit.nn.zoo import model_names
 
+    if text is None or text in {e["name"] for e in models.catalogue("digits")}:
+        return str(models.resolve(text, "digits"))
+    if os.path.isdir(text) and os.path.isfile(os.path.join(text, "best.pt")):
+        return os.path.join(text, "best.pt")
     if text.startswith(ZOO_PREFIX) or os.path.exists(text):
         return text
     return ZOO_PREFIX + text if text in model_names() else text

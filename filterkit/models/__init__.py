@@ -151,7 +151,7 @@ def resolve(name_or_path: str | os.PathLike | None, app: str) -> Path:
     """The weight file for ``--model NAME|PATH`` of ``app``.
 
     ``None`` gives the app's default (its first bundled model); a bundled name of ``app`` gives its
-    file; a path to an existing file is returned as it is.  Anything else is a one-line
+    file; a path to an existing file is returned as it is, a run folder gives its ``best.pt``.  Anything else is a one-line
     :class:`UserError` that lists the app's bundled names.
     """
     mine = catalogue(app)
@@ -168,6 +168,8 @@ def resolve(name_or_path: str | os.PathLike | None, app: str) -> Path:
             return _bundled_path(e)
     if Path(text).is_file():
         return Path(text)
+    if (Path(text) / "best.pt").is_file():  # a run folder
+        return Path(text) / "best.pt"
     other = [e for e in catalogue() if e["name"] == text]
     if other:
         raise UserError(f"--model {text}: a bundled {other[0].get('app')} model, not a {app} model ({listing})")
@@ -230,10 +232,18 @@ def _compact(ckpt: Mapping[str, Any], half: bool) -> dict:
     """The checkpoint without training state; floating weights as float16 when ``half``."""
     import torch
 
+    def halve(obj):
+        if torch.is_tensor(obj) and obj.is_floating_point():
+            return obj.half()
+        if isinstance(obj, Mapping):
+            return {k: halve(v) for k, v in obj.items()}
+        return obj
+
     out = {k: v for k, v in ckpt.items() if k not in _TRAINING_STATE}
-    if half:
-        out["model"] = {k: v.half() if torch.is_tensor(v) and v.is_floating_point() else v
-                        for k, v in ckpt["model"].items()}
+    if half:  # the weights, and the float tensors an app keeps beside them (``extra``)
+        out["model"] = halve(ckpt["model"])
+        if isinstance(ckpt.get("extra"), Mapping):
+            out["extra"] = halve(ckpt["extra"])
     out["bundled"] = {"half": bool(half)}
     return out
 

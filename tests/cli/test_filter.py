@@ -274,6 +274,20 @@ def test_bad_files_reported_once_batch_continues(tmp_path, rng):
 
 
 @needs_script
+def test_bad_file_with_control_characters_in_its_name_is_one_escaped_line(tmp_path, rng):
+    """Per-file lines and the summary name paths in one line: control characters escaped, letters kept."""
+    out = tmp_path / "aus\tgabe_é"
+    (tmp_path / "bad\nnäme\r.png").write_bytes(b"not an image")
+    write_image(tmp_path / "gut_日本.png", _grey(rng))
+    proc = _cli(tmp_path / "bad\nnäme\r.png", tmp_path / "gut_日本.png", "-o", out, "--op", "median")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "bad\\nnäme\\r.png: cannot read image" in lines[0], proc.stderr
+    assert proc.stdout.count("\n") == 1 and "aus\\tgabe_é (" in proc.stdout, proc.stdout
+    assert _tree(out) == ["gut_日本.png"]
+
+
+@needs_script
 def test_named_non_image_file_is_an_error_but_others_run(tmp_path, rng):
     write_image(tmp_path / "a.png", _grey(rng))
     (tmp_path / "notes.txt").write_text("x")
@@ -288,6 +302,7 @@ def test_named_non_image_file_is_an_error_but_others_run(tmp_path, rng):
     "setup, argv_tail, message",
     [
         (None, ["missing_dir"], "no such file or folder"),
+        (None, ["no\nsuch\x1bfile"], "no\\nsuch\\x1bfile: no such file or folder"),  # control characters escaped
         ("empty", ["empty"], "folder holds no images"),
         ("two", ["two", "--format", "png"], "would both be written to"),
         ("one", ["one", "--op", "mean", "--sigma", "2"], "--sigma applies to --op gaussian only"),

@@ -108,16 +108,9 @@ KINDS = ("empty", "random-bytes", "truncated", "malicious-pickle", "malicious-to
          "other-app")
 CASES = ([("go-gtp", kind) for kind in KINDS]
          + [(cmd, kind) for cmd in COMMANDS if cmd != "go-gtp" for kind in ("malicious-torch", "no-config")])
-# known failures (issue 19), each marked xfail(strict=False) so the corpus stays green while they are fixed
-KNOWN = {
-    "malicious-pickle": "torch's 'Detected pickle protocol 4' UserWarning reaches stderr beside the one-line "
-                        "error (filterkit/nn/train/checkpoint.py read_checkpoint should silence it)",
-}
 
 
-@pytest.mark.parametrize("command,kind", [
-    pytest.param(c, k, id=f"{c}-{k}", marks=[pytest.mark.xfail(strict=False, reason=KNOWN[k])] if k in KNOWN else [])
-    for c, k in CASES])
+@pytest.mark.parametrize("command,kind", [pytest.param(c, k, id=f"{c}-{k}") for c, k in CASES])
 def test_bad_checkpoint(tmp_path, command, kind):
     words, app, rest, extra = COMMANDS[command]
     if extra:

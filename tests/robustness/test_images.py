@@ -78,8 +78,6 @@ def test_png_decompression_bomb_refused_before_decoding(tmp_path):
     assert files_in(out) == []
 
 
-@pytest.mark.xfail(strict=False, reason="filter prints a file name's newline raw: the message spans two lines "
-                                        "(filterkit/cli/filter.py)")
 def test_file_name_with_newline_and_non_ascii_stays_one_line(tmp_path):
     name = "bad\nnäme_日本.png"
     (tmp_path / name).write_bytes(b"not an image")
@@ -89,8 +87,6 @@ def test_file_name_with_newline_and_non_ascii_stays_one_line(tmp_path):
     assert files_in(out) == []
 
 
-@pytest.mark.xfail(strict=False, reason="the summary line print()ed to an ASCII stdout raises UnicodeEncodeError "
-                                        "(filterkit/cli/filter.py)")
 def test_non_ascii_name_on_an_ascii_terminal(tmp_path):
     """Non-ASCII file and folder names with an ASCII-only stdout/stderr: no UnicodeEncodeError traceback."""
     shutil.copy(SAMPLES / "testcard.png", tmp_path / "bild_é.png")

@@ -60,3 +60,40 @@ def test_fit_length_pads_and_crops_centred():
     np.testing.assert_array_equal(fit_length(w, 2), [2, 3])
     np.testing.assert_array_equal(fit_length(w, 6, offset=0), [1, 2, 3, 4, 0, 0])
     np.testing.assert_array_equal(fit_length(w, 6, offset=-2), [3, 4, 0, 0, 0, 0])
+
+
+def _pcm_wav(path, samples: int, rate: int):
+    """A 16-bit mono WAV with ``samples`` samples of a tone, its header claiming ``rate`` Hz."""
+    import wave
+
+    tone = (8000 * np.sin(np.arange(samples) / 8)).astype("<i2").tobytes()
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(tone)
+    return path
+
+
+@pytest.mark.parametrize("rate", [1, 999, 384_001, 2_000_000])
+def test_sample_rate_outside_the_range_is_refused_before_resampling(tmp_path, rate):
+    """A header claiming 1 Hz once turned 800 samples into 800 s of audio at 8 kHz."""
+    path = _pcm_wav(tmp_path / "odd rate.wav", 800, rate)
+    with pytest.raises(AudioError, match="sample rate") as info:
+        load_audio(path, 8000)
+    assert str(path) in str(info.value) and "1,000..384,000 Hz" in str(info.value)
+
+
+def test_clip_over_the_length_limit_is_refused(tmp_path):
+    path = _pcm_wav(tmp_path / "long.wav", 3 * 1000, 1000)  # 3 s at 1 kHz
+    with pytest.raises(AudioError, match=r"3\.0 s of audio, longer than the 2 s limit") as info:
+        load_audio(path, 1000, max_seconds=2)
+    assert str(path) in str(info.value)
+    assert load_audio(path, 1000, max_seconds=3).size == 3000  # at the limit: read
+
+
+def test_file_name_with_a_newline_stays_on_one_line(tmp_path):
+    path = _pcm_wav(tmp_path / "bad\nname.wav", 800, 1)
+    with pytest.raises(AudioError) as info:
+        load_audio(path, 8000)
+    assert "\n" not in str(info.value) and "bad\\nname.wav" in str(info.value)

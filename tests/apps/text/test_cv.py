@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from filterkit.apps.text.config import TextConfig
 from filterkit.apps.text.cv import cross_validate, fixed_split, fold_indices
-from filterkit.apps.text.data import load_data
+from filterkit.apps.text.data import TextData, load_data
+from filterkit.apps.text.train import split_dev
+from filterkit.errors import UserError
 
 from .conftest import FAST_CONFIG, write_split
 
@@ -37,9 +40,6 @@ def test_cross_validate_in_process(label_text_file):
 
 def test_split_dev_of_small_data_keeps_every_class_on_both_sides():
     """10% of 10 examples is 1 dev example, fewer than the 2 classes a stratified split needs: dev grows."""
-    from filterkit.apps.text.data import TextData
-    from filterkit.apps.text.train import split_dev
-
     for n, classes in ((10, 2), (15, 3), (6, 3)):
         data = TextData([f"s{i}" for i in range(n)], [i % classes for i in range(n)])
         train_part, dev = split_dev(data, 0.1, seed=0)
@@ -51,12 +51,6 @@ def test_split_dev_of_small_data_keeps_every_class_on_both_sides():
 
 
 def test_split_dev_of_one_example_is_a_user_error():
-    import pytest
-
-    from filterkit.apps.text.data import TextData
-    from filterkit.apps.text.train import split_dev
-    from filterkit.errors import UserError
-
     with pytest.raises(UserError, match="at least 2"):
         split_dev(TextData(["a"], [0]), 0.1, seed=0)
 
