@@ -59,7 +59,15 @@ def _split(text: str) -> list[str]:
         words = shlex.split(text)
     except ValueError:
         return []
-    return [w for w in words if not w.startswith(("<", ">"))]  # redirections
+    kept, skip = [], False
+    for w in words:  # drop redirections: "< in.png", "> out.png", "2>/dev/null"
+        if skip:
+            skip = False
+        elif w in ("<", ">", ">>", "2>"):
+            skip = True
+        elif not w.startswith(("<", ">", "2>")):
+            kept.append(w)
+    return kept
 
 
 CASES = [(doc.relative_to(ROOT).as_posix(), kind, args) for doc in DOCS
@@ -134,3 +142,15 @@ def _doc_paths() -> list[tuple[str, str]]:
 @pytest.mark.parametrize("doc,path", _doc_paths())
 def test_paths_named_in_the_docs_exist(doc, path):
     assert (ROOT / path).exists(), f"{doc} names {path}, which does not exist"
+
+
+PYTHON = re.compile(r"```python\n(.*?)```", re.S)
+
+
+@pytest.mark.parametrize("index,code", list(enumerate(PYTHON.findall((ROOT / "README.md").read_text(encoding="utf-8")))))
+def test_readme_python_runs_as_a_script(index, code, tmp_path):
+    script = tmp_path / f"readme_{index}.py"
+    script.write_text(code, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
