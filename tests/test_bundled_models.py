@@ -77,7 +77,8 @@ def _figure(command: list, key: str) -> float:
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_the_catalogue_figure_is_reproduced_on_the_shared_data(app):
     e = BY_APP[app]
-    want = e["metrics"][e["metrics"]["headline"]]
+    # the figure measured on the packed file itself (speech's headline, its LOSO mean, retrains 6 models)
+    want = e["metrics"]["top1" if app == "go" else "accuracy"]
     if app == "digits":
         if not (DATA / "mnist").is_dir():
             pytest.skip("../shared/data/mnist is absent")

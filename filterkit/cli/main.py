@@ -95,11 +95,26 @@ def _tolerant_streams() -> None:
                 pass
 
 
+def _run_with_json_on_stdout(args) -> int:
+    import contextlib
+
+    from filterkit.io import atomic
+
+    atomic.json_stdout = sys.stdout
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return int(args._run(args) or 0)
+    finally:
+        atomic.json_stdout = None
+
+
 def main(argv: list[str] | None = None) -> int:
     _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "json", None) == "-":  # stdout carries the JSON alone; other lines go to stderr
+            return _run_with_json_on_stdout(args)
         return int(args._run(args) or 0)
     except UserError as exc:
         print(f"filterkit: error: {one_line(exc)}", file=sys.stderr)

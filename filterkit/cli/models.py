@@ -30,8 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def headline(metrics: dict) -> str:
-    """The first figure of ``metrics`` and its split, e.g. ``"accuracy 99.2 % (test)"``."""
-    split = metrics.get("split")
+    """The headline figure of ``metrics`` and its split, e.g. ``"accuracy 99.2 % (test)"``."""
     key = metrics.get("headline")
     if key not in metrics:
         key = next((k for k, v in metrics.items() if k not in ("split", "headline")
@@ -39,7 +38,8 @@ def headline(metrics: dict) -> str:
     if key is None:
         return "-"
     value = metrics[key]
-    if isinstance(value, float) and 0.0 <= value <= 1.0 and any(w in key for w in ("acc", "top", "f1")):
+    split = metrics.get(f"{key}_split", metrics.get("split"))
+    if isinstance(value, float) and 0.0 <= value <= 1.0 and any(w in key for w in ("acc", "top", "f1", "loso")):
         text = f"{key} {100 * value:.1f} %"
     elif isinstance(value, float):
         text = f"{key} {value:.4g}"
@@ -55,12 +55,14 @@ def _size(n) -> str:
 
 
 def _table(entries: list[dict]) -> str:
-    rows = [("name", "app", "task", "figure", "size")]
-    rows += [(str(e.get("name")), str(e.get("app")), str(e.get("task")), headline(e.get("metrics") or {}),
-              _size(e.get("bytes"))) for e in entries]
+    rows = [("name", "app", "size", "task")]
+    rows += [(str(e.get("name")), str(e.get("app")), _size(e.get("bytes")), str(e.get("task"))) for e in entries]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-             for r in rows]
+    lines = []
+    for k, r in enumerate(rows):
+        lines.append("  ".join(c.rjust(w) if i == 2 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+        if k:  # the figure, with what it was measured on, under its model
+            lines.append(" " * (widths[0] + 2) + headline(entries[k - 1].get("metrics") or {}))
     total = sum(e.get("bytes") or 0 for e in entries)
     lines.append(f"{len(entries)} model{'s' * (len(entries) != 1)}, {_size(total)}; data licences and rebuild "
                  "commands: filterkit models --json -")

@@ -29,6 +29,9 @@ __all__ = [
 ]
 
 STDOUT = "-"
+#: where ``write_report(path="-")`` writes; the CLI points it at the real stdout while it sends the
+#: command's human-readable lines to stderr, so that ``--json -`` leaves pure JSON on stdout
+json_stdout = None
 
 
 def refuse_overwrite(path: str | os.PathLike | None, force: bool) -> None:
@@ -209,8 +212,9 @@ def write_report(path: str | os.PathLike, data: dict, *, force: bool = True, dev
     """
     data = {**data, "environment": data.get("environment") or environment(device, threads)}
     if str(path) == STDOUT:
-        sys.stdout.write(json.dumps(data, indent=2, default=_jsonable, allow_nan=True) + "\n")
-        sys.stdout.flush()
+        stream = json_stdout or sys.stdout
+        stream.write(json.dumps(data, indent=2, default=_jsonable, allow_nan=True) + "\n")
+        stream.flush()
         return None
     refuse_overwrite(path, force)
     return write_json(path, data)
