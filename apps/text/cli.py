@@ -362,7 +362,8 @@ def _run_predict(args) -> int:
             top = sorted(item["probabilities"].items(), key=lambda kv: -kv[1])
             predictions.append({"input": item["text"], "label": item["label"],
                                 "probability": float(item["probabilities"][item["label"]]),
-                                "top": [{"label": name, "probability": float(p)} for name, p in top]})
+                                "top": [{"label": name, "probability": float(p)} for name, p in top],
+                                **{k: item[k] for k in ("explanation", "ngram_explanation") if k in item}})
         write_report(args.json, {"model": str(model_path), "predictions": predictions}, force=args.force,
                      device=_device_name(args.device))
     sys.stdout.flush()

@@ -173,7 +173,7 @@ def resolve(name_or_path: str | os.PathLike | None, app: str) -> Path:
     other = [e for e in catalogue() if e["name"] == text]
     if other:
         raise UserError(f"--model {text}: a bundled {other[0].get('app')} model, not a {app} model ({listing})")
-    raise UserError(f"--model {text}: neither a bundled model nor an existing file ({listing})")
+    raise UserError(f"--model {text}: checkpoint not found, and no bundled model has that name ({listing})")
 
 
 def sha256(path: str | os.PathLike) -> str:

@@ -101,7 +101,7 @@ def test_style_texture_from_skimage_sample(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["style", "noise", "skimage:brick", "--size", "0", "-o", "s.png"], "--size: 0 is out of range (>= 16"),
     (["maximize", "--model", MODEL, "--class", "1", "--steps", "0", "-o", "m.png"], "--steps: 0 is out of range"),
-    (["kernels", "lecture_cnn.pt", "-o", "k.png"], "the following arguments are required: --model"),
+    (["kernels", "lecture_cnn.pt", "-o", "k.png"], "unrecognized arguments: lecture_cnn.pt"),  # --model NAME|PATH
 ])
 def test_parse_time_mistakes_are_one_line(tmp_path, argv, message):
     proc = subprocess.run(["filterkit", "visualize", *argv], capture_output=True, text=True, timeout=120,

@@ -45,7 +45,7 @@ def test_train_official_run_folder_then_eval(fsdd_like, tmp_path):
     assert report["n"] == 45 and set(report["per_speaker"]) == {"ann", "bob", "cyd"}
     assert sum(v["n"] for v in report["per_speaker"].values()) == 45 and report["train_clips"] == 9
     assert len(report["history"]) == 2 and "environment" in report
-    assert f"accuracy {report['accuracy']:.2%} on 45 clips" in done.stdout
+    assert f"accuracy {report['accuracy']:.2%} on 45 clips" in done.stderr  # --json -: stdout holds the JSON
     assert len((out / "metrics.csv").read_text().splitlines()) == 3  # header and two epochs
     ckpt = torch.load(out / "best.pt", map_location="cpu", weights_only=True)  # a plain dict
     assert ckpt["app"] == "speech" and ckpt["config"]["model"] == "tf2d" and ckpt["label_names"] == ["0", "1", "2"]
@@ -64,13 +64,13 @@ def test_train_official_run_folder_then_eval(fsdd_like, tmp_path):
 def test_eval_whole_dataset_and_predict(fsdd_like, trained_run, tmp_path):
     done = filterkit("speech", "eval", fsdd_like, "--model", trained_run / "best.pt", "--json", "-")
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout[done.stdout.index("{"):])
+    result = json.loads(done.stdout)  # --json -: the JSON alone on stdout, the table on stderr
     cm = np.array(result["confusion"])
     assert cm.shape == (3, 3) and cm.sum() == result["n"] == 54
     assert result["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
     assert {k: v["n"] for k, v in result["per_speaker"].items()} == {"ann": 18, "bob": 18, "cyd": 18}
     assert result["mix"] == 0.5 and 0 <= result["cnn_accuracy"] <= 1  # the CNN's weight, and the CNN alone
-    assert "the CNN alone" in done.stdout
+    assert "the CNN alone" in done.stderr
     # predict: stereo at 48 kHz is mixed to mono and resampled (documented)
     stereo = tmp_path / "stereo48k.wav"
     mono = word(2, 0, 3, rate=48000)
@@ -86,9 +86,12 @@ def test_eval_whole_dataset_and_predict(fsdd_like, trained_run, tmp_path):
                                                         "--json", report))
 
 
-def test_predict_needs_model_option(fsdd_like):
-    done = filterkit("speech", "predict", fsdd_like / "0_ann_1.wav")
-    assert done.returncode == 2 and "--model" in done.stderr and "Traceback" not in done.stderr
+def test_predict_without_model_uses_the_bundled_one(fsdd_like):
+    done = filterkit("speech", "predict", fsdd_like / "0_ann_1.wav", "--json", "-")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["model"].endswith("speech-digits.pt")
+    done = filterkit("speech", "predict", fsdd_like / "0_ann_1.wav", "--model", "nosuch")
+    assert done.returncode == 2 and "bundled speech models: speech-digits" in done.stderr
 
 
 def _bad_files(folder: Path) -> None:

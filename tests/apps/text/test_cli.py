@@ -55,10 +55,10 @@ def test_train_run_folder_eval_predict(tmp_path):
 
     predicted = _run("predict", "the movie was awful", "a great film", "--model", out / "best.pt", "--explain",
                      "--json", "-")
-    payload = json.loads(predicted.stdout[predicted.stdout.index("{"):])
+    payload = json.loads(predicted.stdout)  # --json -: the JSON alone on stdout
     assert [p["label"] for p in payload["predictions"]] == ["negative", "positive"]
     assert "great" in payload["predictions"][1]["explanation"][0]["ngram"]
-    assert "why positive" in predicted.stdout and "environment" in payload
+    assert "why positive" in predicted.stderr and "environment" in payload
 
     # every written file is refused without --force, in the one wording
     assert "already exists (use --force to overwrite)" in _error("train", bench, *FAST_OPTIONS, "--out", out)
@@ -89,9 +89,9 @@ def test_parse_time_errors_are_one_line(label_text_file, capsys):
             parser.parse_args(["text", "train", str(label_text_file), option, value])
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and f"argument {option}" in err, err
-    with pytest.raises(SystemExit):
-        parser.parse_args(["text", "eval", str(label_text_file)])  # the checkpoint is no positional any more
-    assert "--model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the checkpoint is no positional any more
+        parser.parse_args(["text", "eval", str(label_text_file), "model.pt"])
+    assert "unrecognized arguments: model.pt" in capsys.readouterr().err
 
 
 def test_user_errors_are_one_line(tmp_path, label_text_file):
