@@ -107,7 +107,7 @@ def test_resolve_names_paths_and_one_line_errors(tmp_path, folder):
     assert models.resolve(str(own), "text") == own
     with pytest.raises(UserError) as info:
         models.resolve("nope", "text")
-    assert str(info.value) == ("--model nope: neither a bundled model nor an existing file "
+    assert str(info.value) == ("--model nope: checkpoint not found, and no bundled model has that name "
                                "(bundled text models: text-sst2, text-trec)")
     with pytest.raises(UserError, match="a bundled speech model, not a text model"):
         models.resolve("speech-digits", "text")
