@@ -162,3 +162,14 @@ def test_run_folder_api_directly(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserError, match="not a folder"):
         RunFolder(tmp_path / "file")
+
+
+def test_an_oversized_checkpoint_is_refused_before_reading(tmp_path, monkeypatch):
+    from filterkit.errors import UserError
+    from filterkit.nn.train import checkpoint
+
+    big = tmp_path / "big.pt"
+    big.write_bytes(b"\0" * 2048)
+    monkeypatch.setattr(checkpoint, "MAX_CHECKPOINT_BYTES", 1024)
+    with pytest.raises(UserError, match="larger than a checkpoint may be"):
+        checkpoint.read_checkpoint(big)

@@ -74,18 +74,27 @@ def _load_failure(path: Path, exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: the largest checkpoint file read (bytes); filterkit's own are far smaller
+MAX_CHECKPOINT_BYTES = 4 * 2**30
+
+
 def read_checkpoint(
     path: str | os.PathLike, expected_app: str | None = None, map_location: str | torch.device = "cpu"
 ) -> dict:
     """Load a filterkit checkpoint with ``torch.load(weights_only=True)``.
 
-    Raises :class:`UserError` naming the file when it is missing, not a
-    filterkit checkpoint, or (``expected_app`` given) made by another app.
+    Raises :class:`UserError` naming the file when it is missing, larger than
+    :data:`MAX_CHECKPOINT_BYTES`, not a filterkit checkpoint, or (``expected_app`` given) made by
+    another app.
     """
     path = Path(path)
     shown = show_path(path)
     if not path.is_file():
         raise UserError(f"{shown}: checkpoint not found")
+    size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise UserError(f"{shown}: {size / 2**30:.1f} GiB is larger than a checkpoint may be "
+                        f"({MAX_CHECKPOINT_BYTES / 2**30:.0f} GiB)")
     try:
         with warnings.catch_warnings():
             # a plain pickle (not torch's zip format) makes torch warn "Detected pickle protocol N" on stderr
