@@ -176,7 +176,8 @@ def _add_predict(sub) -> None:
                        formatter_class=HelpFormatter)
     p.add_argument("sentences", metavar="SENTENCE", nargs="*", default=None, help="sentences to classify")
     p.add_argument("--model", default=None, metavar="NAME|PATH", help=MODEL_HELP)
-    p.add_argument("--file", metavar="PATH", help="also classify every non-empty line of PATH")
+    p.add_argument("--file", metavar="PATH",
+                   help="also classify every non-empty line of PATH (- for stdin: text, one sentence a line)")
     p.add_argument("--encoding", default="utf-8", help="encoding of --file")
     p.add_argument("--explain", action="store_true",
                    help="show the n-grams that won the max-pool for the predicted class, weighted by their "

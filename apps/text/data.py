@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,7 +86,12 @@ def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
 
 
 def read_numbered_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[tuple[int, str]]:
-    """``(line number, line)`` for the non-empty lines of ``path`` (see :func:`read_lines`)."""
+    """``(line number, line)`` for the non-empty lines of ``path`` (see :func:`read_lines`); ``-`` is stdin."""
+    if str(path) == "-":
+        raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise UserError(f"stdin: more than the {MAX_FILE_BYTES // 2**20} MiB a data file may have; split it")
+        return _numbered(raw, Path("stdin"), encoding)
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -99,6 +105,10 @@ def read_numbered_lines(path: str | os.PathLike, encoding: str = "utf-8") -> lis
         raise UserError(f"{path}: is a folder, expected a file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    return _numbered(raw, path, encoding)
+
+
+def _numbered(raw: bytes, path: Path, encoding: str) -> list[tuple[int, str]]:
     lines = []
     for number, chunk in enumerate(raw.split(b"\n"), start=1):
         line = _decode(chunk, path, number, encoding).rstrip("\r")

@@ -132,3 +132,12 @@ def test_checkpoint_from_another_app_is_refused(tmp_path):
     path = trainer.save_checkpoint(tmp_path / "speech.pt")
     err = _error("predict", "a sentence", "--model", path)
     assert "'speech'" in err and "filterkit text train" in err
+
+
+def test_predict_reads_sentences_from_stdin():
+    pytest.importorskip("gensim")
+    done = subprocess.run(["filterkit", "text", "predict", "--file", "-", "--json", "-"], capture_output=True,
+                          text=True, timeout=300, input="a gorgeous, witty film\nthe worst movie of the year\n")
+    assert done.returncode == 0, done.stderr
+    labels = [p["label"] for p in json.loads(done.stdout)["predictions"]]
+    assert labels == ["positive", "negative"]  # the bundled SST-2 model
