@@ -214,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             line += f" {row['cli_process_s']:>9.2f} {row['ratio_process']:>6.2f}"
         print(line)
     if args.json:
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
-        write_json(
+        write_report(
             args.json,
             {
                 "benchmark": "cli",

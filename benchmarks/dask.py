@@ -280,14 +280,14 @@ def main(argv: list[str] | None = None) -> int:
         import dask
         import distributed
 
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
         meta = {
             "args": vars(args), "cpu_count": os.cpu_count(), "machine": platform.machine(),
             "platform": platform.platform(), "python": platform.python_version(),
             "dask": dask.__version__, "distributed": distributed.__version__,
         }  # fmt: skip
-        write_json(args.json, {"meta": meta, "rows": rows})
+        write_report(args.json, {"meta": meta, "rows": rows})
     return 0
 
 

@@ -18,7 +18,6 @@ skipped and marked ``skip`` in the table rather than guessed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -346,12 +345,12 @@ def main(argv: list[str] | None = None) -> int:
         results[str(n)] = [c.__dict__ for c in cases]
     if args.json:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
         import cv2
         import scipy
 
-        write_json(args.json, {
+        write_report(args.json, {
             "benchmark": "filters",
             "command": " ".join(["python", "benchmarks/filters.py", *(argv if argv is not None else sys.argv[1:])]),
             "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},

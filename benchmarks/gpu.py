@@ -395,9 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print_report(report)
     if args.json:
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
-        write_json(args.json, report)
+        write_report(args.json, report)
     bad = [r for r in report["filters"] + report["training"] + report["copy"]
            if not all(math.isfinite(v) and v > 0 for k, v in r.items() if k.endswith("ms") and v is not None)]
     return 1 if bad else 0

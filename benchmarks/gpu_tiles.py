@@ -131,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     report = run(args)
     print_report(report)
     if args.json:
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
-        write_json(args.json, report)
+        write_report(args.json, report)
     worst = max(r["rel_diff"] for r in report["rows"])
     return 0 if worst < 1e-5 or args.dtype != "float32" else 1
 

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
           f"medians of {args.repeats} runs (scipy: see 'scipy on')")
     print(format_table(rows, args.threads))
     if args.json:
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
         meta = {
             "side": args.side,
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             "scipy": scipy.__version__,
             "numba": numba.__version__,
         }
-        write_json(args.json, {"meta": meta, "rows": rows})
+        write_report(args.json, {"meta": meta, "rows": rows})
     return 0
 
 

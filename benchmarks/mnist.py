@@ -222,9 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         import torch
 
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
-        write_json(args.json, {
+        write_report(args.json, {
             "benchmark": "mnist",
             "dataset": data.summary(),
             "model": "lecture_cnn",

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from filterkit.apps.speech.model import parse_model_options
     from filterkit.apps.speech.train import run_folds
     from filterkit.errors import UserError
-    from filterkit.io import write_json
+    from filterkit.io import write_report
 
     torch.set_num_threads(1)
     if not Path(args.data).exists():
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         report["models"][name] = entry
         rows.append(entry)
         if args.json:
-            write_json(args.json, report)
+            write_report(args.json, report)
 
     print()
     print(f"FSDD, {len(seeds)} seed(s), {base.epochs} epochs, {args.jobs} process(es)"
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if lo:
             print(" " * 13 + "per speaker: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in lo["per_speaker"].items()))
     if args.json:
-        write_json(args.json, report)
+        write_report(args.json, report)
         print(f"JSON: {args.json}")
     return 0
 

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from filterkit.io import write_json
+    from filterkit.io import write_report
     from filterkit.nn.summary import summarize
     from filterkit.nn.zoo import build_model, default_input, model_names
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if import_ms is not None:
         print(f"fresh process `python -c 'import torch'`: {import_ms:.0f} ms (included in the cold column)")
     if args.json:
-        write_json(args.json, {
+        write_report(args.json, {
             "benchmark": "summary",
             "repeats": args.repeats,
             "threads": args.threads,

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from filterkit.apps.text.data import find_data_root, load_data
     from filterkit.apps.text.config import TextConfig
-    from filterkit.io import write_json
+    from filterkit.io import write_report
 
     if find_data_root(args.data_root) is None:
         print("no benchmark data (set --data-root or FILTERKIT_DATA)", file=sys.stderr)
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name} {v}: {res['accuracy']:.2f} ({res['seconds']:.0f} s)", flush=True)
         results[name] = entry
         if args.json:  # after every data set, so an interrupted run keeps what it measured
-            write_json(args.json, _report(args, variant, results))
+            write_report(args.json, _report(args, variant, results))
 
     header = ("data", "model", "protocol", "acc %", "std", "CNN alone", "target", "paper", "tfidf+LR",
               "acc-tfidf", "wall s", "train sent/s", "pred sent/s")

@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['threads']:>7}  {row['train_images_per_s']:>11.0f}  {row[f'train_vs_{base}_thread']:>6.2f}  "
               f"{row['inference_images_per_s']:>11.0f}  {row[f'inference_vs_{base}_thread']:>6.2f}")  # fmt: skip
     if args.json:
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
-        write_json(args.json, {
+        write_report(args.json, {
             "benchmark": "threads", "batch": args.batch, "steps": args.steps, "repeats": args.repeats,
             "seed": args.seed, "cpu_count": os.cpu_count(), "load_average": [load_before, load_after], "rows": rows,
         })  # fmt: skip

@@ -295,9 +295,9 @@ def main(argv=None) -> int:
             f"ratio ours/kornia {_fmt(ours / theirs if ours and theirs else None, '.3f')}"
         )
     if args.json:
-        from filterkit.io import write_json
+        from filterkit.io import write_report
 
-        write_json(
+        write_report(
             args.json,
             dict(
                 benchmark="torch_filters",

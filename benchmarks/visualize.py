@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from filterkit.io import write_json
+    from filterkit.io import write_report
     from filterkit.nn.train import configure_threads, select_device
     from filterkit.visualize.common import load_model
 
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio one-at-a-time / batched maximisation: {single / batched:.2f}x; "
           f"adam / lbfgs time: {adam / lbfgs:.2f}x")
     if args.json:
-        write_json(args.json, {
+        write_report(args.json, {
             "device": str(device), "threads": threads, "torch": torch.__version__, "checkpoint": source,
             "repeats": args.repeats, "seed": args.seed, "size": args.size, "style_steps": args.style_steps,
             "seconds": rows, "median_seconds": medians, "figures": extra,

@@ -385,12 +385,12 @@ OUTPUT_NAMES = ("report.md", "compare.png", "compare.json")
 
 def write_outputs(result: CompareResult, outdir: str | os.PathLike, command: str = "") -> list[Path]:
     """Write ``report.md``, ``compare.png`` and ``compare.json`` into ``outdir`` (atomically)."""
-    from filterkit.io import atomic_write, write_json
+    from filterkit.io import atomic_write, write_report
 
     outdir = Path(outdir)
     report, figure, json_path = (outdir / name for name in OUTPUT_NAMES)
     written = [plot_figure(result, figure)]
     text = render_report(result, command=command, figure_name=figure.name)
     written.append(atomic_write(report, lambda p: p.write_text(text, encoding="utf-8")))
-    written.append(write_json(json_path, result.to_json()))
+    written.append(write_report(json_path, result.to_json(), device=str(result.config.device)))
     return written
