@@ -148,7 +148,6 @@ _MEAN = {
 _GAUSSIAN = {
     "exact_uint8": _cv.exact_uint8,
     "sep_float64": _cv.sep_float64,
-    "float32_passes": _cv.float32_passes,
     "gaussian_blur": _cv.gaussian_blur,
     "smooth": lambda planes, g, sigma, mode, cval: _sp.smooth(planes, g, mode, cval),
 }

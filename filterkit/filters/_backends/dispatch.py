@@ -74,8 +74,6 @@ TABLE: tuple[Route, ...] = (
           why="exact: GaussianBlur's 8-bit fixed-point weights are off by one on 6-18 % of pixels"),
     Route("gaussian", "opencv", "sep_float64", "cv2.sepFilter2D(CV_64F) + round", ("uint16",),
           why="float32 sums are off by one near ties for 16-bit values"),
-    Route("gaussian", "opencv", "float32_passes", "numba exact_round.smooth_float32", ("float32",), (11, _ANY),
-          why="benchmarks/README.md: float32 Gaussians of 13 taps and more"),
     Route("gaussian", "opencv", "gaussian_blur", "cv2.GaussianBlur(size, sigma)", _FLOATS,
           why="given size and sigma it samples exactly filterkit's kernel"),
     Route("gaussian", "scipy", "smooth", "scipy correlate1d x2"),

@@ -1,5 +1,5 @@
 # Earns its place: exactness (uint8 Gaussian = scipy's float64 value rounded; benchmarks/README.md, "Filters (numpy)", `gaussian` rows)
-"""Symmetric separable smoothing in one numba pass: exactly rounded for uint8, float32 for float32.
+"""Symmetric separable smoothing of uint8 images in one numba pass, exactly rounded.
 
 The smoothing is computed in float32: each input row is converted, padded and
 filtered along x into a ring of ``n + 3`` rows (``n`` = kernel taps); four
@@ -13,7 +13,7 @@ only be wrong where it lies that close to a ``.5`` tie.  Those pixels (at most
 about 0.03 % for sigma 1) are flagged while rounding and recomputed in float64
 from the image, in scipy.ndimage's order (the pass along x, then along y), so
 the result equals ``round_half_even(scipy float64 result)`` to the last pixel.
-float32 (:func:`smooth_float32`): the float32 sums themselves.
+(float32 images go to OpenCV's GaussianBlur: a float32 pass here was no faster, benchmarks/README.md.)
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from numba import njit
 
 from filterkit.filters import border as _border
 
-__all__ = ["float32_error_bound", "smooth_float32", "smooth_uint8_exact"]
+__all__ = ["float32_error_bound", "smooth_uint8_exact"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -271,12 +271,12 @@ def _fix_row(image, channels, g64, row_idx, col_idx, y, orow, near, left, cols):
 
 
 @njit(cache=True, nogil=True)
-def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, slope, half, out, exact):
-    """Fill ``out`` (``(H, W*C)`` like ``image``); returns how many pixels were recomputed.
+def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, slope, half, out):
+    """Fill uint8 ``out`` (``(H, W*C)`` like ``image``), rounded and recomputed next to ties; returns
+    how many pixels were recomputed.
 
     Output rows go four at a time (the last one to three alone), from a ring of the
-    ``n + 3`` x-filtered padded rows they need.  ``exact``: uint8 ``out``, rounded and
-    recomputed next to ties; otherwise float32 ``out`` gets the float32 sums.
+    ``n + 3`` x-filtered padded rows they need.
     """
     h, wc = image.shape
     n = g32.shape[0]
@@ -316,9 +316,6 @@ def _smooth_rows(image, channels, g32, g64, row_idx, col_idx, slope, half, out, 
             _correlate_row(acc[0], flat_ring, y_offsets, g32, _blocks_of(r))
             result = acc
         for q in range(rows):
-            if not exact:
-                out[y + q, :] = result[q]
-                continue
             flagged = _round_row(result[q], out[y + q], near[q], slope, half)
             if flagged:
                 recomputed += _fix_row(image, channels, g64, row_idx, col_idx, y + q, out[y + q], near[q],
@@ -355,31 +352,18 @@ def smooth_uint8_exact(plane: np.ndarray, g: np.ndarray, border_type: int) -> np
     return _smooth(plane, g, _border.mode_of_opencv_border(border_type), None)
 
 
-def smooth_float32(plane: np.ndarray, g: np.ndarray, border_type: int) -> np.ndarray:
-    """float32 correlation of a float32 ``plane`` ``(H, W[, C])`` with ``outer(g, g)``, same passes.
-
-    Within ``float32_error_bound(len(g), max |plane|)`` of scipy's float64 result (relative
-    error under 1.2e-6 for kernels up to 41 taps); sums are direct, so a NaN or inf only reaches
-    the pixels whose window holds it.
-    """
-    if plane.dtype != np.float32:
-        raise ValueError(f"smooth_float32 takes a float32 plane, not {plane.dtype}")
-    return _smooth(plane, g, _border.mode_of_opencv_border(border_type), None)
-
-
 def _smooth(plane: np.ndarray, g: np.ndarray, mode: str, threshold: float | None) -> np.ndarray:
-    """:func:`smooth_uint8_exact` or :func:`smooth_float32` with a filterkit mode name; ``threshold``
+    """:func:`smooth_uint8_exact` with a filterkit mode name; ``threshold``
     replaces the uint8 tie test by ``|v - rint(v)| >= threshold`` (tests: 0 recomputes every pixel
     in float64, 1 none)."""
     g = np.ascontiguousarray(g, dtype=np.float64)
     if g.ndim != 1 or g.size % 2 == 0 or np.any(g < 0) or not np.array_equal(g, g[::-1]):
         raise ValueError("g must be 1-D, odd-length, non-negative and symmetric")
-    if plane.dtype not in (np.uint8, np.float32) or plane.ndim not in (2, 3) or plane.size == 0:
-        raise ValueError(f"plane must be a non-empty uint8 or float32 (H, W[, C]) array, "
+    if plane.dtype != np.uint8 or plane.ndim not in (2, 3) or plane.size == 0:
+        raise ValueError(f"plane must be a non-empty uint8 (H, W[, C]) array, "
                          f"not {plane.dtype} {plane.shape}")
     image2d, channels, row_idx, col_idx = _border.rows_and_pad_indices(plane, g.size // 2, mode)
     out = np.empty_like(image2d)
     slope, half = _tie_test(g.size) if threshold is None else (np.float32(0.0), np.float32(threshold))
-    _smooth_rows(image2d, channels, g.astype(np.float32), g, row_idx, col_idx, slope, half, out,
-                 plane.dtype == np.uint8)
+    _smooth_rows(image2d, channels, g.astype(np.float32), g, row_idx, col_idx, slope, half, out)
     return out.reshape(plane.shape)

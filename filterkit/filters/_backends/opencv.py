@@ -19,7 +19,7 @@ from filterkit.filters import border as _border
 from filterkit.filters import kernels as _kernels
 from filterkit.filters._backends.dispatch import Decline
 
-__all__ = ["Decline", "blur", "box_float64", "gaussian_blur", "sep_float64", "exact_uint8", "float32_passes",
+__all__ = ["Decline", "blur", "box_float64", "gaussian_blur", "sep_float64", "exact_uint8",
            "median_blur", "derivative", "magnitude", "int_magnitude", "filter2d"]
 
 _DDEPTH = {np.dtype(np.float32): cv2.CV_32F, np.dtype(np.float64): cv2.CV_64F}
@@ -129,14 +129,6 @@ def exact_uint8(planes, g: np.ndarray, sigma: float, mode: str, cval: float) -> 
 
     r = len(g) // 2
     return _map(planes, lambda p, b: smooth_uint8_exact(p, g, b), mode, cval, r, r, planes.dtype)
-
-
-def float32_passes(planes, g: np.ndarray, sigma: float, mode: str, cval: float) -> np.ndarray:
-    """:func:`filterkit.filters._backends.exact_round.smooth_float32` on OpenCV's borders (long float32 kernels)."""
-    from filterkit.filters._backends.exact_round import smooth_float32  # numba: imported on first use
-
-    r = len(g) // 2
-    return _map(planes, lambda p, b: smooth_float32(p, g, b), mode, cval, r, r, planes.dtype)
 
 
 def median_blur(planes, size: int, mode: str, cval: float) -> np.ndarray:
