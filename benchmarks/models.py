@@ -75,10 +75,13 @@ RECIPES = {
             headline="loso_mean",
         ),
         Recipe(
-            "go-policy", "go", "next move of a 19x19 Go game (6x48 policy CNN, AlphaGo SL layout)", ("kgs",),
+            "go-policy", "go", "next move of a 19x19 Go game (6x48 policy CNN, AlphaGo SL layout; 900k positions, "
+            "then 500k more at a lower learning rate)", ("kgs",),
             ("filterkit go prepare {data}/go --out {out}/go-data --splits train,val,ci_subset --quiet",
-             "filterkit go train {out}/go-data --out {run} --layers 6 --width 48 --epochs 5 --epoch-positions 180000 "
-             "--val-positions 10000 --lr 2e-3 --seed 0 --quiet"),
+             "filterkit go train {out}/go-data --out {run}-base --layers 6 --width 48 --epochs 5 "
+             "--epoch-positions 180000 --val-positions 10000 --lr 2e-3 --seed 0 --quiet",
+             "filterkit go train {out}/go-data --out {run} --init {run}-base/best.pt --layers 6 --width 48 --epochs 2 "
+             "--epoch-positions 250000 --val-positions 10000 --lr 5e-4 --seed 0 --quiet"),
             "filterkit go eval {out}/go-data --model {model} --split ci_subset --json {json} --quiet",
             "top1", "ci_subset of the 2015 KGS test games (361 games, 70,313 positions)",
         ),
