@@ -52,7 +52,8 @@ def test_built_wheel_contains_and_imports_apps(tmp_path):
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.split()
     for name in files:
-        if (ROOT / name).is_file() and (name.endswith(".py") or name in ("pyproject.toml", "README.md")):
+        package_data = name.startswith("filterkit/models/") or name.endswith((".sha256", "py.typed"))
+        if (ROOT / name).is_file() and (name.endswith(".py") or package_data or name in ("pyproject.toml", "README.md")):
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, src / name)
     dist = tmp_path / "dist"
@@ -68,6 +69,12 @@ def test_built_wheel_contains_and_imports_apps(tmp_path):
         packaged = "filterkit/" + rel if rel.startswith("apps/") else rel
         assert packaged in names, f"{rel} is not in the wheel: add its package to pyproject.toml"
     assert all(not n.startswith("apps/") for n in names), "apps must not be a top-level package"
+    import json
+
+    bundled = json.loads((ROOT / "filterkit" / "models" / "catalogue.json").read_text())
+    assert {"filterkit/models/catalogue.json", "filterkit/py.typed"} <= set(names)
+    assert {f"filterkit/models/{e['file']}" for e in bundled} <= set(names)  # the bundled weights ship
+    assert wheel.stat().st_size < 20 * 2**20  # issue 20: the wheel stays under 20 MB
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
