@@ -224,10 +224,8 @@ def _model_spec(text: str | None) -> str:
     from filterkit import models
     from filterkit.nn.zoo import model_names
 
-    if text is None or text in {e["name"] for e in models.catalogue("digits")}:
-        return str(models.resolve(text, "digits"))
-    if os.path.isdir(text) and os.path.isfile(os.path.join(text, "best.pt")):
-        return os.path.join(text, "best.pt")
+    if text is None or text in {e["name"] for e in models.catalogue("digits")} or os.path.isdir(text):
+        return str(models.resolve(text, "digits"))  # the bundled model, or a run folder's best.pt
     if text.startswith(ZOO_PREFIX) or os.path.exists(text):
         return text
     return ZOO_PREFIX + text if text in model_names() else text
