@@ -67,6 +67,13 @@ def _add_prepare(sub) -> None:
                    help="comma-separated splits (default train,val,ci_subset with a manifest, else all)")
     p.add_argument("--max-games", type=POSITIVE, default=None, metavar="N", help="only the first N games of each split")
     p.add_argument("--size", type=BOARD_SIZE, default=19, help="board size; games of other sizes are skipped")
+    p.add_argument("--ownership-games", type=int_range(0), default=0, metavar="N",
+                   help="label N games per split that were scored by counting (drawn at random) with who owns "
+                        "each point at the end, dead stones removed by GNU Go (--gnugo), for 'train --heads'; "
+                        "about 0.5 s per game (0: none)")
+    p.add_argument("--gnugo", type=_engine, default="gnugo --mode gtp --level 1", metavar="CMD",
+                   help="GNU Go command line used for the dead stones of --ownership-games")
+    add_seed_option(p)
     add_force_option(p, "split folders and --json file")
     add_quiet_option(p)
     add_json_option(p)
@@ -95,6 +102,16 @@ def _add_train(sub) -> None:
     t.add_argument("--no-batch-norm", dest="batch_norm", action="store_false",
                    help="plain convolutions as in AlphaGo (default: BatchNorm after each hidden conv)")
     t.add_argument("--no-pass", dest="pass_move", action="store_false", help="no pass output")
+    t.add_argument("--heads", action="store_true",
+                   help="add the ownership and score heads and train on the positions of games prepared with "
+                        "--ownership-games (loss: moves + ownership + score)")
+    t.add_argument("--freeze-trunk", action="store_true",
+                   help="with --heads and --init: train only the heads, the move predictions stay exactly "
+                        "those of --init")
+    t.add_argument("--ownership-weight", type=float_range(0, 100), default=d.ownership_weight,
+                   help="weight of the ownership loss (with --heads)")
+    t.add_argument("--score-weight", type=float_range(0, 100), default=d.score_weight,
+                   help="weight of the score loss (with --heads)")
     t.add_argument("--epochs", type=POSITIVE, default=d.epochs, help="epochs")
     t.add_argument("--epoch-positions", type=POSITIVE, default=d.epoch_positions, metavar="N",
                    help="random training positions per epoch (default: all)")
@@ -221,13 +238,18 @@ def _run_prepare(args) -> int:
     from filterkit.apps.go.data import prepare
 
     _check_json(args)
-    infos = prepare(args.data, args.out, args.splits, args.max_games, args.size, args.force, show_progress(args))
+    infos = prepare(args.data, args.out, args.splits, args.max_games, args.size, args.force, show_progress(args),
+                    ownership_games=args.ownership_games, gnugo=args.gnugo, seed=args.seed)
     report = {}
     out_text = sys.stderr if args.json == "-" else sys.stdout
     for split, info in infos.items():
         report[split] = {"games": info["games"], "positions": info["positions"], "skipped": info["skipped"]}
-        print(f"{split}: {info['games']} games, {info['positions']} positions, {len(info['skipped'])} skipped "
-              f"-> {Path(args.out) / split}", file=out_text)
+        labels = ""
+        if "ownership" in info:
+            report[split]["ownership"] = info["ownership"]
+            labels = f", {info['ownership']['games']} with ownership labels"
+        print(f"{split}: {info['games']} games, {info['positions']} positions, {len(info['skipped'])} skipped"
+              f"{labels} -> {Path(args.out) / split}", file=out_text)
         for line in info["skipped"][:5]:
             print(f"  skipped {line}", file=sys.stderr)
     _report(args, report)
@@ -239,7 +261,9 @@ def _train_config(args) -> GoConfig:
                     pass_move=args.pass_move, epochs=args.epochs, epoch_positions=args.epoch_positions,
                     val_positions=args.val_positions, batch_size=args.batch_size, lr=args.lr,
                     lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, augment=args.augment,
-                    workers=args.workers, seed=args.seed, train_split=args.train_split, val_split=args.val_split)
+                    workers=args.workers, seed=args.seed, train_split=args.train_split, val_split=args.val_split,
+                    heads=args.heads, freeze_trunk=args.freeze_trunk, ownership_weight=args.ownership_weight,
+                    score_weight=args.score_weight)
 
 
 def _run_train(args) -> int:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 __all__ = ["GoConfig", "MODEL_KEYS"]
 
 # the fields that fix the network's shape: a checkpoint's weights fit a net only if these agree
-MODEL_KEYS = ("features", "size", "layers", "width", "batch_norm", "pass_move")
+MODEL_KEYS = ("features", "size", "layers", "width", "batch_norm", "pass_move", "heads")
 
 
 @dataclass
@@ -25,6 +25,7 @@ class GoConfig:
     width: int = 64  # channels per hidden layer (AlphaGo: 192)
     batch_norm: bool = True  # BatchNorm after each hidden convolution (AlphaGo: none)
     pass_move: bool = True  # a pass logit beside the size*size point logits
+    heads: bool = False  # ownership and score heads on the trunk (trained on games labelled by prepare)
     # training
     epochs: int = 1  # total epochs, counting those before a --resume
     epoch_positions: int | None = None  # random training positions per epoch (None: all)
@@ -42,6 +43,9 @@ class GoConfig:
     train_positions: int = 0
     move_counts: list[int] | None = field(default=None, repr=False)  # moves played per point (pass last)
     init: str | None = None  # checkpoint whose weights started the run (--init)
+    freeze_trunk: bool = False  # train only the heads (the policy stays exactly as --init's)
+    ownership_weight: float = 1.0  # loss weights of the heads beside the policy's cross-entropy
+    score_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.features not in ("full", "stones"):

@@ -218,11 +218,15 @@ def batch_loader(dataset: PositionBatches, batch_size: int, shuffle: bool, seed:
 
 
 def prepare(data: str | Path, out: str | Path, splits: list[str] | None = None, max_games: int | None = None,
-            size: int = 19, force: bool = False, progress: bool = True) -> dict:
+            size: int = 19, force: bool = False, progress: bool = True, ownership_games: int = 0,
+            gnugo: str | None = None, seed: int = 0) -> dict:
     """Convert the games of ``data`` into ``out/<split>/`` folders; return ``{split: info}``.
 
     ``data`` with a manifest is read by split (default train, val, ci_subset);
     any other folder/archive/file becomes the single split ``all``.
+    ``ownership_games``: also label that many counted games per split with
+    their final ownership (:func:`filterkit.apps.go.ownership.label_split`,
+    dead stones judged by the GNU Go command ``gnugo``).
     """
     data, out = Path(data), Path(out)
     if records.has_manifest(data):
@@ -242,6 +246,11 @@ def prepare(data: str | Path, out: str | Path, splits: list[str] | None = None, 
         info = write_positions(games, out / split, size=size, force=force, progress=progress,
                                source=f"{data} [{split}]")
         info["skipped"] = errors + info["skipped"]
+        if ownership_games:
+            from filterkit.apps.go.ownership import DEFAULT_GNUGO, label_split
+
+            info["ownership"] = label_split(data, split, out / split, ownership_games, gnugo or DEFAULT_GNUGO,
+                                            seed=seed, progress=progress, max_read=max_games)
         infos[split] = info
     return infos
 

@@ -22,6 +22,7 @@ from filterkit.nn.train import TrainConfig, Trainer, accuracy, seed_everything
 from filterkit.apps.go.config import MODEL_KEYS, GoConfig
 from filterkit.apps.go.data import PositionBatches, open_positions, position_loader, read_info
 from filterkit.apps.go.model import APP, build, load
+from filterkit.apps.go.ownership import OwnershipBatches, heads_loss, heads_metrics, read_labels
 
 __all__ = ["train", "top5"]
 
@@ -32,27 +33,45 @@ def top5(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def _start_from(model: torch.nn.Module, init: str | Path, config: GoConfig) -> None:
+    """Load ``init``'s weights; a net without heads may start a run that adds them (the heads start fresh)."""
     start, start_config = load(init)
     for key in MODEL_KEYS:
+        if key == "heads" and config.heads:
+            continue
         if getattr(start_config, key) != getattr(config, key):
             raise UserError(f"{init}: its {key} is {getattr(start_config, key)!r}, "
                             f"this run's is {getattr(config, key)!r}")
-    model.load_state_dict(start.state_dict())
+    model.load_state_dict(start.state_dict(), strict=start_config.heads == config.heads)
 
 
-def _loaders(config: GoConfig, train_pos, val_pos, generator: torch.Generator):
-    n_epoch = min(config.epoch_positions or len(train_pos), len(train_pos))
+def _datasets(config: GoConfig, data: Path, train_pos, val_pos):
+    """Training and validation datasets: all positions, or with --heads those of games with ownership labels."""
+    if not config.heads:
+        val = PositionBatches(val_pos, config.features) if val_pos is not None else None
+        return PositionBatches(train_pos, config.features, augment=config.augment, seed=config.seed), val
+    labels = read_labels(data / config.train_split)
+    if labels is None or not labels[1].any():
+        raise UserError(f"{data / config.train_split}: no ownership labels; prepare with --ownership-games N "
+                        "to train the heads")
+    train_ds = OwnershipBatches(train_pos, labels, config.features, augment=config.augment, seed=config.seed)
+    val_labels = read_labels(data / config.val_split) if val_pos is not None else None
+    val_ds = None
+    if val_labels is not None and val_labels[1].any():
+        val_ds = OwnershipBatches(val_pos, val_labels, config.features)
+    return train_ds, val_ds
+
+
+def _loaders(config: GoConfig, train_ds, val_ds, generator: torch.Generator):
+    n_epoch = min(config.epoch_positions or len(train_ds), len(train_ds))
     train_loader = position_loader(
-        PositionBatches(train_pos, config.features, augment=config.augment, seed=config.seed),
-        BatchSampler(RandomSampler(range(len(train_pos)), num_samples=n_epoch, generator=generator),
-                     config.batch_size, drop_last=False), config.workers, generator)
+        train_ds, BatchSampler(RandomSampler(range(len(train_ds)), num_samples=n_epoch, generator=generator),
+                               config.batch_size, drop_last=False), config.workers, generator)
     val_loader = None
-    if val_pos is not None:
-        n_val = min(config.val_positions or len(val_pos), len(val_pos))
+    if val_ds is not None:
+        n_val = min(config.val_positions or len(val_ds), len(val_ds))
         # an evenly spaced fixed subset: the same positions every epoch
-        subset = np.linspace(0, len(val_pos) - 1, n_val).astype(np.int64).tolist()
-        val_loader = position_loader(PositionBatches(val_pos, config.features),
-                                     BatchSampler(subset, config.batch_size * 4, False))
+        subset = np.linspace(0, len(val_ds) - 1, n_val).astype(np.int64).tolist()
+        val_loader = position_loader(val_ds, BatchSampler(subset, config.batch_size * 4, False))
     return train_loader, val_loader, n_epoch
 
 
@@ -80,19 +99,31 @@ def train(data: str | Path, out: str | Path, config: GoConfig | None = None, *, 
     model = build(config)
     if init:
         _start_from(model, init, config)
+    if config.freeze_trunk:
+        if not (config.heads and init):
+            raise UserError("--freeze-trunk trains only the heads: it needs --heads and --init CKPT")
+        model.freeze_trunk()
     generator = torch.Generator().manual_seed(config.seed)
-    train_loader, val_loader, n_epoch = _loaders(config, train_pos, val_pos, generator)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    train_ds, val_ds = _datasets(config, data, train_pos, val_pos)
+    train_loader, val_loader, n_epoch = _loaders(config, train_ds, val_ds, generator)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = None
     if config.lr_schedule == "cosine":  # decay to 0 over every step of the run
         total_steps = config.epochs * -(-n_epoch // config.batch_size)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    loss_fn, metrics = torch.nn.functional.cross_entropy, {"top1": accuracy, "top5": top5}
     monitor = "val_top1" if val_loader is not None else "train_top1"
+    if config.heads:
+        model.outputs = "all"
+        loss_fn = heads_loss(config.ownership_weight, config.score_weight, policy=not config.freeze_trunk)
+        metrics = heads_metrics()
+        monitor = "val_loss" if val_loader is not None else "train_loss"
     run = TrainConfig(epochs=config.epochs, monitor=monitor, patience=None, device=device, seed=config.seed,
                       scheduler_interval="step", out_dir=str(out), force=force,
                       resume=str(resume) if resume else None, progress=progress, tensorboard=False)
-    trainer = Trainer(model, optimizer, torch.nn.functional.cross_entropy, config=run, app=APP,
-                      app_config=config.to_dict(), scheduler=scheduler, metrics={"top1": accuracy, "top5": top5})
+    trainer = Trainer(model, optimizer, loss_fn, config=run, app=APP,
+                      app_config=config.to_dict(), scheduler=scheduler, metrics=metrics)
     first_epoch = trainer.epoch
     start = time.perf_counter()
     try:
