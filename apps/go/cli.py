@@ -16,6 +16,9 @@ from filterkit.models import resolve
 from filterkit.apps.go.config import GoConfig
 from filterkit.apps.go.coords import MAX_SIZE, MIN_SIZE
 
+DEFAULT_PLAYOUTS = 1000  # the default player: search up to this many playouts ...
+DEFAULT_SECONDS = 1.0  # ... or this many seconds per move, whichever ends first
+
 HELP = "go move prediction with a policy CNN (AlphaGo SL net): prepare, train, eval, gtp, match"
 DESCRIPTION = """\
 Go move prediction with a convolutional policy network (AlphaGo's supervised
@@ -153,21 +156,35 @@ def _add_player(q: argparse.ArgumentParser) -> None:
     q.add_argument("--model", default=None, metavar="NAME|PATH",
                    help="bundled model name (see 'filterkit models'; default: the first go model) or a checkpoint "
                         "from 'filterkit go train' (best.pt or its run folder)")
-    q.add_argument("--symmetries", type=int, choices=[1, 8], default=1, help="average over 8 symmetries")
+    q.add_argument("--playouts", type=int_range(0, 1_000_000), default=DEFAULT_PLAYOUTS, metavar="N",
+                   help="tree-search playouts per move, the network's heads judging each new position (needs a "
+                        "model trained with --heads); 0: no search, the policy network's favourite move")
+    q.add_argument("--seconds-per-move", type=float_range(0, 86400, lo_open=True), default=DEFAULT_SECONDS,
+                   metavar="S", help="stop each search after S seconds even if playouts remain (GTP "
+                                     "time_settings/time_left can shorten it further)")
+    q.add_argument("--leaf", choices=["score", "ownership"], default="score",
+                   help="what judges a position in the search: the score head, or the sum of the ownership head")
+    q.add_argument("--c-puct", type=float_range(0, 100, lo_open=True), default=1.5,
+                   help="exploration constant of the search")
+    q.add_argument("--threads", type=int_range(1, 1024), default=1,
+                   help="torch CPU threads (1 is fastest for this small network)")
+    q.add_argument("--symmetries", type=int, choices=[1, 8], default=1,
+                   help="with --playouts 0: average over 8 symmetries")
     q.add_argument("--resign-margin", type=float_range(0, 1), default=0.25,
-                   help="resign when behind on area by this fraction of the board, after size^2/2 moves "
-                        "(0: never)")
+                   help="resign when behind by this fraction of the board's points, after size^2/2 moves "
+                        "(0: never): by the search's expected final margin, or with --playouts 0 by the area "
+                        "count")
     q.add_argument("--pass-threshold", type=float_range(0, 1), default=0.5,
-                   help="pass when the network gives passing more than this probability")
+                   help="with --playouts 0: pass when the network gives passing more than this probability")
     q.add_argument("--play-out", action="store_true",
-                   help="pass only when every legal move would fill our own eye or self-atari: play the "
+                   help="with --playouts 0: pass only when every legal move would fill our own eye or self-atari: play the "
                         "game out until dead stones are captured instead of passing when ahead on the "
                         "stones-all-alive count or when the network prefers passing")
     q.add_argument("--self-atari", type=int_range(0, MAX_SIZE ** 2), default=2, metavar="N",
-                   help="never play a move that leaves N or more of our stones in atari without capturing "
+                   help="with --playouts 0: never play a move that leaves N or more of our stones in atari without capturing "
                         "(0: allow)")
     q.add_argument("--tactics", type=int_range(0, MAX_SIZE ** 2), default=0, metavar="N",
-                   help="read ataris and ladders: save or capture N or more stones first whenever possible, "
+                   help="with --playouts 0: read ataris and ladders: save or capture N or more stones first whenever possible, "
                         "and never run a group of 2+ stones into a ladder that works (0: off, the network "
                         "alone)")
 
@@ -225,11 +242,21 @@ def _check_json(args) -> None:
 
 
 def _player(args):
+    from filterkit.nn.train import configure_threads
+
     from filterkit.apps.go.engine import PolicyPlayer
     from filterkit.apps.go.model import load
+    from filterkit.apps.go.search import SearchPlayer
 
+    configure_threads(args.threads)
     args.model = resolve(args.model, "go")
     model, config = load(args.model)
+    if args.playouts:
+        if not model.has_heads:
+            raise UserError(f"{args.model}: this network has no ownership/score heads, which the search needs "
+                            "(train one with 'filterkit go train --heads'), or play it with --playouts 0")
+        return SearchPlayer(model, config, args.playouts, args.seconds_per_move, args.leaf, args.c_puct,
+                            resign_margin=args.resign_margin), config
     return PolicyPlayer(model, config, args.symmetries, args.resign_margin, args.pass_threshold,
                         args.self_atari or None, args.play_out, args.tactics), config
 
@@ -350,17 +377,29 @@ def _run_match(args) -> int:
     except GtpError as exc:
         raise UserError(f"opponent {args.opponent!r}: {exc}") from None
     report["model"] = str(args.model)
-    report["player"] = {"symmetries": args.symmetries, "resign_margin": args.resign_margin,
+    report["player"] = {"playouts": args.playouts, "seconds_per_move": args.seconds_per_move, "leaf": args.leaf,
+                        "c_puct": args.c_puct, "threads": args.threads,
+                        "symmetries": args.symmetries, "resign_margin": args.resign_margin,
                         "pass_threshold": args.pass_threshold, "self_atari": args.self_atari,
                         "play_out": args.play_out, "tactics": args.tactics}
     out = sys.stderr if args.json == "-" else sys.stdout
     print(f"{report['wins']}/{report['games']} wins vs {args.opponent} "
           f"(95% Wilson [{report['wilson_low']:.3f}, {report['wilson_high']:.3f}]), "
+          f"Elo {_elo(report['elo'])} [{_elo(report['elo_low'])}, {_elo(report['elo_high'])}], "
+          f"mean margin {_points(report['mean_margin'])} over {report['counted_games']} counted game(s), "
           f"{report['illegal_moves']} illegal moves; games in {sgf_dir}"
           + (f"; {report['void_games']} void game(s) replayed (the opponent's engine died)"
              if report["void_games"] else ""), file=out)
     _report(args, report)
     return 0
+
+
+def _elo(value) -> str:
+    return "unbounded" if value is None else f"{value:+.0f}"
+
+
+def _points(value) -> str:
+    return "n/a" if value is None else f"{value:+.1f}"
 
 
 def run(args) -> int:

@@ -146,8 +146,12 @@ class PolicyPlayer:
         return board.pass_point
 
 
-def gtp_handlers(player: PolicyPlayer, size: int = 19, komi: float = 7.5, superko: bool = False) -> dict:
-    """GTP engine commands for ``player`` (board state lives in this closure)."""
+def gtp_handlers(player, size: int = 19, komi: float = 7.5, superko: bool = False) -> dict:
+    """GTP engine commands for ``player`` (board state lives in this closure).
+
+    ``player``: a :class:`PolicyPlayer` or a :class:`~filterkit.apps.go.search.SearchPlayer`
+    (whose clock ``time_settings`` and ``time_left`` set; the policy player accepts and ignores them).
+    """
     state = {"board": Board(size, komi, superko)}
 
     def board() -> Board:
@@ -239,9 +243,37 @@ def gtp_handlers(player: PolicyPlayer, size: int = 19, komi: float = 7.5, superk
     def final_score(args):
         return board().result()
 
-    def ignored(args):
+    def numbers(args, count):
+        if len(args) != count:
+            raise GtpError("syntax error")
+        try:
+            values = [float(a) for a in args]
+        except ValueError:
+            raise GtpError("syntax error") from None
+        if not all(np.isfinite(values)) or min(values) < 0:
+            raise GtpError("syntax error")
+        return values
+
+    clock = getattr(player, "clock", None)  # a searching player budgets its time; the policy needs none
+
+    def time_settings(args):
+        main, byo_time, byo_stones = numbers(args, 3)
+        if clock is not None:
+            clock.time_settings(main, byo_time, int(byo_stones))
+        return ""
+
+    def time_left(args):
+        if len(args) != 3:
+            raise GtpError("syntax error")
+        try:
+            color = parse_color(args[0])
+        except ValueError:
+            raise GtpError("syntax error") from None
+        seconds, stones = numbers(args[1:], 2)
+        if clock is not None:
+            clock.time_left(color, seconds, int(stones))
         return ""
 
     return {"boardsize": boardsize, "clear_board": clear_board, "komi": komi_cmd, "play": play,
             "genmove": genmove, "undo": undo, "showboard": showboard, "final_score": final_score,
-            "time_settings": ignored, "time_left": ignored}
+            "time_settings": time_settings, "time_left": time_left}

@@ -7,7 +7,11 @@ counted in ``illegal_moves`` and loses that game).  Colours alternate (game
 0: the player has Black).  A game ends by resignation, two passes, or the
 move limit; finished games are scored by the opponent's ``final_score``
 when it answers (GNU Go removes dead stones), else by the referee's area
-score.  Every game is saved as SGF in ``out_dir``.
+score.  Every game is saved as SGF in ``out_dir``.  The report gives the
+win rate with its Wilson interval, the Elo difference it implies with the
+interval mapped from Wilson's (:func:`~filterkit.apps.go.stats.elo_interval`),
+the mean final margin of the games scored by counting, and the longest
+time our player took over one move.
 
 If the opponent's process dies during a game (GNU Go 3.8 aborts on a few
 positions), that game is **void**: saved with result ``Void``, counted in
@@ -31,10 +35,10 @@ from filterkit.io import atomic_write_bytes
 from filterkit.apps.go import records
 from filterkit.apps.go.board import BLACK, WHITE, Board, opponent
 from filterkit.apps.go.coords import from_gtp, to_gtp
-from filterkit.apps.go.engine import RESIGN, PolicyPlayer
+from filterkit.apps.go.engine import RESIGN
 from filterkit.apps.go.gtp import EngineError, EngineExited, GtpClient, GtpError
 from filterkit.apps.go.records import GameRecord, to_sgf
-from filterkit.apps.go.stats import wilson_interval
+from filterkit.apps.go.stats import elo_interval, wilson_interval
 
 _SCORE = re.compile(r"^([BW])\+(\S+)$|^0$")
 
@@ -43,6 +47,20 @@ def parse_score(text: str) -> str | None:
     """A GTP ``final_score`` reply (``B+3.5``, ``W+R``, ``0``) normalised, or None if unreadable."""
     text = text.strip().upper()
     return text if _SCORE.match(text) else None
+
+
+def margin_of(result: str, color: int) -> float | None:
+    """The final margin of ``color`` from a counted result (``B+3.5`` -> +3.5 for Black); None if not counted."""
+    match = _SCORE.match(result.strip().upper())
+    if not match:
+        return None
+    if result.strip() == "0":
+        return 0.0
+    try:
+        points = float(match.group(2))
+    except ValueError:  # R (resignation), T (time), F (forfeit)
+        return None
+    return points if (match.group(1) == "B") == (color == BLACK) else -points
 
 
 def winner_of(result: str) -> int | None:
@@ -54,7 +72,7 @@ def winner_of(result: str) -> int | None:
     return None
 
 
-def play_game(player: PolicyPlayer, client: GtpClient, size: int, komi: float, our_color: int,
+def play_game(player, client: GtpClient, size: int, komi: float, our_color: int,
               max_moves: int) -> dict:
     """One game; returns a dict with the record, result and counters (``void`` if the engine died)."""
     board = Board(size, komi)
@@ -68,17 +86,20 @@ def play_game(player: PolicyPlayer, client: GtpClient, size: int, komi: float, o
                 "loss": False, "void": True, "note": f"void at move {len(board.moves) + 1}: {exc}"}
 
 
-def _play_game(player: PolicyPlayer, client: GtpClient, board: Board, our_color: int, max_moves: int) -> dict:
+def _play_game(player, client: GtpClient, board: Board, our_color: int, max_moves: int) -> dict:
     size, komi = board.size, board.komi
     for cmd in (f"boardsize {size}", f"komi {komi}", "clear_board"):
         client.send(cmd)
     illegal = opponent_illegal = 0
     names = {BLACK: "b", WHITE: "w"}
     note = ""
+    think: list[float] = []  # seconds of each of our genmoves
     while not board.game_over and len(board.moves) < max_moves:
         color = board.to_play
         if color == our_color:
+            start = time.perf_counter()
             point = player.genmove(board)
+            think.append(time.perf_counter() - start)
             if point == RESIGN:
                 board.resign(color)
                 break
@@ -126,10 +147,11 @@ def _play_game(player: PolicyPlayer, client: GtpClient, board: Board, our_color:
             if board.resigned is None else result, "our_color": "black" if our_color == BLACK else "white",
             "moves": len(board.moves), "illegal_moves": illegal, "opponent_illegal_moves": opponent_illegal,
             "win": winner_of(result) == our_color, "loss": winner_of(result) == opponent(our_color), "void": False,
-            "note": note}
+            "margin": margin_of(result, our_color), "genmove_mean_seconds": sum(think) / len(think) if think else None,
+            "genmove_max_seconds": max(think, default=None), "note": note}
 
 
-def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir: str | Path, size: int = 19,
+def play_match(player, opponent_command: str, games: int, out_dir: str | Path, size: int = 19,
                komi: float = 7.5, max_moves: int | None = None, player_name: str = "filterkit-go",
                progress: bool = True, timeout: float = 60.0) -> dict:
     """Play ``games`` games against the engine started by ``opponent_command``; return the report.
@@ -177,9 +199,15 @@ def play_match(player: PolicyPlayer, opponent_command: str, games: int, out_dir:
     losses = sum(g["loss"] for g in rows)
     draws = len(rows) - wins - losses
     low, high = wilson_interval(wins + 0.5 * draws, len(rows))
+    elo, elo_low, elo_high = elo_interval(wins + 0.5 * draws, len(rows))
+    margins = [g["margin"] for g in rows if g["margin"] is not None]
     return {"games": len(rows), "wins": wins, "losses": losses, "draws": draws,
             "win_rate": (wins + 0.5 * draws) / len(rows) if rows else None,
-            "wilson_low": low, "wilson_high": high,
+            "wilson_low": low, "wilson_high": high, "elo": elo, "elo_low": elo_low, "elo_high": elo_high,
+            "counted_games": len(margins), "mean_margin": sum(margins) / len(margins) if margins else None,
+            "resigned_by_us": sum(g["scorer"] == "resignation" and g["loss"] for g in rows),
+            "resigned_by_opponent": sum(g["scorer"] == "resignation" and g["win"] for g in rows),
+            "genmove_max_seconds": max((g["genmove_max_seconds"] or 0.0 for g in rows), default=None),
             "illegal_moves": sum(g["illegal_moves"] for g in rows),
             "opponent_illegal_moves": sum(g["opponent_illegal_moves"] for g in rows),
             "opponent": opponent_command, "size": size, "komi": komi, "seconds": time.perf_counter() - start,

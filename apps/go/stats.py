@@ -37,3 +37,21 @@ def game_bootstrap(values: np.ndarray, groups: np.ndarray, resamples: int = 1000
     alpha = (1 - level) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return float(values.mean()), float(low), float(high)
+
+
+def elo_difference(win_rate: float) -> float | None:
+    """Elo difference that predicts ``win_rate`` (logistic, 400 points = 10:1 odds); None at 0 or 1 (infinite)."""
+    if not 0.0 < win_rate < 1.0:
+        return None
+    return -400.0 * math.log10(1.0 / win_rate - 1.0)
+
+
+def elo_interval(successes: float, trials: int, z: float = Z95) -> tuple[float | None, float | None, float | None]:
+    """``(elo, low, high)``: the Elo difference of a win rate and its interval, mapped from the Wilson interval.
+
+    The Elo difference is a monotone function of the win rate, so the Wilson
+    bounds map to Elo bounds; a bound at 0 % or 100 % is unbounded (None).
+    """
+    low, high = wilson_interval(successes, trials, z)
+    rate = successes / trials if trials > 0 else 0.5
+    return elo_difference(rate), elo_difference(low), elo_difference(high)

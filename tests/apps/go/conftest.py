@@ -37,15 +37,16 @@ def random_game(size: int = 9, moves: int = 60, seed: int = 0, komi: float = 6.5
     return rec
 
 
-def save_tiny_checkpoint(path, size: int = 9, features: str = "full", seed: int = 0):
-    """An untrained tiny policy net saved as a 'go' checkpoint."""
+def save_tiny_checkpoint(path, size: int = 9, features: str = "full", seed: int = 0, heads: bool = True):
+    """An untrained tiny policy net (with the ownership/score heads unless ``heads=False``) as a 'go' checkpoint."""
     import torch
 
     from filterkit.apps.go.config import GoConfig
     from filterkit.apps.go.model import APP, build
     from filterkit.nn.train import Trainer, seed_everything
 
-    config = GoConfig(features=features, size=size, layers=3, width=8, move_counts=[1] * (size * size + 1))
+    config = GoConfig(features=features, size=size, layers=3, width=8, move_counts=[1] * (size * size + 1),
+                      heads=heads)
     seed_everything(seed)
     model = build(config)
     trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), torch.nn.functional.cross_entropy,
@@ -58,6 +59,11 @@ def save_tiny_checkpoint(path, size: int = 9, features: str = "full", seed: int 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     return save_tiny_checkpoint(tmp_path_factory.mktemp("go") / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def policy_only_checkpoint(tmp_path_factory):
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("go") / "policy.pt", heads=False)
 
 
 GNUGO = shutil.which("gnugo") or shutil.which("gnugo", path="/usr/games")

@@ -147,10 +147,11 @@ def test_match_plays_out_and_records_the_player(tmp_path, tiny_checkpoint):
     engine = " ".join(f"'{a}'" for a in [sys.executable, "-c", RANDOM_ENGINE])
     out = tmp_path / "m.json"
     proc = filterkit("go", "match", "--model", tiny_checkpoint, "--opponent", engine, "--games", "1", "--play-out",
-                     "--sgf-dir", tmp_path / "games", "--quiet", "--json", out)
+                     "--playouts", "0", "--sgf-dir", tmp_path / "games", "--quiet", "--json", out)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
     assert report["player"]["play_out"] is True and report["illegal_moves"] == 0 and report["games"] == 1
+    assert report["player"]["playouts"] == 0
     again = filterkit("go", "match", "--model", tiny_checkpoint, "--opponent", engine, "--games", "1",
                       "--sgf-dir", tmp_path / "games", "--quiet")
     assert_one_line_error(again, "already exists (use --force")
@@ -168,10 +169,37 @@ def test_a_broken_opponent_is_one_line_and_never_hangs(tmp_path, tiny_checkpoint
     assert_one_line_error(proc, message)
 
 
+def test_match_with_search_reports_margin_elo_and_move_times(tmp_path, tiny_checkpoint):
+    engine = " ".join(f"'{a}'" for a in [sys.executable, "-c", RANDOM_ENGINE])
+    proc = filterkit("go", "match", "--model", tiny_checkpoint, "--opponent", engine, "--games", "2",
+                     "--playouts", "8", "--seconds-per-move", "0.5", "--resign-margin", "0",
+                     "--sgf-dir", tmp_path / "games", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["games"] == 2 and report["illegal_moves"] == 0 and report["player"]["playouts"] == 8
+    assert len(list((tmp_path / "games").glob("game-*.sgf"))) == 2  # every game kept
+    for key in ("elo", "elo_low", "elo_high", "mean_margin", "counted_games", "genmove_max_seconds"):
+        assert key in report, key
+    assert report["genmove_max_seconds"] < 5.0
+    counted = [g["margin"] for g in report["per_game"] if g["margin"] is not None]
+    assert report["counted_games"] == len(counted)
+    if counted:
+        assert report["mean_margin"] == pytest.approx(sum(counted) / len(counted))
+    assert "Elo" in proc.stderr and "mean margin" in proc.stderr
+
+
+def test_a_model_without_heads_needs_playouts_0(tmp_path, policy_only_checkpoint):
+    proc = filterkit("go", "gtp", "--model", policy_only_checkpoint, input="quit\n")
+    assert_one_line_error(proc, "no ownership/score heads", "--playouts 0")
+    proc = filterkit("go", "gtp", "--model", policy_only_checkpoint, "--playouts", "0", input="genmove b\nquit\n")
+    assert proc.returncode == 0 and proc.stdout.startswith("= "), proc.stderr
+
+
 @needs_gnugo
 def test_one_game_against_gnugo(tmp_path, tiny_checkpoint):
     proc = filterkit("go", "match", "--model", tiny_checkpoint, "--opponent", f"{GNUGO} --mode gtp --level 1",
-                     "--games", "1", "--sgf-dir", tmp_path / "games", "--quiet", "--json", "-", timeout=300)
+                     "--games", "1", "--playouts", "16", "--seconds-per-move", "0.5", "--sgf-dir",
+                     tmp_path / "games", "--quiet", "--json", "-", timeout=300)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["games"] == 1 and report["illegal_moves"] == 0 and report["opponent_illegal_moves"] == 0

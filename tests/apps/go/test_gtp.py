@@ -72,7 +72,7 @@ def test_engine_commands_and_standard_errors(tiny_checkpoint):
 
 def test_gtp_session_over_stdin_stdout(tiny_checkpoint):
     commands = "1 protocol_version\n2 boardsize 9\n3 play b c3\n4 genmove w\n5 play b c3\nfoo\n6 quit\n"
-    proc = filterkit("go", "gtp", "--model", tiny_checkpoint, input=commands)
+    proc = filterkit("go", "gtp", "--model", tiny_checkpoint, "--playouts", "32", input=commands)
     assert proc.returncode == 0, proc.stderr
     replies = proc.stdout.split("\n\n")
     assert replies[0] == "=1 2" and replies[1] == "=2" and replies[2] == "=3"
@@ -103,7 +103,7 @@ def test_client_reads_replies_and_errors():
 def test_gtp_engine_with_tactics_captures_two_stones_in_atari(tiny_checkpoint):
     moves = ["b d5", "w c5", "b e5", "w d6", "b a1", "w e6", "b a2", "w f5", "b a3", "w d4"]
     commands = "boardsize 9\n" + "".join(f"play {m}\n" for m in moves) + "genmove w\nquit\n"
-    proc = filterkit("go", "gtp", "--model", tiny_checkpoint, "--tactics", "2", input=commands)
+    proc = filterkit("go", "gtp", "--model", tiny_checkpoint, "--playouts", "0", "--tactics", "2", input=commands)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n\n")[-3] == "= E4"  # the last liberty of D5-E5
     bad = filterkit("go", "gtp", "--model", tiny_checkpoint, "--tactics", "-1", input="quit\n")
@@ -198,7 +198,8 @@ def test_gtp_fuzz_10000_random_lines(tiny_checkpoint):
     from .conftest import shutil
 
     start = time.monotonic()
-    proc = subprocess.run([shutil.which("filterkit"), "go", "gtp", "--model", str(tiny_checkpoint)], input=data,
+    proc = subprocess.run([shutil.which("filterkit"), "go", "gtp", "--model", str(tiny_checkpoint), "--playouts", "16"],
+                          input=data,
                           capture_output=True, timeout=300)
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr[-2000:]
     replies = proc.stdout.decode("utf-8").split("\n\n")
