@@ -27,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
+# the go model's last step: ownership and score heads on the frozen trunk of the policy net {init}
+GO_HEADS = ("filterkit go train {{out}}/go-data --out {{run}} --init {init} --layers 6 --width 48 --heads "
+            "--freeze-trunk --epochs 3 --epoch-positions 300000 --val-positions 10000 --lr 2e-3 --seed 0 --quiet")
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,15 @@ RECIPES = {
         ),
         Recipe(
             "go-policy", "go", "next move of a 19x19 Go game (6x48 policy CNN, AlphaGo SL layout; 900k positions, "
-            "then 500k more at a lower learning rate)", ("kgs",),
-            ("filterkit go prepare {data}/go --out {out}/go-data --splits train,val,ci_subset --quiet",
+            "then 500k more at a lower learning rate) with ownership and score heads trained on its frozen trunk "
+            "(2,400 counted games) for the tree search", ("kgs",),
+            ("filterkit go prepare {data}/go --out {out}/go-data --splits train,val,ci_subset --ownership-games 2400 "
+             "--quiet",
              "filterkit go train {out}/go-data --out {run}-base --layers 6 --width 48 --epochs 5 "
              "--epoch-positions 180000 --val-positions 10000 --lr 2e-3 --seed 0 --quiet",
-             "filterkit go train {out}/go-data --out {run} --init {run}-base/best.pt --layers 6 --width 48 --epochs 2 "
-             "--epoch-positions 250000 --val-positions 10000 --lr 5e-4 --seed 0 --quiet"),
+             "filterkit go train {out}/go-data --out {run}-ft --init {run}-base/best.pt --layers 6 --width 48 "
+             "--epochs 2 --epoch-positions 250000 --val-positions 10000 --lr 5e-4 --seed 0 --quiet",
+             GO_HEADS.format(init="{run}-ft/best.pt")),
             "filterkit go eval {out}/go-data --model {model} --split ci_subset --json {json} --quiet",
             "top1", "ci_subset of the 2015 KGS test games (361 games, 70,313 positions)",
         ),

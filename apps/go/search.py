@@ -22,8 +22,10 @@ from the node of the position reached, with its visits.
 
 The search stops after ``playouts`` playouts or ``seconds`` seconds,
 whichever comes first (``seconds`` shrinks to what a GTP clock,
-:class:`Clock`, leaves for the move).  It plays the most visited move, so it
-**passes** when passing is the most visited move, and **resigns** when the
+:class:`Clock`, leaves for the move).  It plays the most visited move.  It
+**passes** when passing is the most visited move, or when the opponent has
+just passed and the margin it expects from its best move beats the one from
+passing (which ends the game) by less than a point; it **resigns** when the
 margin it expects after its best move is below ``-resign_margin * size^2``
 points once half the board's points have been played as moves.
 """
@@ -322,4 +324,8 @@ class SearchPlayer:
         if (self.resign_margin > 0 and len(board.moves) >= board.n // 2
                 and margin < -self.resign_margin * board.n):
             return RESIGN
+        passed = bool(board.moves) and board.moves[-1][1] == board.pass_point
+        stop = len(root.moves) - 1  # pass is the last candidate
+        if passed and best != stop and visits[stop] > 0 and margin <= root.margin_sum[stop] / visits[stop] + 1.0:
+            return board.pass_point  # the opponent passed and playing on gains less than a point: end the game
         return int(root.moves[best])
