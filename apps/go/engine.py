@@ -243,21 +243,30 @@ def gtp_handlers(player, size: int = 19, komi: float = 7.5, superko: bool = Fals
     def final_score(args):
         return board().result()
 
-    def numbers(args, count):
-        if len(args) != count:
-            raise GtpError("syntax error")
-        try:
-            values = [float(a) for a in args]
-        except ValueError:
-            raise GtpError("syntax error") from None
-        if not all(np.isfinite(values)) or min(values) < 0:
-            raise GtpError("syntax error")
-        return values
+    return {"boardsize": boardsize, "clear_board": clear_board, "komi": komi_cmd, "play": play,
+            "genmove": genmove, "undo": undo, "showboard": showboard, "final_score": final_score,
+            **_time_handlers(player)}
 
-    clock = getattr(player, "clock", None)  # a searching player budgets its time; the policy needs none
+
+def _numbers(args: list[str], count: int) -> list[float]:
+    """``count`` finite non-negative numbers, else the GTP 'syntax error'."""
+    if len(args) != count:
+        raise GtpError("syntax error")
+    try:
+        values = [float(a) for a in args]
+    except ValueError:
+        raise GtpError("syntax error") from None
+    if not all(np.isfinite(values)) or min(values) < 0:
+        raise GtpError("syntax error")
+    return values
+
+
+def _time_handlers(player) -> dict:
+    """GTP ``time_settings``/``time_left``: they set a searching player's clock; the policy player needs none."""
+    clock = getattr(player, "clock", None)
 
     def time_settings(args):
-        main, byo_time, byo_stones = numbers(args, 3)
+        main, byo_time, byo_stones = _numbers(args, 3)
         if clock is not None:
             clock.time_settings(main, byo_time, int(byo_stones))
         return ""
@@ -269,11 +278,9 @@ def gtp_handlers(player, size: int = 19, komi: float = 7.5, superko: bool = Fals
             color = parse_color(args[0])
         except ValueError:
             raise GtpError("syntax error") from None
-        seconds, stones = numbers(args[1:], 2)
+        seconds, stones = _numbers(args[1:], 2)
         if clock is not None:
             clock.time_left(color, seconds, int(stones))
         return ""
 
-    return {"boardsize": boardsize, "clear_board": clear_board, "komi": komi_cmd, "play": play,
-            "genmove": genmove, "undo": undo, "showboard": showboard, "final_score": final_score,
-            "time_settings": time_settings, "time_left": time_left}
+    return {"time_settings": time_settings, "time_left": time_left}

@@ -71,13 +71,15 @@ def test_engine_commands_and_standard_errors(tiny_checkpoint):
 
 
 def test_gtp_session_over_stdin_stdout(tiny_checkpoint):
-    commands = "1 protocol_version\n2 boardsize 9\n3 play b c3\n4 genmove w\n5 play b c3\nfoo\n6 quit\n"
-    proc = filterkit("go", "gtp", "--model", tiny_checkpoint, "--playouts", "32", input=commands)
+    commands = ("1 protocol_version\n2 boardsize 9\n3 play b c3\n4 genmove w\n5 play b c3\nfoo\n"
+                "6 time_settings 60 0 0\n7 time_left b 0.3 1\n8 genmove b\n9 quit\n")
+    proc = filterkit("go", "gtp", "--model", tiny_checkpoint, "--playouts", "100000", input=commands)
     assert proc.returncode == 0, proc.stderr
     replies = proc.stdout.split("\n\n")
     assert replies[0] == "=1 2" and replies[1] == "=2" and replies[2] == "=3"
     assert replies[3].startswith("=4 ")
-    assert replies[4] == "?5 illegal move" and replies[5] == "? unknown command" and replies[6] == "=6"
+    assert replies[4] == "?5 illegal move" and replies[5] == "? unknown command"
+    assert replies[6] == "=6" and replies[7] == "=7" and replies[8].startswith("=8 ") and replies[9] == "=9"
 
 
 ECHO_ENGINE = """
