@@ -11,7 +11,9 @@ Measured in one run, on one core (``OMP_NUM_THREADS=1``, one torch thread):
 * **training**: positions/s of the shared Trainer for each net (``--nets``);
 * **genmove**: median latency of one move of :class:`PolicyPlayer` on
   mid-game 19x19 positions, 1 and 8 symmetries, for each net (untrained
-  weights: the cost does not depend on them).
+  weights: the cost does not depend on them);
+* **search**: playouts/s of :class:`SearchPlayer` (the 6x48 net with its
+  heads) from move-100 positions, leaves evaluated 1, 8 or 16 at a time.
 
 Medians over ``--repeats``; ratios are between rows of the same run.
 
@@ -149,6 +151,37 @@ def bench_genmove(records, nets: list[str], repeats: int, seed: int) -> dict:
     return out
 
 
+def bench_search(records, repeats: int, seed: int, playouts: int = 256) -> dict:
+    """Playouts/s of the tree search with the shipped 6x48 layout (heads on), batches of 1, 8 and 16 leaves."""
+    import torch
+
+    from filterkit.apps.go.config import GoConfig
+    from filterkit.apps.go.model import PolicyNet
+    from filterkit.apps.go.search import SearchPlayer
+
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    net = PolicyNet(17, 19, 6, 48, heads=True).eval()
+    boards = []
+    for rec in records[: max(1, repeats // 3)]:
+        board = rec.board()
+        for color, point in rec.moves[: min(100, len(rec.moves))]:
+            board.play(point, color)
+        boards.append(board)
+    out = {"playouts": playouts, "positions": len(boards)}
+    for batch in (1, 8, 16):
+        rates = []
+        for board in boards:
+            player = SearchPlayer(net, GoConfig(features="full", heads=True), playouts=playouts, seconds=None,
+                                  batch=batch, resign_margin=0)
+            t0 = time.perf_counter()
+            player.genmove(board)
+            rates.append(player.last["playouts"] / (time.perf_counter() - t0))
+        out[f"batch{batch}_playouts_per_s"] = statistics.median(rates)
+    out["batch8_over_batch1"] = out["batch8_playouts_per_s"] / out["batch1_playouts_per_s"]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="KGS folder with manifest.csv.gz")
@@ -191,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         g, t = report["genmove"][name], report["training"][name]
         print(f"{name:<12}{g['params']:>9}{t['positions_per_s']:>13.0f}{g['sym1_median_ms']:>12.1f}"
               f"{g['sym8_median_ms']:>10.1f}{g['sym8_over_sym1']:>7.2f}")
+    report["search"] = se = bench_search(sample, args.repeats, args.seed)
+    print(f"\nsearch (6x48 + heads, {se['playouts']} playouts from move 100, median of {se['positions']}): "
+          + ", ".join(f"batch {b}: {se[f'batch{b}_playouts_per_s']:.0f} playouts/s" for b in (1, 8, 16))
+          + f" (batch 8 / batch 1: x{se['batch8_over_batch1']:.2f})")
     if args.json:
         from filterkit.io import write_report
 
