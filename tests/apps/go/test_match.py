@@ -106,3 +106,12 @@ ok = lambda args: ""
 GtpServer({"genmove": die, "play": ok, "boardsize": ok, "komi": ok, "clear_board": ok}, "dies", "1").serve(
     sys.stdin, sys.stdout)
 """
+
+
+def test_margin_of_reads_counted_results_for_either_colour():
+    from filterkit.apps.go.board import BLACK, WHITE
+    from filterkit.apps.go.match import margin_of
+
+    assert margin_of("B+12.5", BLACK) == 12.5 and margin_of("B+12.5", WHITE) == -12.5
+    assert margin_of("W+0.5", WHITE) == 0.5 and margin_of("0", BLACK) == 0.0
+    assert margin_of("W+R", BLACK) is None and margin_of("B+T", WHITE) is None and margin_of("Void", BLACK) is None
