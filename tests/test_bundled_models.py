@@ -137,3 +137,13 @@ def test_go_gtp_in_one_command():
     assert done.returncode == 0, done.stderr
     replies = [r for r in done.stdout.split("\n\n") if r.strip()]
     assert replies[2].startswith("= ") and len(replies[2].split()[1]) in (2, 3)  # a point like Q16
+
+
+def test_the_bundled_go_model_can_search():
+    pytest.importorskip("sgfmill")
+    from filterkit.models import resolve
+
+    from filterkit.apps.go.model import load
+
+    model, config = load(resolve(None, "go"))
+    assert model.has_heads and config.heads  # the default player (--playouts 1000) needs the heads
