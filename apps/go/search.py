@@ -244,14 +244,17 @@ class SearchPlayer:
                 node.value_sum[index] += value
                 node.margin_sum[index] += margin
 
-    def search(self, root: Node, playouts: int, seconds: float | None) -> int:
-        """Run playouts from ``root`` until ``playouts`` or ``seconds`` run out; return how many were run."""
-        start = time.perf_counter()
+    def search(self, root: Node, playouts: int, deadline: float | None) -> int:
+        """Run playouts from ``root`` until ``playouts`` run out or the next batch would end after ``deadline``.
+
+        ``deadline``: a :func:`time.perf_counter` time, or None for no limit.  Returns the playouts run.
+        """
         if not root.expanded:
             self.evaluate([root])
-        done = 0
+        done, last = 0, 0.0  # last: seconds the previous batch took
         while done < playouts and not root.terminal and len(root.moves):
-            if seconds is not None and time.perf_counter() - start >= seconds:
+            begun = time.perf_counter()
+            if deadline is not None and begun + last >= deadline:
                 break
             batch: list[tuple[list, Node]] = []
             judged = 0  # playouts that ended in a terminal position evaluated before
@@ -275,6 +278,7 @@ class SearchPlayer:
             elif not judged:
                 break
             done += len(batch) + judged
+            last = time.perf_counter() - begun
         return done
 
     def _root_for(self, board: Board) -> Node:
@@ -310,7 +314,7 @@ class SearchPlayer:
         if budget is not None:
             seconds = budget if seconds is None else min(seconds, budget)
         reused = int(root.visits.sum()) if root.expanded else 0
-        done = self.search(root, self.playouts, seconds)
+        done = self.search(root, self.playouts, None if seconds is None else start + seconds)
         if not len(root.moves):
             return board.pass_point
         visits = root.visits
