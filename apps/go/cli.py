@@ -395,7 +395,7 @@ def _run_match(args) -> int:
 
 
 def _elo(value) -> str:
-    return "unbounded" if value is None else f"{value:+.0f}"
+    return "unbounded" if value is None else f"{round(value):+d}"
 
 
 def _points(value) -> str:

@@ -45,6 +45,7 @@ from filterkit.apps.go.features import decode, encode_board
 
 VALUE_SCALE = 10.0  # points of margin that make a value of tanh(1) ~ 0.76
 FPU_REDUCTION = 0.2  # an unvisited move starts at its parent's value less this (first-play urgency)
+RESERVE = 0.05  # seconds of a move's time kept for choosing the move and replying
 LEAVES = ("score", "ownership")
 
 
@@ -314,7 +315,7 @@ class SearchPlayer:
         if budget is not None:
             seconds = budget if seconds is None else min(seconds, budget)
         reused = int(root.visits.sum()) if root.expanded else 0
-        done = self.search(root, self.playouts, None if seconds is None else start + seconds)
+        done = self.search(root, self.playouts, None if seconds is None else start + max(0.0, seconds - RESERVE))
         if not len(root.moves):
             return board.pass_point
         visits = root.visits

@@ -180,7 +180,7 @@ def has_module(name: str) -> bool:
 # ---- checkpoints ----
 
 def save_go_checkpoint(path: Path, size: int = 9) -> Path:
-    """An untrained tiny go policy net (2 layers, width 4, stone planes) saved as a 'go' checkpoint."""
+    """An untrained tiny go net (2 layers, width 4, stone planes, with the search's heads) as a 'go' checkpoint."""
     import torch
     from filterkit.apps.go.config import GoConfig
     from filterkit.apps.go.model import APP, build
@@ -188,7 +188,7 @@ def save_go_checkpoint(path: Path, size: int = 9) -> Path:
     from filterkit.nn.train.checkpoint import CHECKPOINT_FORMAT
 
     torch.manual_seed(0)
-    config = GoConfig(size=size, layers=2, width=4, features="stones")
+    config = GoConfig(size=size, layers=2, width=4, features="stones", heads=True)
     torch.save({"format": CHECKPOINT_FORMAT, "app": APP, "config": config.to_dict(),
                 "model": build(config).state_dict()}, path)
     return path

@@ -26,7 +26,7 @@ def _replies(stdout: str) -> list[str]:
 
 def _gtp(tmp_path, checkpoint, lines: list[bytes], timeout: float = 90):
     data = b"".join(line + b"\n" for line in lines)
-    proc = run_cli(model_args(GTP, checkpoint), cwd=tmp_path, timeout=timeout, input=data)
+    proc = run_cli(model_args(GTP, checkpoint, "--playouts", "16"), cwd=tmp_path, timeout=timeout, input=data)
     assert_no_traceback(proc)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr.strip() == "", proc.stderr[-2000:]
