@@ -38,7 +38,7 @@ import time
 import numpy as np
 import torch
 
-from filterkit.apps.go.board import EMPTY, Board, IllegalMove, opponent
+from filterkit.apps.go.board import BLACK, EMPTY, Board, IllegalMove, opponent
 from filterkit.apps.go.engine import RESIGN
 from filterkit.apps.go.features import decode, encode_board
 
@@ -198,7 +198,7 @@ class SearchPlayer:
                 score = torch.tanh(own / 2).sum(dim=1)  # E[owner] per point = 2 sigmoid - 1
             score = score.double().numpy()
         for i, (node, board) in enumerate(zip(nodes, boards)):
-            margin = float(score[i]) + (-board.komi if board.to_play == 1 else board.komi)
+            margin = float(score[i]) + (-board.komi if board.to_play == BLACK else board.komi)
             if logp.shape[1] == board.n:  # a net without a pass output: passing is never proposed
                 row = np.append(logp[i], -np.inf)
             else:
